@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "mmsh",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mmsh", targets: ["mmsh"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+
+        // Pure core: exact decimals, durations, the settings model and its validation. No I/O.
+        .target(name: "MMCore"),
+        // SQLite storage behind a small repository type.
+        .target(name: "MMStorage", dependencies: [
+            "MMCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
+        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage"]),
+        // The only code that touches libedit, the tty, signals and the history file.
+        .target(name: "LineEditing", dependencies: ["CEditLine"]),
+        // Thin executable over the libraries.
+        .executableTarget(name: "mmsh", dependencies: [
+            "MMShell", "LineEditing", "CCurl",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
+        .testTarget(name: "MMShellTests", dependencies: ["MMShell", "MMStorage", "MMCore"]),
+        // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.
+        .testTarget(name: "MMSystemTests", dependencies: ["mmsh"]),
+    ]
+)

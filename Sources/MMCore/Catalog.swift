@@ -1,0 +1,181 @@
+/// Every setting an instance has. These names are a contract with users' scripts: keep them.
+/// Defaults are chosen so that `new` followed by `start` quotes at once on the sim venue.
+public enum Catalog {
+    public static let venues = ["sim", "paper", "live"]
+    public static let priceSources = ["mid", "last", "best_bid", "best_ask", "last_own_trade", "inventory_cost"]
+
+    private static let zero = Bound.atLeast(0)
+    private static let positive = Bound.above(0)
+    private static let hundredPercent = Bound.atMost(1)
+
+    public static let specs: [SettingSpec] = [
+        SettingSpec("venue", .choice(venues), default: .text("sim"),
+                    "sim: simulated MEXC market (offline); paper: live data, simulated fills; live: real orders"),
+        SettingSpec("account", .name, default: .text("default"), "vault entry whose API keys a live instance uses"),
+        SettingSpec("pair", .symbol, default: .text("BTCUSDT"), "MEXC symbol to quote"),
+
+        SettingSpec("order.amount", .decimal(unit: "amount", min: positive, max: nil), default: .decimal("0.001"),
+                    "level-0 order size, in base"),
+        SettingSpec("order.min", .decimal(unit: "amount", min: positive, max: nil), optional: true, default: .off,
+                    "orders smaller than this are dropped"),
+        SettingSpec("order.max", .decimal(unit: "amount", min: positive, max: nil), optional: true, default: .off,
+                    "orders larger than this are capped"),
+        SettingSpec("position.max", .decimal(unit: "amount", min: zero, max: nil), optional: true, default: .off,
+                    "no buy that would take base holdings (with open buys) above this"),
+
+        SettingSpec("spread.bid", .percent(min: zero, max: .below(1)), default: .percent("0.001"),
+                    "level-0 bid distance below the reference price"),
+        SettingSpec("spread.ask", .percent(min: zero, max: .below(1)), default: .percent("0.001"),
+                    "level-0 ask distance above the reference price"),
+        SettingSpec("spread.min", .percent(min: zero, max: .below(1)), optional: true, default: .off,
+                    "cancel orders that come closer than this to the price"),
+
+        SettingSpec("levels.count", .integer(1...20), default: .integer(1), "levels per side"),
+        SettingSpec("levels.spread", .percent(min: zero, max: .below(1)), default: .percent("0.001"),
+                    "extra spread per level"),
+        SettingSpec("levels.amount", .decimal(unit: "amount", min: nil, max: nil), default: .decimal(0),
+                    "size added per level (may be negative)"),
+
+        SettingSpec("refresh.time", .duration(min: TimeSpan(milliseconds: 100), max: .days(1)), default: .duration(.seconds(15)),
+                    "cancel/replace cycle"),
+        SettingSpec("refresh.tolerance", .percent(min: zero, max: hundredPercent), optional: true, default: .percent(0),
+                    "keep live orders whose prices moved less than this; off always replaces"),
+        SettingSpec("refresh.max_age", .duration(min: .seconds(1), max: .days(30)), default: .duration(.minutes(30)),
+                    "replace orders older than this"),
+        SettingSpec("refresh.fill_delay", .duration(min: .seconds(0), max: .days(1)), default: .duration(.seconds(10)),
+                    "pause before new orders after a fill"),
+
+        SettingSpec("price.source", .choice(priceSources), default: .text("mid"), "reference price"),
+        SettingSpec("price.inventory_cost", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+                    "starting cost basis for price.source inventory_cost"),
+
+        SettingSpec("inventory.skew", .toggle, default: .bool(false), "skew order sizes towards the target"),
+        SettingSpec("inventory.target", .percent(min: zero, max: hundredPercent), default: .percent("0.5"),
+                    "target share of portfolio value held in base"),
+        SettingSpec("inventory.range", .decimal(unit: "multiplier", min: positive, max: nil), default: .decimal(1),
+                    "skew range, in multiples of total order size"),
+
+        SettingSpec("band.ceiling", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+                    "no buys at or above this price"),
+        SettingSpec("band.floor", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+                    "no sells at or below this price"),
+        SettingSpec("band.moving", .toggle, default: .bool(false), "band follows the price"),
+        SettingSpec("band.moving_ceiling", .percent(min: zero, max: nil), default: .percent("0.01"),
+                    "distance of the moving band above the price"),
+        SettingSpec("band.moving_floor", .percent(min: zero, max: .below(1)), default: .percent("0.01"),
+                    "distance of the moving band below the price"),
+        SettingSpec("band.refresh", .duration(min: .seconds(1), max: .days(30)), default: .duration(.days(1)),
+                    "how often the moving band resets"),
+
+        SettingSpec("ping_pong", .toggle, default: .bool(false), "alternate sides after fills"),
+
+        SettingSpec("hanging.enabled", .toggle, default: .bool(false), "keep the other side of a one-sided fill"),
+        SettingSpec("hanging.cancel", .percent(min: positive, max: nil), default: .percent("0.1"),
+                    "cancel a hanging order this far from the price"),
+
+        SettingSpec("optimize.enabled", .toggle, default: .bool(false),
+                    "place one tick inside the best price when our spread is wider"),
+        SettingSpec("optimize.bid_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),
+                    "bid-side book volume to ignore as dust"),
+        SettingSpec("optimize.ask_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),
+                    "ask-side book volume to ignore as dust"),
+
+        SettingSpec("costs.enabled", .toggle, default: .bool(false), "widen prices by the maker fee"),
+
+        SettingSpec("volatility.enabled", .toggle, default: .bool(false), "widen spreads with measured volatility"),
+        SettingSpec("volatility.window", .duration(min: .seconds(10), max: .days(1)), default: .duration(.minutes(5)),
+                    "how far back volatility is measured"),
+        SettingSpec("volatility.multiplier", .decimal(unit: "decimal", min: zero, max: nil), default: .decimal(1),
+                    "spread per unit of volatility"),
+        SettingSpec("volatility.max_spread", .percent(min: zero, max: .below(1)), default: .percent("0.02"),
+                    "cap on the widened spread"),
+
+        SettingSpec("stop_loss.pct", .percent(min: positive, max: .below(1)), optional: true, default: .off,
+                    "stop when portfolio value falls this far below its value at start"),
+        SettingSpec("stop_loss.action", .choice(["stop", "liquidate"]), default: .text("stop"),
+                    "what the stop loss does besides cancelling"),
+
+        SettingSpec("hours.window", .hoursWindows, optional: true, default: .off,
+                    "trading hours, HH:MM-HH:MM[,…] (a window may pass midnight)"),
+        SettingSpec("hours.days", .weekdays, default: .days(.all), "trading days"),
+        SettingSpec("hours.tz", .timeZone, default: .text("UTC"), "time zone of the trading hours"),
+
+        SettingSpec("sim.mid", .decimal(unit: "price", min: positive, max: nil), default: .decimal(60000),
+                    "starting mid price of the simulated market"),
+        SettingSpec("sim.spread", .percent(min: zero, max: .below(1)), default: .percent("0.0005"),
+                    "the simulated market's own spread"),
+        SettingSpec("sim.volatility", .percent(min: zero, max: .atMost("0.5")), default: .percent("0.001"),
+                    "standard deviation of mid returns per minute; 0 holds the price still"),
+        SettingSpec("sim.takers", .decimal(unit: "per minute", min: zero, max: .atMost(6000)), default: .decimal(30),
+                    "taker orders arriving per minute; 0 means nobody trades"),
+        SettingSpec("sim.seed", .seed, default: .seed(nil), "seed of the simulated market"),
+        SettingSpec("sim.base", .decimal(unit: "amount", min: zero, max: nil), default: .decimal("0.1"),
+                    "starting base balance of the simulated account"),
+        SettingSpec("sim.quote", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(6000),
+                    "starting quote balance of the simulated account"),
+        SettingSpec("sim.fee", .percent(min: zero, max: .below("0.1")), default: .percent(0),
+                    "maker fee of the simulated account"),
+        SettingSpec("sim.tick", .decimal(unit: "decimal", min: positive, max: nil), default: .decimal("0.01"),
+                    "price tick of the simulated pair"),
+        SettingSpec("sim.step", .decimal(unit: "decimal", min: positive, max: nil), default: .decimal("0.000001"),
+                    "amount step of the simulated pair"),
+        SettingSpec("sim.min_notional", .decimal(unit: "decimal", min: zero, max: nil), default: .decimal(1),
+                    "minimum order value, in quote, of the simulated pair"),
+
+        SettingSpec("mexc.rest_url", .url(schemes: ["https", "http"]), default: .text("https://api.mexc.com"),
+                    "MEXC REST endpoint"),
+        SettingSpec("mexc.ws_url", .url(schemes: ["wss", "ws"]), default: .text("wss://wbs-api.mexc.com/ws"),
+                    "MEXC WebSocket endpoint"),
+
+        SettingSpec("log.keep", .integer(100...1_000_000), default: .integer(10_000), "newest log entries kept"),
+    ]
+
+    public static let keys: [String] = specs.map(\.key)
+    private static let byKey: [String: SettingSpec] = Dictionary(uniqueKeysWithValues: specs.map { ($0.key, $0) })
+
+    public static func spec(_ key: String) -> SettingSpec? { byKey[key] }
+
+    /// The spec for `key`, or an error naming the closest key.
+    public static func lookup(_ key: String) throws(SettingError) -> SettingSpec {
+        if let s = byKey[key.lowercased()] { return s }
+        let hint = Suggest.closest(to: key.lowercased(), in: keys).map { " (did you mean '\($0)'?)" } ?? ""
+        throw SettingError("unknown setting '\(key)'\(hint); 'settings' lists them all")
+    }
+}
+
+/// The settings of one instance: the values that differ from the defaults.
+public struct Settings: Sendable, Hashable {
+    public private(set) var overrides: [String: SettingValue]
+
+    public init(overrides: [String: SettingValue] = [:]) { self.overrides = overrides }
+
+    public subscript(key: String) -> SettingValue {
+        overrides[key] ?? Catalog.spec(key)!.defaultValue
+    }
+
+    public func isChanged(_ key: String) -> Bool { overrides[key] != nil }
+
+    /// Sets a value; a value equal to the default is stored as no override.
+    public mutating func set(_ key: String, _ value: SettingValue) {
+        if Catalog.spec(key)?.defaultValue == value { overrides[key] = nil } else { overrides[key] = value }
+    }
+
+    public mutating func reset(_ key: String) { overrides[key] = nil }
+
+    /// Rules that span keys. Checked after every change, before anything is stored.
+    public func validate() throws(SettingError) {
+        if let lo = self["order.min"].decimal, let hi = self["order.max"].decimal, lo > hi {
+            throw SettingError("order.min (\(lo)) must not exceed order.max (\(hi))")
+        }
+        if let floor = self["band.floor"].decimal, let ceiling = self["band.ceiling"].decimal, floor >= ceiling {
+            throw SettingError("band.floor (\(floor)) must be below band.ceiling (\(ceiling))")
+        }
+    }
+
+    /// The value of `key` as text, normalized.
+    public func text(_ key: String) -> String { Catalog.spec(key)!.render(self[key]) }
+
+    // Typed accessors for the engine and strategy.
+    public var venue: String { self["venue"].text! }
+    public var pair: String { self["pair"].text! }
+}

@@ -1,0 +1,366 @@
+/// An exact decimal number: `mantissa × 10^-scale`.
+///
+/// Money in mmsh (prices, amounts, balances, fees, percentages) is always a `Dec`, never a `Double`.
+/// Sums, differences and products are exact; a quotient is exact to the scale asked for and rounded
+/// the way asked for (floor by default, so that budgets never overspend). Values compare and hash by
+/// value: `1.50 == 1.5`. Arithmetic keeps the operands' scale, so same-scale sums and comparisons are
+/// a single integer operation (the hot path of the strategy and the book).
+public struct Dec: Sendable {
+    public private(set) var mantissa: Int128
+    public private(set) var scale: Int
+
+    /// Largest scale kept. Products with more decimals are rounded towards zero at this scale.
+    public static let maxScale = 36
+    /// Default scale of quotients.
+    public static let divisionScale = 18
+
+    public init(mantissa: Int128, scale: Int) {
+        precondition(scale >= 0 && scale <= Dec.maxScale, "Dec scale out of range")
+        self.mantissa = mantissa
+        self.scale = scale
+    }
+
+    public init(_ value: Int) {
+        self.init(mantissa: Int128(value), scale: 0)
+    }
+
+    public static let zero = Dec(mantissa: 0, scale: 0)
+    public static let one = Dec(mantissa: 1, scale: 0)
+
+    public var isZero: Bool { mantissa == 0 }
+    public var isNegative: Bool { mantissa < 0 }
+    public var isPositive: Bool { mantissa > 0 }
+    public var magnitude: Dec { mantissa < 0 ? -self : self }
+
+    /// The same value with trailing fractional zeros removed (`1.500` → `1.5`).
+    public var normalized: Dec {
+        var m = mantissa, s = scale
+        while s > 0 && m % 10 == 0 { m /= 10; s -= 1 }
+        return Dec(mantissa: m, scale: s)
+    }
+
+    /// Number of decimal places of the normalized value.
+    public var decimalPlaces: Int { normalized.scale }
+
+    /// For statistics only (volatility, charts): never for money.
+    public var doubleValue: Double { Double(mantissa) / pow10Double(scale) }
+}
+
+// MARK: - Powers of ten
+
+@usableFromInline let powersOfTen: [Int128] = {
+    var p: [Int128] = [1]
+    for _ in 1...38 { p.append(p.last! * 10) }
+    return p
+}()
+
+private func pow10Double(_ n: Int) -> Double {
+    var r = 1.0
+    for _ in 0..<n { r *= 10 }
+    return r
+}
+
+extension Dec {
+    /// `mantissa` rescaled to `newScale` ≥ `scale`, or nil when it does not fit in 128 bits.
+    @inline(__always)
+    func mantissa(atScale newScale: Int) -> Int128? {
+        if newScale == scale { return mantissa }
+        let (r, overflow) = mantissa.multipliedReportingOverflow(by: powersOfTen[newScale - scale])
+        return overflow ? nil : r
+    }
+}
+
+// MARK: - Equality, order, hashing (by value)
+
+extension Dec: Equatable, Comparable, Hashable {
+    public static func == (a: Dec, b: Dec) -> Bool {
+        if a.scale == b.scale { return a.mantissa == b.mantissa }
+        return compare(a, b) == 0
+    }
+
+    public static func < (a: Dec, b: Dec) -> Bool {
+        if a.scale == b.scale { return a.mantissa < b.mantissa }
+        return compare(a, b) < 0
+    }
+
+    static func compare(_ a: Dec, _ b: Dec) -> Int {
+        let s = max(a.scale, b.scale)
+        switch (a.mantissa(atScale: s), b.mantissa(atScale: s)) {
+        case let (x?, y?): return x < y ? -1 : (x > y ? 1 : 0)
+        // A rescale overflowed: that side's magnitude exceeds anything the other can hold.
+        case (nil, _): return a.mantissa < 0 ? -1 : 1
+        case (_, nil): return b.mantissa < 0 ? 1 : -1
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let n = normalized
+        hasher.combine(n.mantissa)
+        hasher.combine(n.scale)
+    }
+}
+
+// MARK: - Arithmetic
+
+public enum DecRounding: Sendable {
+    /// Towards negative infinity (floor).
+    case down
+    /// Towards positive infinity (ceiling).
+    case up
+    case towardZero
+    case halfEven
+}
+
+extension Dec {
+    public static func + (a: Dec, b: Dec) -> Dec {
+        if a.scale == b.scale { return Dec(mantissa: a.mantissa + b.mantissa, scale: a.scale) }
+        let s = max(a.scale, b.scale)
+        if let x = a.mantissa(atScale: s), let y = b.mantissa(atScale: s) {
+            return Dec(mantissa: x + y, scale: s)
+        }
+        // Only reachable with absurd magnitudes; fall back to the normalized operands.
+        let (na, nb) = (a.normalized, b.normalized)
+        let t = max(na.scale, nb.scale)
+        return Dec(mantissa: na.mantissa(atScale: t)! + nb.mantissa(atScale: t)!, scale: t)
+    }
+
+    public static prefix func - (a: Dec) -> Dec { Dec(mantissa: -a.mantissa, scale: a.scale) }
+    public static func - (a: Dec, b: Dec) -> Dec { a + (-b) }
+    public static func += (a: inout Dec, b: Dec) { a = a + b }
+    public static func -= (a: inout Dec, b: Dec) { a = a - b }
+
+    public static func * (a: Dec, b: Dec) -> Dec {
+        let s = a.scale + b.scale
+        let (m, overflow) = a.mantissa.multipliedReportingOverflow(by: b.mantissa)
+        if !overflow && s <= maxScale { return Dec(mantissa: m, scale: s) }
+        // Exact 256-bit product, then drop decimals (towards zero) until it fits.
+        let wide = a.mantissa.multipliedFullWidth(by: b.mantissa)
+        return reduce(high: wide.high, low: wide.low, scale: s)
+    }
+
+    public static func *= (a: inout Dec, b: Dec) { a = a * b }
+
+    /// Drops decimals of a 256-bit mantissa until it fits 128 bits and `maxScale`.
+    private static func reduce(high: Int128, low: UInt128, scale: Int) -> Dec {
+        var high = high, low = low, scale = scale
+        while true {
+            let fits = (high == 0 && low <= UInt128(Int128.max)) || (high == -1 && low >= UInt128(Int128.max) + 1)
+            if fits && scale <= maxScale {
+                return Dec(mantissa: Int128(bitPattern: low), scale: scale)
+            }
+            precondition(scale > 0, "Dec overflow: magnitude beyond 10^38")
+            // Divide the 256-bit value by 10 towards zero.
+            let negative = high < 0
+            var (h, l) = (high, low)
+            if negative { (h, l) = negate256(h, l) }
+            let hq = UInt128(h) / 10, hr = UInt128(h) % 10
+            let (lq, _) = UInt128(10).dividingFullWidth((high: hr, low: l))
+            (high, low) = (Int128(hq), lq)
+            if negative { (high, low) = negate256(high, low) }
+            scale -= 1
+        }
+    }
+
+    private static func negate256(_ h: Int128, _ l: UInt128) -> (Int128, UInt128) {
+        let nl = ~l &+ 1
+        let nh = ~h &+ (nl == 0 ? 1 : 0)
+        return (nh, nl)
+    }
+
+    /// `self / divisor` to `scale` decimals, rounded as asked. Division by zero is a programming error.
+    public func divided(by divisor: Dec, scale: Int = Dec.divisionScale, rounding: DecRounding = .down) -> Dec {
+        precondition(!divisor.isZero, "Dec division by zero")
+        // q = self.m * 10^(scale + d.scale - self.scale) / d.m
+        var num = self
+        var den = divisor
+        var e = scale + den.scale - num.scale
+        if e < 0 {
+            // Scale the divisor up instead; normalize first to keep it small.
+            den = den.normalized
+            e = scale + den.scale - num.scale
+        }
+        var numHigh: Int128 = 0, numLow: UInt128
+        var denM = den.mantissa
+        if e >= 0 {
+            precondition(e <= 38, "Dec division scale out of range")
+            num = Dec(mantissa: num.mantissa, scale: num.scale)
+            let wide = num.mantissa.multipliedFullWidth(by: powersOfTen[e])
+            (numHigh, numLow) = (wide.high, wide.low)
+        } else {
+            let (m, overflow) = denM.multipliedReportingOverflow(by: powersOfTen[-e])
+            if overflow { return Dec(mantissa: 0, scale: scale) }  // quotient below 10^-scale
+            denM = m
+            numLow = UInt128(bitPattern: num.mantissa)
+            numHigh = num.mantissa < 0 ? -1 : 0
+        }
+        // Work on magnitudes so rounding is explicit.
+        let negative = (numHigh < 0) != (denM < 0) && !(numHigh == 0 && numLow == 0)
+        if numHigh < 0 { (numHigh, numLow) = Dec.negate256(numHigh, numLow) }
+        let d = denM.magnitude
+        precondition(UInt128(numHigh) < d, "Dec overflow in division")
+        let (q, r) = d.dividingFullWidth((high: UInt128(numHigh), low: numLow))
+        var mag = q
+        if r != 0 {
+            switch rounding {
+            case .towardZero: break
+            case .down: if negative { mag += 1 }
+            case .up: if !negative { mag += 1 }
+            case .halfEven:
+                let twice = r.multipliedReportingOverflow(by: 2)
+                if twice.overflow || twice.partialValue > d || (twice.partialValue == d && q % 2 == 1) { mag += 1 }
+            }
+        }
+        precondition(mag <= UInt128(Int128.max), "Dec overflow in division")
+        let m = Int128(mag)
+        return Dec(mantissa: negative ? -m : m, scale: scale)
+    }
+
+    /// The largest multiple of `step` not above `self` (`floor(self / step) * step`).
+    public func floored(toMultipleOf step: Dec) -> Dec { rounded(toMultipleOf: step, .down) }
+
+    /// The smallest multiple of `step` not below `self`.
+    public func ceiled(toMultipleOf step: Dec) -> Dec { rounded(toMultipleOf: step, .up) }
+
+    public func rounded(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
+        precondition(step.isPositive, "step must be positive")
+        let s = max(scale, step.scale)
+        if let x = mantissa(atScale: s), let st = step.mantissa(atScale: s) {
+            var q = x / st
+            let r = x % st
+            if r != 0 {
+                switch rounding {
+                case .down: if x < 0 { q -= 1 }
+                case .up: if x > 0 { q += 1 }
+                case .towardZero: break
+                case .halfEven:
+                    let twice = r.magnitude * 2
+                    if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
+                }
+            }
+            return Dec(mantissa: q * st, scale: s)
+        }
+        let q = divided(by: step, scale: 0, rounding: rounding)
+        return q * step
+    }
+
+    /// Whether `self` is a whole multiple of `step`.
+    public func isMultiple(of step: Dec) -> Bool { floored(toMultipleOf: step) == self }
+
+    /// Rounded to `places` decimals.
+    public func rounded(places: Int, _ rounding: DecRounding = .halfEven) -> Dec {
+        if scale <= places { return self }
+        return rounded(toMultipleOf: Dec(mantissa: 1, scale: places), rounding)
+    }
+}
+
+// MARK: - Text
+
+public enum DecParseError: Error, Equatable, Sendable {
+    case empty
+    case invalid(String)
+    case tooManyDecimals(Int)
+    case tooLarge
+}
+
+extension Dec: CustomStringConvertible, LosslessStringConvertible {
+    /// Largest magnitude accepted from text (exclusive): 10^20, so that 20 integer digits and
+    /// 18 decimals always fit the 128-bit mantissa.
+    public static let maxParsedMagnitude = Dec(mantissa: powersOfTen[20], scale: 0)
+    /// Most decimals accepted from text.
+    public static let maxParsedDecimals = 18
+
+    /// Parses a plain decimal: optional sign, digits, optional point and digits (`12`, `-0.5`, `.25`).
+    /// Grouping, exponents and words are refused so nothing is ever guessed.
+    public static func parse(_ text: String) throws(DecParseError) -> Dec {
+        let t = text.trimmingSpaces
+        guard !t.isEmpty else { throw .empty }
+        var mantissa: Int128 = 0
+        var scale = 0
+        var negative = false
+        var seenPoint = false
+        var digits = 0
+        var index = 0
+        for byte in t.utf8 {
+            defer { index += 1 }
+            switch byte {
+            case UInt8(ascii: "+") where index == 0: break
+            case UInt8(ascii: "-") where index == 0: negative = true
+            case UInt8(ascii: ".") where !seenPoint: seenPoint = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                if seenPoint {
+                    scale += 1
+                    if scale > maxParsedDecimals { throw .tooManyDecimals(maxParsedDecimals) }
+                }
+                // 38 significant digits always fit 128 bits; leading zeros are free.
+                if mantissa >= powersOfTen[37] { throw .tooLarge }
+                mantissa = mantissa * 10 + Int128(byte - UInt8(ascii: "0"))
+            default:
+                throw .invalid(t)
+            }
+        }
+        guard digits > 0 else { throw .invalid(t) }
+        let value = Dec(mantissa: negative ? -mantissa : mantissa, scale: scale)
+        if value.magnitude >= maxParsedMagnitude { throw .tooLarge }
+        return value
+    }
+
+    public init?(_ description: String) {
+        guard let d = try? Dec.parse(description) else { return nil }
+        self = d
+    }
+
+    /// Plain decimal text, normalized: no exponent, no trailing zeros, no `-0`.
+    public var description: String { normalized.plainText }
+
+    /// Plain decimal text with exactly `places` decimals (floored), as MEXC expects for a tick of 10^-places.
+    public func text(places: Int) -> String {
+        let v = places < scale ? rounded(toMultipleOf: Dec(mantissa: 1, scale: places), .down).normalized : self
+        let m = v.mantissa(atScale: places)!
+        return Dec(mantissa: m, scale: places).plainText
+    }
+
+    private var plainText: String {
+        if mantissa == 0 { return scale == 0 ? "0" : "0." + String(repeating: "0", count: scale) }
+        var digits = String(mantissa.magnitude)
+        if scale > 0 {
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        }
+        return mantissa < 0 ? "-" + digits : digits
+    }
+}
+
+extension Dec: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    public init(integerLiteral value: Int) { self.init(value) }
+
+    /// For literals in code and tests only; a malformed literal is a programming error.
+    public init(stringLiteral value: String) {
+        guard let d = try? Dec.parse(value) else { preconditionFailure("bad Dec literal \(value)") }
+        self = d
+    }
+}
+
+extension Dec: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let s = try c.decode(String.self)
+        do { self = try Dec.parse(s) } catch {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a decimal: \(s)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

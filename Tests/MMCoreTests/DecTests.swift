@@ -1,0 +1,91 @@
+import Testing
+@testable import MMCore
+
+@Suite struct DecTests {
+    @Test(arguments: [
+        ("0", "0"), ("1.500", "1.5"), ("-0.000", "0"), (".25", "0.25"), ("+7", "7"),
+        ("0.000000000000000001", "0.000000000000000001"), ("99999999999999999999.999999999999999999", "99999999999999999999.999999999999999999"),
+        ("-12.3400", "-12.34"), ("007.10", "7.1"),
+    ])
+    func parsesAndRendersNormalized(input: String, expected: String) throws {
+        #expect(try Dec.parse(input).description == expected)
+    }
+
+    @Test(arguments: ["", " ", "1e5", "1,000", "abc", "1.2.3", "--1", "1-", ".", "-", "NaN", "0x10", "1 000"])
+    func rejectsMalformed(input: String) {
+        #expect(Dec(input) == nil)
+    }
+
+    @Test func rejectsTooManyDecimalsAndTooLarge() {
+        #expect(throws: DecParseError.tooManyDecimals(18)) { try Dec.parse("0.0000000000000000001") }
+        #expect(throws: DecParseError.tooLarge) { try Dec.parse("100000000000000000000") }
+        #expect(throws: DecParseError.tooLarge) { try Dec.parse("1234567890123456789012345678901234567890") }
+    }
+
+    @Test func equalityAndHashIgnoreScale() {
+        let a: Dec = "1.50", b: Dec = "1.5"
+        #expect(a == b)
+        #expect(Set([a, b]).count == 1)
+        #expect(Dec("2") == Dec(2))
+        #expect(Dec("-0.1") < Dec("0.01"))
+        #expect(Dec("100.001") > Dec("100"))
+    }
+
+    @Test func exactArithmetic() {
+        // The classic floating-point failure is exact here.
+        #expect(Dec("0.1") + Dec("0.2") == Dec("0.3"))
+        #expect(Dec("60000.12") * Dec("0.000123") == Dec("7.38001476"))
+        #expect((Dec("1.005") - Dec("2")).description == "-0.995")
+        #expect((Dec("-3") * Dec("0.5")).description == "-1.5")
+    }
+
+    @Test func wideProductsStayExactWhenTheyFit() {
+        let big: Dec = "12345678901234567890.123456789012345678"
+        let p = big * big
+        // 38 + 38 significant digits do not fit 128 bits: the product keeps every digit that fits,
+        // here the whole integer part, exactly (rounded towards zero).
+        #expect(p.description == "152415787532388367504953515625666819427")
+        let small: Dec = "0.000000000000000001"
+        #expect((small * small).isZero == false)
+        #expect((small * small).description == "0.000000000000000000000000000000000001")
+    }
+
+    @Test func divisionRoundsAsAsked() {
+        let q = Dec(1).divided(by: 3, scale: 4)
+        #expect(q.description == "0.3333")
+        #expect(Dec(2).divided(by: 3, scale: 4, rounding: .up).description == "0.6667")
+        #expect(Dec(-1).divided(by: 3, scale: 2, rounding: .down).description == "-0.34")
+        #expect(Dec(-1).divided(by: 3, scale: 2, rounding: .towardZero).description == "-0.33")
+        #expect(Dec("2.5").divided(by: 1, scale: 0, rounding: .halfEven).description == "2")
+        #expect(Dec("3.5").divided(by: 1, scale: 0, rounding: .halfEven).description == "4")
+        #expect(Dec("104.705").divided(by: Dec("97.00"), scale: 3).description == "1.079")
+        #expect(Dec(10).divided(by: Dec("0.001"), scale: 0).description == "10000")
+    }
+
+    @Test func flooringToTickAndStep() {
+        #expect(Dec("98.901").floored(toMultipleOf: "0.01") == Dec("98.9"))
+        #expect(Dec("101.101").floored(toMultipleOf: "0.01") == Dec("101.1"))
+        #expect(Dec("-1.005").floored(toMultipleOf: "0.01") == Dec("-1.01"))
+        #expect(Dec("1.005").ceiled(toMultipleOf: "0.01") == Dec("1.01"))
+        #expect(Dec("7").floored(toMultipleOf: "2.5") == Dec(5))
+        #expect(Dec("0.0012345").floored(toMultipleOf: "0.000001").description == "0.001234")
+        #expect(Dec("5").isMultiple(of: "0.5"))
+        #expect(!Dec("5.01").isMultiple(of: "0.5"))
+    }
+
+    @Test func plainTextForTheExchange() {
+        #expect(Dec("98.9").text(places: 2) == "98.90")
+        #expect(Dec("0.0012345").text(places: 6) == "0.001234")
+        #expect(Dec(5).text(places: 0) == "5")
+        #expect(Dec("0.00000001").text(places: 8) == "0.00000001")
+    }
+
+    @Test func codableAsString() throws {
+        let d: Dec = "12.50"
+        let data = try JSONEncoder().encode([d])
+        #expect(String(decoding: data, as: UTF8.self) == #"["12.5"]"#)
+        #expect(try JSONDecoder().decode([Dec].self, from: data) == [d])
+    }
+}
+
+import Foundation
