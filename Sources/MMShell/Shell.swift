@@ -1,1 +1,216 @@
+import Foundation
 import MMCore
+import MMStorage
+import Synchronization
+
+/// Where a line came from; decides how errors are reported.
+public enum LineOrigin: Sendable {
+    case interactive
+    /// `mmsh -c`.
+    case argument
+    /// A script file (or `<stdin>`), with the 1-based line number.
+    case script(path: String, line: Int)
+}
+
+/// The shell: runs lines through lex → parse → execute → render. The interactive loop, `mmsh -c`,
+/// scripts and piped input all come through here.
+public actor Shell {
+    public static let registry = CommandRegistry(Commands.all)
+
+    public let store: Store
+    public let console: any Console
+    /// Acting on nothing: a dry run works on an in-memory copy of the store.
+    public let dryRun: Bool
+    let parser = Parser(registry: Shell.registry)
+
+    /// The instance commands act on when no id is given.
+    public internal(set) var current: Int?
+    public internal(set) var quitRequested = false
+    /// Canonical paths of the scripts being run, outermost first (for `source` and cycles).
+    var scriptStack: [String] = []
+    /// Script behaviour, set by `runScript`.
+    var keepGoing = false
+    var echo = false
+
+    /// What completion needs to know, readable from the line editor's thread at any time.
+    public nonisolated let completionData = Mutex(CompletionData())
+
+    public init(store: Store, console: any Console, dryRun: Bool = false) throws(ShellError) {
+        self.store = store
+        self.console = console
+        self.dryRun = dryRun
+        let records = try Shell.storeCall { try store.instances() }
+        completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+    }
+
+    /// Restores the instance that was current when the interactive shell was last left.
+    public func restoreCurrent() throws(ShellError) {
+        guard let text = try Shell.storeCall({ try store.options() })[Shell.currentKey], let id = Int(text) else { return }
+        if try Shell.storeCall({ try store.instance(id) }) != nil { current = id }
+    }
+
+    static let currentKey = "_current"
+
+    // MARK: Running lines
+
+    /// Runs every statement of a line. Returns the first error (already reported), or nil.
+    @discardableResult
+    public func run(line: String, origin: LineOrigin) async -> ShellError? {
+        let statements: [[Word]]
+        do { statements = try Lexer.statements(line) } catch {
+            report(error, origin: origin)
+            return error
+        }
+        var firstError: ShellError?
+        for words in statements {
+            if case .script = origin, echo { console.write("+ " + words.map { Lexer.quote($0.text) }.joined(separator: " ") + "\n") }
+            if let error = await run(words: words) {
+                report(error, origin: origin)
+                firstError = firstError ?? error
+                if !keepGoing || error.kind == .interrupted { break }
+            }
+            if quitRequested { break }
+        }
+        return firstError
+    }
+
+    private func run(words: [Word]) async -> ShellError? {
+        do {
+            let invocation = try parser.parse(words)
+            if invocation.wantsHelp {
+                console.write(renderer.render(Help.command(invocation.spec), json: false))
+                return nil
+            }
+            let output = try await invocation.spec.run(invocation, self)
+            let json = invocation.spec.showsData && (invocation.has("--json") || option("output") == "json")
+            console.write(renderer.render(output, json: json))
+            return nil
+        } catch {
+            return ShellError.from(error)
+        }
+    }
+
+    func report(_ error: ShellError, origin: LineOrigin) {
+        guard error.kind != .reported else { return }
+        let prefix: String
+        switch origin {
+        case .interactive, .argument: prefix = ""
+        case .script(let path, let line): prefix = "\(path):\(line): "
+        }
+        let label = renderer.paint("error:", .red)
+        console.writeError("\(prefix)\(label) \(error.message)\n")
+    }
+
+    public func warn(_ message: String) {
+        console.writeError(renderer.paint("warning:", .yellow) + " \(message)\n")
+    }
+
+    // MARK: Helpers for commands
+
+    var renderer: Renderer { Renderer(color: colorEnabled) }
+
+    var colorEnabled: Bool {
+        switch option("color") {
+        case "on": true
+        case "off": false
+        default: console.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        }
+    }
+
+    /// Whether a line should go into the history file (never lines of sensitive commands).
+    public nonisolated static func shouldRecord(_ line: String) -> Bool {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, !line.hasPrefix(" ") else { return false }
+        guard let statements = try? Lexer.statements(line) else { return true }
+        return !statements.contains { words in
+            words.first.flatMap { registry.lookup($0.text) }?.sensitive ?? false
+        }
+    }
+
+    /// The value of a shell-wide option, as text.
+    func option(_ key: String) -> String {
+        let spec = try! OptionCatalog.lookup(key)
+        if let stored = (try? store.options())?[key], let v = try? spec.parse(stored) { return spec.render(v) }
+        return spec.render(spec.defaultValue)
+    }
+
+    /// Runs a store call, turning its error into a command failure.
+    static func storeCall<T>(_ body: () throws -> T) throws(ShellError) -> T {
+        do { return try body() } catch { throw ShellError.from(error) }
+    }
+
+    /// The instance an invocation names, or the current one.
+    func target(_ inv: Invocation, arg: String = "ID") throws(ShellError) -> InstanceRecord {
+        let id: Int
+        if let text = inv.args[arg] {
+            id = Int(text)!
+        } else if let current {
+            id = current
+        } else {
+            throw .failure("no current instance; give an id (\(inv.spec.name) 1 …) or choose one with 'use ID' ('list' shows them)")
+        }
+        return try record(id)
+    }
+
+    func record(_ id: Int) throws(ShellError) -> InstanceRecord {
+        guard let r = try Shell.storeCall({ try store.instance(id) }) else {
+            throw .failure("there is no instance \(id); 'list' shows them")
+        }
+        return r
+    }
+
+    /// An instance's settings, with a warning for any stored value this version cannot read
+    /// (it keeps its default here, and the stored text is left as it is).
+    func settings(of id: Int, warn shouldWarn: Bool = false) throws(ShellError) -> Settings {
+        let raw = try Shell.storeCall { try store.settings(id) }
+        var settings = Settings()
+        for (key, text) in raw.sorted(by: { $0.key < $1.key }) {
+            guard let spec = Catalog.spec(key) else {
+                if shouldWarn { warn("instance \(id): stored setting '\(key)' is unknown to this mmsh; ignored") }
+                continue
+            }
+            do { settings.set(key, try spec.parse(text)) } catch {
+                if shouldWarn { warn("instance \(id): stored \(key) '\(text)' is not valid (\(error.message)); using the default") }
+            }
+        }
+        return settings
+    }
+
+    func refreshCompletionData() {
+        let records = (try? store.instances()) ?? []
+        completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+    }
+
+    func setCurrent(_ id: Int?) {
+        current = id
+        guard !dryRun else { return }
+        // Remembered for the next interactive session; failure to remember is not worth an error.
+        try? store.setOption(Shell.currentKey, id.map(String.init))
+    }
+
+    func requestQuit() { quitRequested = true }
+
+    /// Lines of history the interactive shell keeps (option `history.size`).
+    public func historySize() -> Int { Int(option("history.size")) ?? 1000 }
+
+    /// Two lines for a newcomer, the first time the interactive shell opens on this data directory.
+    public func greetIfFirstRun() {
+        guard (try? store.options())?[Shell.greetedKey] == nil else { return }
+        console.write(renderer.render(Line([("Welcome to mmsh, the market-making shell for MEXC spot.", .bold)])) + "\n")
+        console.write("Type 'new' to create an instance on the simulated market, then 'show' to see its settings; 'help' lists commands, Tab completes, '?' explains the line.\n")
+        try? store.setOption(Shell.greetedKey, "1")
+    }
+
+    static let greetedKey = "_greeted"
+
+    /// The prompt: `mmsh[2]> `, or `mmsh> ` with no current instance.
+    public func prompt() -> String {
+        current.map { "mmsh[\($0)]> " } ?? "mmsh> "
+    }
+}
+
+/// A snapshot of what completion offers that changes at run time.
+public struct CompletionData: Sendable {
+    public var instances: [(id: Int, name: String)] = []
+    public init() {}
+}

@@ -1,0 +1,19 @@
+/// Shell-wide options (`option KEY VALUE`), persisted with the instances.
+public enum OptionCatalog {
+    public static let specs: [SettingSpec] = [
+        SettingSpec("max_instances", .integer(1...100), default: .integer(10), "most instances that may exist"),
+        SettingSpec("color", .choice(["auto", "on", "off"]), default: .text("auto"),
+                    "colour output: auto (on a terminal, unless NO_COLOR is set), on, off"),
+        SettingSpec("output", .choice(["text", "json"]), default: .text("text"),
+                    "output of commands that show data: text, or json as if --json were given"),
+        SettingSpec("history.size", .integer(0...100_000), default: .integer(1000), "lines of command history kept"),
+    ]
+
+    public static let keys = specs.map(\.key)
+
+    public static func lookup(_ key: String) throws(SettingError) -> SettingSpec {
+        if let s = specs.first(where: { $0.key == key.lowercased() }) { return s }
+        let hint = Suggest.closest(to: key.lowercased(), in: keys).map { " (did you mean '\($0)'?)" } ?? ""
+        throw SettingError("unknown option '\(key)'\(hint); accepted: \(keys.joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import MMCore
+import MMStorage
+
+/// Every command of the shell, in the order `help` lists them.
+public enum Commands {
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + shellCommands
+
+    /// Headings for `help`.
+    static let groups: [(String, [String])] = [
+        ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
+        ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
+        ("Shell", ["option", "source", "help", "quit"]),
+    ]
+
+    static let shellCommands: [CommandSpec] = [
+        CommandSpec("option", summary: "list, show or set shell-wide options",
+                    args: [ArgSpec("KEY", .optionKey, optional: true), ArgSpec("VALUE", .optionValue, optional: true)],
+                    examples: ["option", "option color off", "option max_instances 5"], showsData: true) { inv, shell in
+            try await shell.option(inv)
+        },
+        CommandSpec("source", summary: "run the commands of a .mmsh script",
+                    args: [ArgSpec("FILE", .file(extensions: ["mmsh"]))],
+                    examples: ["source setups/btc.mmsh"],
+                    details: "Paths are relative to the working directory, or inside a script to that script's folder. The script stops at its first failing line.") { inv, shell in
+            try await shell.source(inv["FILE"]!)
+        },
+        CommandSpec("help", summary: "list commands, or explain one", args: [ArgSpec("COMMAND", .command, optional: true)],
+                    examples: ["help", "help set", "set --help"]) { inv, shell in
+            inv["COMMAND"].flatMap { Shell.registry.lookup($0) }.map(Help.command) ?? Help.overview()
+        },
+        CommandSpec("quit", aliases: ["exit"], summary: "leave the shell",
+                    flags: [FlagSpec("--force", "leave without asking")], examples: ["quit"]) { _, shell in
+            await shell.requestQuit()
+            return .empty
+        },
+    ]
+}
+
+extension Shell {
+    func option(_ inv: Invocation) throws(ShellError) -> Output {
+        guard let key = inv["KEY"] else {
+            var table = Table(["OPTION", "VALUE", "DEFAULT", "MEANING"])
+            var fields: [(String, JSON)] = []
+            for spec in OptionCatalog.specs {
+                let value = option(spec.key)
+                table.add([spec.key, value, spec.render(spec.defaultValue), spec.help])
+                fields.append((spec.key, .string(value)))
+            }
+            var out = Output(json: .object([("options", .object(fields))]))
+            out.table(table)
+            return out
+        }
+        let spec = try! OptionCatalog.lookup(key)
+        guard let text = inv["VALUE"] else {
+            let value = option(spec.key)
+            return Output(blocks: [.line(Line(value))], json: .object([("key", .string(spec.key)), ("value", .string(value))]))
+        }
+        let value: SettingValue
+        do { value = try spec.parse(text) } catch { throw .usage(error.message) }
+        if spec.key == "max_instances", let limit = value.integer {
+            let count = try Shell.storeCall { try store.instances() }.count
+            if limit < count {
+                throw .failure("max_instances \(limit) is below the \(count) instances that exist; delete some first")
+            }
+        }
+        let before = option(spec.key)
+        let rendered = spec.render(value)
+        try Shell.storeCall { try store.setOption(spec.key, value == spec.defaultValue ? nil : rendered) }
+        return .message("option \(spec.key) \(before) → \(rendered)")
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Splits bytes into lines, refusing lines that are not valid UTF-8 (never guessing at them).
+public struct LineReader {
+    public enum Item: Equatable, Sendable {
+        case line(String)
+        case invalidUTF8
+    }
+
+    private var pending: [UInt8] = []
+    private let fd: Int32?
+    private var data: [UInt8]
+    private var eof = false
+
+    /// Lines of a file read whole.
+    public init(bytes: [UInt8]) {
+        self.fd = nil
+        self.data = bytes
+    }
+
+    /// Lines read from a file descriptor as they arrive (piped standard input).
+    public init(fileDescriptor: Int32) {
+        self.fd = fileDescriptor
+        self.data = []
+    }
+
+    /// The next line without its newline (and a trailing CR), or nil at the end.
+    public mutating func next() -> Item? {
+        while true {
+            if let nl = data.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(data[..<nl])
+                data.removeSubrange(...nl)
+                return Self.decode(line)
+            }
+            if fd == nil || eof {
+                guard !data.isEmpty else { return nil }
+                defer { data = [] }
+                return Self.decode(data)
+            }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd!, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { eof = true } else { data.append(contentsOf: buffer[..<n]) }
+        }
+    }
+
+    private static func decode(_ bytes: [UInt8]) -> Item {
+        var b = bytes[...]
+        if b.last == UInt8(ascii: "\r") { b = b.dropLast() }
+        guard let s = String(validating: b, as: UTF8.self) else { return .invalidUTF8 }
+        return .line(s)
+    }
+}
+
+extension Shell {
+    /// Runs a script file: `mmsh run FILE`. Returns the process exit code.
+    public func runScript(path: String, keepGoing: Bool = false, echo: Bool = false) async -> Int32 {
+        self.keepGoing = keepGoing
+        self.echo = echo
+        let url = resolvePath(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              FileManager.default.isReadableFile(atPath: url.path) else {
+            report(.failure("cannot read \(path): \(isDirectory.boolValue ? "it is a directory" : "no such file or not readable")"),
+                   origin: .argument)
+            return 66
+        }
+        do {
+            try await runFile(url, shownAs: path)
+            return 0
+        } catch {
+            report(error, origin: .argument)
+            return error.exitCode
+        }
+    }
+
+    /// One line of a script fed from outside (piped standard input), reported as `NAME:LINE:`.
+    public func runScriptLine(_ item: LineReader.Item, name: String, number: Int) async -> ShellError? {
+        switch item {
+        case .line(let text):
+            return await run(line: text, origin: .script(path: name, line: number))
+        case .invalidUTF8:
+            let e = ShellError.usage("line is not valid UTF-8")
+            report(e, origin: .script(path: name, line: number))
+            return e
+        }
+    }
+
+    /// `source FILE` inside the shell or a script.
+    func source(_ path: String) async throws(ShellError) -> Output {
+        try await runFile(resolvePath(path), shownAs: path)
+        return .empty
+    }
+
+    private func runFile(_ url: URL, shownAs: String) async throws(ShellError) {
+        let canonical = url.resolvingSymlinksInPath().path
+        if let start = scriptStack.firstIndex(of: canonical) {
+            let chain = (scriptStack[start...] + [canonical]).map { URL(fileURLWithPath: $0).lastPathComponent }
+            throw .failure("source cycle refused: \(chain.joined(separator: " → "))")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: canonical, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw .failure("cannot read \(shownAs): no such file")
+        }
+        guard let data = FileManager.default.contents(atPath: canonical) else {
+            throw .failure("cannot read \(shownAs): permission denied")
+        }
+        scriptStack.append(canonical)
+        defer { scriptStack.removeLast() }
+        // Errors name the script as the user wrote it at the top, and by path inside.
+        let name = scriptStack.count == 1 ? shownAs : canonical
+        var reader = LineReader(bytes: Array(data))
+        var number = 0
+        var failed = false
+        while let item = reader.next() {
+            number += 1
+            if console.interrupted { throw .interrupted }
+            if let error = await runScriptLine(item, name: name, number: number) {
+                failed = true
+                if error.kind == .interrupted { throw error }
+                if !keepGoing { throw ShellError(.reported, error.message) }
+            }
+            if quitRequested { break }
+        }
+        if failed { throw ShellError(.reported, "\(shownAs) had failing lines") }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import CCurl
+import Foundation
+import LineEditing
+import MMShell
+import MMStorage
+
+@main
+struct Mmsh: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mmsh",
+        abstract: "The market-making shell for MEXC spot.",
+        discussion: """
+            Without arguments on a terminal, opens the interactive shell; with commands piped into \
+            standard input, runs them as a script. Data lives in $MMSH_HOME, else $XDG_DATA_HOME/mmsh, \
+            else ~/.local/share/mmsh.
+            Exit codes: 0 ok, 1 a command failed, 64 usage error, 66 script not found or unreadable, 130 interrupted.
+            """,
+        version: "mmsh 0.1.0 (\(String(cString: curl_version()).split(separator: " ").first ?? "libcurl"))",
+        subcommands: [Run.self]
+    )
+
+    @Option(name: .customShort("c"), help: ArgumentHelp("Run commands (separated by ';') and exit.", valueName: "commands"),
+            completion: .custom { _, _, prefix in ShellCompletion.words(prefix) })
+    var command: String?
+
+    func run() throws {
+        let interactive = isatty(STDIN_FILENO) != 0 && command == nil
+        let session = try Session.open(interactive: interactive)
+        if let command {
+            let error = session.blocking { await session.shell.run(line: command, origin: .argument) }
+            throw ExitCode(error?.exitCode ?? 0)
+        }
+        if interactive {
+            throw ExitCode(session.interactiveLoop())
+        }
+        throw ExitCode(session.pipedLoop())
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a .mmsh script.",
+        discussion: "One command per line; '#' starts a comment. The first failing line stops the script and is reported as FILE:LINE: error: …. A script starting with '#!/usr/bin/env -S mmsh run' can be run directly."
+    )
+
+    @Argument(help: "The script to run.", completion: .file(extensions: ["mmsh"]))
+    var file: String
+
+    @Flag(help: "Carry on after a failing line; exit 1 at the end if any failed.")
+    var keepGoing = false
+
+    @Flag(help: "Print each command before running it.")
+    var echo = false
+
+    @Flag(help: "Parse and validate every line against a copy of the data; change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        let session = try Session.open(interactive: false, dryRun: dryRun)
+        let path = file, keepGoing = keepGoing, echo = echo
+        let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
+        throw ExitCode(code)
+    }
+}
+
+/// Completion of shell command words for `mmsh -c` in bash, zsh and fish.
+enum ShellCompletion {
+    static func words(_ prefix: String) -> [String] {
+        Completer(data: CompletionData()).complete(prefix)
+    }
+}

@@ -1,3 +1,0 @@
-import ArgumentParser
-import CCurl
-print("x")
