@@ -36,7 +36,9 @@ let package = Package(
         ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
-        .testTarget(name: "MMShellTests", dependencies: ["MMShell", "MMStorage", "MMCore"]),
+        .testTarget(name: "MMShellTests", dependencies: [
+            "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.
         .testTarget(name: "MMSystemTests", dependencies: ["mmsh"]),
     ]

@@ -13,7 +13,8 @@ public enum Suggest {
             if d < (best?.1 ?? Int.max) { best = (candidate, d) }
         }
         guard let (candidate, d) = best else { return nil }
-        let limit = max(1, min(3, (w.count + 1) / 3))
+        // Short words get no guesses: "-x" is not a typo of "-h".
+        let limit = min(3, w.count / 3)
         return d <= limit ? candidate : nil
     }
 

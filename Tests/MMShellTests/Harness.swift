@@ -1,0 +1,59 @@
+import Foundation
+import MMStorage
+@testable import MMShell
+
+/// A shell on a fresh data directory, with output captured.
+final class Harness {
+    let url: URL
+    var directory: DataDirectory?
+    var store: Store
+    let console: BufferConsole
+    var shell: Shell
+
+    init(interactive: Bool = false, answers: [Bool] = [], url: URL? = nil) throws {
+        self.url = url ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("mmsh-test-\(UUID().uuidString)")
+        let directory = try DataDirectory(url: self.url)
+        self.directory = directory
+        self.store = try Store.open(directory: directory)
+        self.console = BufferConsole(isInteractive: interactive, answers: answers)
+        self.shell = try Shell(store: store, console: console)
+    }
+
+    /// Runs one line; returns stdout, stderr and the error if any.
+    @discardableResult
+    func run(_ line: String) async -> (out: String, err: String, error: ShellError?) {
+        let error = await shell.run(line: line, origin: .interactive)
+        let (out, err) = console.take()
+        return (out, err, error)
+    }
+
+    /// Closes and opens the data directory again, as a new process would.
+    func reopen() throws {
+        directory = nil
+        let directory = try DataDirectory(url: url)
+        self.directory = directory
+        store = try Store.open(directory: directory)
+        shell = try Shell(store: store, console: console)
+    }
+
+    /// Everything stored, for "nothing changed" checks.
+    func snapshot() throws -> String {
+        var out = ""
+        for r in try store.instances() {
+            out += "\(r.id) \(r.name)\n"
+            for (k, v) in try store.settings(r.id).sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
+        }
+        for (k, v) in try store.options().sorted(by: { $0.key < $1.key }) where !k.hasPrefix("_") { out += "option \(k)=\(v)\n" }
+        return out
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: file)
+        return file.path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
