@@ -41,6 +41,12 @@ public enum Interrupt {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: a blocked read returns EINTR
         sigaction(SIGINT, &action, nil)
+        // A parent may have started us with SIGINT blocked (signal masks are inherited);
+        // Ctrl-C must reach this thread all the same.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 }
 

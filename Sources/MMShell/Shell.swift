@@ -197,7 +197,7 @@ public actor Shell {
     public func greetIfFirstRun() {
         guard (try? store.options())?[Shell.greetedKey] == nil else { return }
         console.write(renderer.render(Line([("Welcome to mmsh, the market-making shell for MEXC spot.", .bold)])) + "\n")
-        console.write("Type 'new' to create an instance on the simulated market, then 'show' to see its settings; 'help' lists commands, Tab completes, '?' explains the line.\n")
+        console.write("Type 'new' to create an instance, 'help' for commands; Tab completes, '?' explains.\n")
         try? store.setOption(Shell.greetedKey, "1")
     }
 

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The interactive shell driven through a real terminal (tmux).
+@Suite(.serialized) struct InteractiveTests {
+    @Test func completionHelpInterruptAndHistory() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        // A newcomer is greeted, once.
+        #expect(try t.waitFor("mmsh> ").contains("Welcome to mmsh"))
+        try t.type("new")
+        try t.send("Enter")
+        #expect(try t.waitFor("mmsh[1]> ").contains("created instance 1 'mm1'"))
+
+        // Tab completes to the common prefix, then to the unique key with a space after it.
+        try t.type("set spr")
+        try t.send("Tab")
+        #expect(try t.waitFor { $0.contains("mmsh[1]> set spread.") && !$0.contains("set spr\n") }.contains("set spread."))
+        try t.type("b")
+        try t.send("Tab")
+        try t.type("0.3%")
+        #expect(try t.waitFor("set spread.bid 0.3%").contains("set spread.bid 0.3%"))
+
+        // `?` explains the line and keeps it.
+        try t.send("?")
+        let help = try t.waitFor { $0.contains("default 0.1%") && $0.split(separator: "\n").last?.hasPrefix("mmsh[1]> set spread.bid 0.3%") == true }
+        #expect(help.contains("usage: set [ID] KEY VALUE"))
+        #expect(help.contains("spread.bid: level-0 bid distance below the reference price"))
+        #expect(try t.lastLine() == "mmsh[1]> set spread.bid 0.3%")
+        try t.send("Enter")
+        #expect(try t.waitFor("1 mm1: spread.bid 0.1% → 0.3%\nmmsh[1]> ").contains("spread.bid 0.1% → 0.3%"))
+
+        // Ctrl-C abandons the line and returns to the prompt; the shell goes on.
+        try t.type("xyz half typed")
+        try t.send("C-c")
+        let interrupted = try t.waitFor("xyz half typed^C")
+        #expect(interrupted.contains("mmsh[1]> xyz half typed^C\nmmsh[1]>"), "\(interrupted)")
+        try t.type("get spread.bid")
+        try t.send("Enter")
+        #expect(try t.waitFor("get spread.bid\n0.3%\nmmsh[1]> ").contains("0.3%"))
+
+        // Ctrl-D leaves with status 0.
+        try t.send("C-d")
+        #expect(try t.waitFor("mmsh exited with status").contains("mmsh exited with status 0"))
+    }
+
+    @Test func historyIsRecalledInTheNextRun() throws {
+        let home = TempHome()
+        let first = Terminal(home: home)
+        try first.start()
+        try first.waitFor("mmsh> ")
+        try first.type("settings spread.min")
+        try first.send("Enter")
+        try first.waitFor("cancel orders that come closer")
+        try first.type("quit")
+        try first.send("Enter")
+        #expect(try first.waitFor("mmsh exited with status").contains("mmsh exited with status 0"))
+        first.stop()
+
+        let second = Terminal(home: home)
+        try second.start()
+        defer { second.stop() }
+        let screen = try second.waitFor("mmsh> ")
+        #expect(!screen.contains("Welcome"), "greeted only once")
+        try second.send("Up")
+        try second.send("Up")
+        #expect(try second.waitFor("mmsh> settings spread.min").contains("mmsh> settings spread.min"))
+        let history = try String(contentsOf: home.url.appendingPathComponent("history"), encoding: .utf8)
+        #expect(history == "settings spread.min\nquit\n")
+    }
+
+    @Test func anOpenShellHoldsTheDataDirectory() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("mmsh> ")
+        let other = try run(["-c", "list"], home: home)
+        #expect(other.status == 1)
+        #expect(other.err.contains("another mmsh (pid"))
+        #expect(other.err.contains("is using \(home.path)"))
+    }
+
+    @Test func deleteAsksOnTheTerminal() throws {
+        let home = TempHome()
+        _ = try run(["-c", "new keep; new gone"], home: home)
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("> ")
+        try t.type("delete 1")
+        try t.send("Enter")
+        try t.waitFor("delete instance 1 'keep' and all its settings? [y/N] ")
+        try t.type("n")
+        try t.send("Enter")
+        try t.waitFor("not deleted")
+        try t.type("delete 2")
+        try t.send("Enter")
+        try t.waitFor("delete instance 2 'gone' and all its settings? [y/N] ")
+        try t.type("y")
+        try t.send("Enter")
+        #expect(try t.waitFor("deleted instance 2").contains("deleted instance 2 'gone'"))
+        try t.type("quit")
+        try t.send("Enter")
+        #expect(try t.waitFor("mmsh exited with status").contains("mmsh exited with status 0"))
+        // The answers were not recorded as commands.
+        let history = try String(contentsOf: home.url.appendingPathComponent("history"), encoding: .utf8)
+        #expect(history == "delete 1\ndelete 2\nquit\n")
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// The `mmsh` binary under test: `$MMSH_BIN` (set by scripts/test), else the debug build.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let mmshBinary: String = {
+    if let bin = ProcessInfo.processInfo.environment["MMSH_BIN"], !bin.isEmpty { return bin }
+    return packageRoot.appendingPathComponent(".build/debug/mmsh").path
+}()
+
+/// A fresh data directory, removed at the end.
+final class TempHome {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-sys-\(UUID().uuidString)")
+    init() { try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+    var path: String { url.path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try Data(text.utf8).write(to: file)
+        if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path) }
+        return file.path
+    }
+}
+
+struct RunResult {
+    var status: Int32
+    var out: String
+    var err: String
+}
+
+/// Runs `mmsh` (or another program) with the data directory at `home`, stdin from `input`.
+func run(_ arguments: [String], home: TempHome, input: String? = nil, executable: String = mmshBinary,
+         environment extra: [String: String] = [:]) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["MMSH_HOME"] = home.path
+    env.removeValue(forKey: "NO_COLOR")
+    for (k, v) in extra { env[k] = v }
+    p.environment = env
+    p.currentDirectoryURL = home.url
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+    try inp.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return RunResult(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+}
+
+/// A real terminal: mmsh inside a private tmux server.
+final class Terminal {
+    let socket = "mmsh-test-\(UUID().uuidString.prefix(8))"
+    let home: TempHome
+
+    init(home: TempHome) { self.home = home }
+
+    /// Runs a tmux command and returns what it printed.
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        try spawn(["tmux", "-L", socket, "-f", "/dev/null"] + args)
+    }
+
+    /// Starts mmsh in a new 120×40 terminal. When mmsh exits, the pane shows
+    /// `mmsh exited with status N` and stays open for the test to read.
+    func start() throws {
+        let command = "env MMSH_HOME='\(home.path)' TERM=xterm '\(mmshBinary)'; echo \"mmsh exited with status $?\"; sleep 600"
+        try tmux(["new-session", "-d", "-x", "120", "-y", "40", "-s", "t", command])
+    }
+
+    func send(_ keys: String...) throws { try tmux(["send-keys", "-t", "t"] + keys) }
+    /// Types text literally (no key names).
+    func type(_ text: String) throws { try tmux(["send-keys", "-t", "t", "-l", text]) }
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "t"]) }
+
+    /// Waits until the screen satisfies `condition`; returns the screen either way.
+    @discardableResult
+    func waitFor(timeout: Double = 15, _ condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var s = ""
+        while Date() < deadline {
+            s = try screen()
+            if condition(s) { return s }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return s
+    }
+
+    /// Waits for `text` to appear. tmux drops trailing blanks of screen lines, so they are
+    /// dropped from `text` too (a prompt `mmsh> ` shows as `mmsh>` until something is typed).
+    func waitFor(_ text: String, timeout: Double = 15) throws -> String {
+        let needle = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n")
+        return try waitFor(timeout: timeout) { $0.contains(needle) }
+    }
+
+    /// The last non-empty line on screen.
+    func lastLine() throws -> String {
+        try screen().split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    func stop() { _ = try? tmux(["kill-server"]) }
+    deinit { stop() }
+}
+
+struct SpawnError: Error { var message: String }
+
+/// Runs a program found on PATH, waits for it and returns its standard output.
+/// posix_spawn and waitpid rather than Foundation's Process: tmux forks a server that outlives
+/// the client, and Process has been seen to wait on such a client forever.
+func spawn(_ argv: [String]) throws -> String {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw SpawnError(message: "pipe failed") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    posix_spawn_file_actions_addclose(&actions, fds[1])
+    // The output pipe must not leak into the tmux server: mark it close-on-exec in the parent.
+    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+    // Test threads block signals, and a spawned process inherits the mask: start from a clean one
+    // so that the programs under test see Ctrl-C as a user's would.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let cArgs = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+    close(fds[1])
+    guard rc == 0 else { close(fds[0]); throw SpawnError(message: "cannot run \(argv[0]): \(rc)") }
+    // Read until the client closes its end; a forked server keeps only /dev/null.
+    var data = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fds[0], &buffer, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        data.append(contentsOf: buffer[..<n])
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,93 @@
+function __mmsh_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __mmsh_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __mmsh_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __mmsh_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __mmsh_parse_tokens -S
+    set -l unparsed_tokens (__mmsh_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'mmsh'
+        __mmsh_parse_subcommand 0 'c=' 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'run'
+            __mmsh_parse_subcommand 1 'keep-going' 'echo' 'dry-run' 'version' 'h/help'
+        case 'help'
+            __mmsh_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __mmsh_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __mmsh_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __mmsh_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __mmsh_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__mmsh_tokens -p)
+    if test -z "$(__mmsh_tokens -t)"
+        set -l index (count (__mmsh_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'mmsh' -f
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" c' -s 'c' -d 'Run commands (separated by \';\') and exit.' -rfka '(__mmsh_custom_completion ---completion -- -c (count (__mmsh_tokens -pc)) (__mmsh_tokens -tC))'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'run' -d 'Run a .mmsh script.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh run" -eq 1' -fa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'mmsh\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" keep-going' -l 'keep-going' -d 'Carry on after a failing line; exit 1 at the end if any failed.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" echo' -l 'echo' -d 'Print each command before running it.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" dry-run' -l 'dry-run' -d 'Parse and validate every line against a copy of the data; change nothing.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh help" version' -l 'version' -d 'Show the version.'
