@@ -20,6 +20,8 @@ let package = Package(
 
         // Pure core: exact decimals, durations, the settings model and its validation. No I/O.
         .target(name: "MMCore"),
+        // The quoting strategy: a pure function of the market, the instance's orders and its settings.
+        .target(name: "MMStrategy", dependencies: ["MMCore"]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
             "MMCore",
@@ -36,6 +38,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
+        .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -1,0 +1,91 @@
+import Foundation
+import MMCore
+
+/// What the strategy remembers between decisions. A value: the engine keeps it, the strategy
+/// returns the next one, so a run can be replayed exactly.
+public struct StrategyState: Sendable, Equatable {
+    /// No new ladder before this time (ms).
+    public var createAt: Int64 = 0
+    /// No refresh cancel before this time (ms).
+    public var cancelAt: Int64 = 0
+    /// The placement counter: orders of one placement share a batch.
+    public var batch = 0
+    /// Moving price band: ceiling, floor and when it resets.
+    public var band: (ceiling: Dec, floor: Dec, resetAt: Int64)?
+    /// Ping-pong: complete fills per side since the sides were last even.
+    public var filledBuys = 0
+    public var filledSells = 0
+    /// Hanging orders by client id.
+    public var hanging: Set<String> = []
+    /// Inventory cost basis: base held and what it cost in quote.
+    public var costBase: Dec?
+    public var costQuote: Dec = 0
+    public var lastOwnTrade: Dec?
+    /// Mid price once a second, oldest first (seconds since epoch, mid).
+    public var mids: [(second: Int64, mid: Double)] = []
+    /// Portfolio value in quote and base held at the first decision (for the stop loss).
+    public var startValue: Dec?
+    public var startBase: Dec?
+    /// Whether the last decision was inside trading hours.
+    public var insideHours: Bool?
+    /// The stop loss fired; nothing more is quoted.
+    public var stopped = false
+
+    public init() {}
+
+    public static func == (a: StrategyState, b: StrategyState) -> Bool {
+        a.createAt == b.createAt && a.cancelAt == b.cancelAt && a.batch == b.batch
+            && a.band?.ceiling == b.band?.ceiling && a.band?.floor == b.band?.floor && a.band?.resetAt == b.band?.resetAt
+            && a.filledBuys == b.filledBuys && a.filledSells == b.filledSells && a.hanging == b.hanging
+            && a.costBase == b.costBase && a.costQuote == b.costQuote && a.lastOwnTrade == b.lastOwnTrade
+            && a.mids.map(\.second) == b.mids.map(\.second) && a.mids.map(\.mid) == b.mids.map(\.mid)
+            && a.startValue == b.startValue && a.startBase == b.startBase && a.insideHours == b.insideHours
+            && a.stopped == b.stopped
+    }
+
+    /// Takes a fill into account: ping-pong counters, hanging pairs, fill delay, cost basis.
+    /// `orders` are the live orders as they were before the fill.
+    public mutating func apply(_ fill: OwnFill, orders: [LiveOrder], config: StrategyConfig) {
+        lastOwnTrade = fill.price
+        if let base = costBase {
+            switch fill.side {
+            case .buy:
+                costBase = base + fill.amount
+                costQuote += fill.amount * fill.price
+            case .sell:
+                if base > fill.amount, base.isPositive {
+                    costQuote -= costQuote * fill.amount.divided(by: base, scale: 18)
+                    costBase = base - fill.amount
+                } else {
+                    costBase = 0
+                    costQuote = 0
+                }
+            }
+        } else if fill.side == .buy {
+            costBase = fill.amount
+            costQuote = fill.amount * fill.price
+        }
+        guard fill.complete else { return }
+        if hanging.remove(fill.clientId) != nil { return }
+        // A complete fill of a ladder order.
+        if fill.side == .buy { filledBuys += 1 } else { filledSells += 1 }
+        if filledBuys == filledSells { filledBuys = 0; filledSells = 0 }
+        createAt = fill.time + config.fillDelay
+        cancelAt = min(cancelAt, createAt)
+        if config.hanging, let own = orders.first(where: { $0.clientId == fill.clientId }),
+           let partner = orders.first(where: { $0.batch == own.batch && $0.level == own.level && $0.side != own.side }) {
+            hanging.insert(partner.clientId)
+        }
+    }
+
+    /// A hanging order was renewed under a new client id.
+    public mutating func renewed(_ old: String, as new: String) {
+        if hanging.remove(old) != nil { hanging.insert(new) }
+    }
+
+    /// Forgets orders that are no longer live.
+    mutating func prune(live orders: [LiveOrder]) {
+        guard !hanging.isEmpty else { return }
+        hanging = hanging.filter { id in orders.contains { $0.clientId == id } }
+    }
+}
