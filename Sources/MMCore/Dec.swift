@@ -113,15 +113,31 @@ public enum DecRounding: Sendable {
 
 extension Dec {
     public static func + (a: Dec, b: Dec) -> Dec {
-        if a.scale == b.scale { return Dec(mantissa: a.mantissa + b.mantissa, scale: a.scale) }
-        let s = max(a.scale, b.scale)
-        if let x = a.mantissa(atScale: s), let y = b.mantissa(atScale: s) {
-            return Dec(mantissa: x + y, scale: s)
+        if a.scale == b.scale {
+            let (m, overflow) = a.mantissa.addingReportingOverflow(b.mantissa)
+            if !overflow { return Dec(mantissa: m, scale: a.scale) }
+        } else if let x = a.mantissa(atScale: max(a.scale, b.scale)), let y = b.mantissa(atScale: max(a.scale, b.scale)) {
+            let (m, overflow) = x.addingReportingOverflow(y)
+            if !overflow { return Dec(mantissa: m, scale: max(a.scale, b.scale)) }
         }
-        // Only reachable with absurd magnitudes; fall back to the normalized operands.
-        let (na, nb) = (a.normalized, b.normalized)
-        let t = max(na.scale, nb.scale)
-        return Dec(mantissa: na.mantissa(atScale: t)! + nb.mantissa(atScale: t)!, scale: t)
+        return addSlow(a.normalized, b.normalized)
+    }
+
+    /// Sum of operands whose scales do not align in 128 bits: at the finest scale both fit,
+    /// the finer operand rounded towards zero (only beyond 38 significant digits in all).
+    private static func addSlow(_ a: Dec, _ b: Dec) -> Dec {
+        var t = max(a.scale, b.scale)
+        while true {
+            func at(_ x: Dec) -> Int128? {
+                x.scale >= t ? x.mantissa / powersOfTen[x.scale - t] : x.mantissa(atScale: t)
+            }
+            if let x = at(a), let y = at(b) {
+                let (sum, overflow) = x.addingReportingOverflow(y)
+                if !overflow { return Dec(mantissa: sum, scale: t) }
+            }
+            precondition(t > 0, "Dec overflow: magnitude beyond 10^38")
+            t -= 1
+        }
     }
 
     public static prefix func - (a: Dec) -> Dec { Dec(mantissa: -a.mantissa, scale: a.scale) }
@@ -132,7 +148,11 @@ extension Dec {
     public static func * (a: Dec, b: Dec) -> Dec {
         let s = a.scale + b.scale
         let (m, overflow) = a.mantissa.multipliedReportingOverflow(by: b.mantissa)
-        if !overflow && s <= maxScale { return Dec(mantissa: m, scale: s) }
+        if !overflow && s <= maxScale {
+            let product = Dec(mantissa: m, scale: s)
+            // Keep chains of products (fractions × prices × fees) from piling up zeros.
+            return s > divisionScale ? product.normalized : product
+        }
         // Exact 256-bit product, then drop decimals (towards zero) until it fits.
         let wide = a.mantissa.multipliedFullWidth(by: b.mantissa)
         return reduce(high: wide.high, low: wide.low, scale: s)
@@ -237,7 +257,9 @@ extension Dec {
                     if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
                 }
             }
-            return Dec(mantissa: q * st, scale: s)
+            // A multiple of `step` needs no finer scale than the step's own.
+            let (m, overflow) = q.multipliedReportingOverflow(by: step.mantissa)
+            return overflow ? Dec(mantissa: q * st, scale: s) : Dec(mantissa: m, scale: step.scale)
         }
         let q = divided(by: step, scale: 0, rounding: rounding)
         return q * step

@@ -69,12 +69,13 @@ public enum Steps {
         return p
     }
 
-    /// The price at which a side's cumulative volume reaches `depth`, or its last price.
+    /// The price of the first level with volume beyond `depth` (dust plus our own orders) in
+    /// front of it, or the side's last price.
     static func depthPrice(_ levels: [BookLevel], depth: Dec) -> Dec? {
         var total: Dec = 0
         for level in levels {
             total += level.amount
-            if total >= depth && total.isPositive { return level.price }
+            if total > depth { return level.price }
         }
         return levels.last?.price
     }

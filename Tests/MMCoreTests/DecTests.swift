@@ -89,3 +89,25 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct DecScaleTests {
+    @Test func roundingToAStepKeepsTheStepsScale() {
+        let q = Dec(10).divided(by: 3, scale: 18)
+        let f = q.floored(toMultipleOf: "0.001")
+        #expect(f.scale == 3 && f.description == "3.333")
+    }
+
+    @Test func longChainsOfFractionsNeverTrap() {
+        // Quotients at 18 decimals multiplied and summed many times: no overflow, no trap.
+        var total: Dec = 0
+        var x = Dec(1).divided(by: 7, scale: 18)
+        for i in 1...200 {
+            x = (x * Dec("1.0000001")).divided(by: Dec(i % 5 + 1), scale: 18) * Dec(i % 5 + 1)
+            total += x * Dec("123456789.123456") + Dec("0.000000000000000001")
+        }
+        #expect(total.isPositive)
+        let a = Dec(mantissa: Int128(10).multipliedReportingOverflow(by: 1).partialValue * (powersOfTen[37] / 10), scale: 36)
+        let b: Dec = "1234567890123"
+        #expect((a + b).description.hasPrefix("1234567890133"))
+    }
+}
