@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mmsh", targets: ["mmsh"]),
+        .executable(name: "mmsh-bench", targets: ["mmsh-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +37,10 @@ let package = Package(
             "MMShell", "LineEditing", "CCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Benchmarks (scripts/bench): a harness of our own with allocation counting.
+        .target(name: "CMallocCounter"),
+        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMCore", "CMallocCounter"]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),

@@ -43,7 +43,10 @@ public struct Dec: Sendable {
     public var decimalPlaces: Int { normalized.scale }
 
     /// For statistics only (volatility, charts): never for money.
-    public var doubleValue: Double { Double(mantissa) / pow10Double(scale) }
+    public var doubleValue: Double {
+        let m = Int64(exactly: mantissa).map(Double.init) ?? Double(mantissa)
+        return scale < doublePowersOfTen.count ? m / doublePowersOfTen[scale] : m / pow10Double(scale)
+    }
 }
 
 // MARK: - Powers of ten
@@ -53,6 +56,8 @@ public struct Dec: Sendable {
     for _ in 1...38 { p.append(p.last! * 10) }
     return p
 }()
+
+private let doublePowersOfTen: [Double] = (0...22).map { pow10Double($0) }
 
 private func pow10Double(_ n: Int) -> Double {
     var r = 1.0
@@ -150,8 +155,8 @@ extension Dec {
         let (m, overflow) = a.mantissa.multipliedReportingOverflow(by: b.mantissa)
         if !overflow && s <= maxScale {
             let product = Dec(mantissa: m, scale: s)
-            // Keep chains of products (fractions × prices × fees) from piling up zeros.
-            return s > divisionScale ? product.normalized : product
+            // Keep long chains of products (fractions × prices × fees) from piling up zeros.
+            return s > 24 ? product.normalized : product
         }
         // Exact 256-bit product, then drop decimals (towards zero) until it fits.
         let wide = a.mantissa.multipliedFullWidth(by: b.mantissa)
@@ -245,8 +250,14 @@ extension Dec {
         precondition(step.isPositive, "step must be positive")
         let s = max(scale, step.scale)
         if let x = mantissa(atScale: s), let st = step.mantissa(atScale: s) {
-            var q = x / st
-            let r = x % st
+            // 64-bit division when the numbers allow it: 128-bit division is a slow library call.
+            var q: Int128, r: Int128
+            if let x64 = Int64(exactly: x), let st64 = Int64(exactly: st) {
+                let (q64, r64) = x64.quotientAndRemainder(dividingBy: st64)
+                (q, r) = (Int128(q64), Int128(r64))
+            } else {
+                (q, r) = x.quotientAndRemainder(dividingBy: st)
+            }
             if r != 0 {
                 switch rounding {
                 case .down: if x < 0 { q -= 1 }

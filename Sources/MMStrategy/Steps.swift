@@ -42,8 +42,7 @@ public enum Steps {
     }
 
     /// Static or moving price band: no buys at or above the ceiling, no sells at or below the floor.
-    public static func priceBand(_ p: Proposal, price: Dec, ceiling: Dec?, floor: Dec?, trace: inout Trace) -> Proposal {
-        var p = p
+    public static func priceBand(_ p: consuming Proposal, price: Dec, ceiling: Dec?, floor: Dec?, trace: inout Trace) -> Proposal {
         if let ceiling, price >= ceiling, !p.buys.isEmpty {
             p.buys = []
             trace.add("band: buys removed (price \(price) ≥ ceiling \(ceiling))")
@@ -56,8 +55,7 @@ public enum Steps {
     }
 
     /// Ping-pong: after buy fills quote that many fewer buy levels (innermost first), and likewise for sells.
-    public static func pingPong(_ p: Proposal, filledBuys: Int, filledSells: Int, trace: inout Trace) -> Proposal {
-        var p = p
+    public static func pingPong(_ p: consuming Proposal, filledBuys: Int, filledSells: Int, trace: inout Trace) -> Proposal {
         if filledBuys > 0 {
             p.buys = Array(p.buys.dropFirst(filledBuys))
             trace.add("ping-pong: \(filledBuys) buy fill\(filledBuys == 1 ? "" : "s") ahead, \(p.buys.count) buy level\(p.buys.count == 1 ? "" : "s") left")
@@ -82,9 +80,8 @@ public enum Steps {
 
     /// Order optimization: pull the innermost quote to one tick inside the best price that has
     /// more than `depth` (plus our own resting volume) in front of it; never widens a quote.
-    public static func optimize(_ p: Proposal, book: OrderBook, bidDepth: Dec, askDepth: Dec, ownBids: Dec, ownAsks: Dec,
+    public static func optimize(_ p: consuming Proposal, book: OrderBook, bidDepth: Dec, askDepth: Dec, ownBids: Dec, ownAsks: Dec,
                                 levelSpread: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
-        var p = p
         if let first = p.buys.first, let top = depthPrice(book.bids, depth: bidDepth + ownBids) {
             let above = top.floored(toMultipleOf: rules.tick) + rules.tick
             let p0 = Swift.min(first.price, above)
@@ -105,7 +102,7 @@ public enum Steps {
     }
 
     /// Transaction costs: widen prices by the maker fee.
-    public static func transactionCosts(_ p: Proposal, fee: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
+    public static func transactionCosts(_ p: consuming Proposal, fee: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
         guard fee.isPositive else { return p }
         var p = p
         for i in p.buys.indices { p.buys[i].price = rules.price(p.buys[i].price * (1 - fee)) }
@@ -114,40 +111,34 @@ public enum Steps {
         return p
     }
 
-    /// `y` at `x` on the line through (x0, y0) and (x1, y1), clamped to the segment.
-    static func interp(_ x: Dec, _ x0: Dec, _ x1: Dec, _ y0: Dec, _ y1: Dec) -> Dec {
-        if x <= x0 { return y0 }
-        if x >= x1 { return y1 }
-        return y0 + (y1 - y0) * (x - x0).divided(by: x1 - x0, scale: 18)
-    }
+    static let half: Dec = "0.5"
 
     /// The bid and ask size multipliers of the inventory skew.
     public static func skewRatios(base: Dec, quote: Dec, price: Dec, target: Dec, range: Dec) -> (bid: Dec, ask: Dec) {
         let total = base * price + quote
         guard total.isPositive, range.isPositive else { return (0, 0) }
         let bv = base * price
-        let rv = Swift.min(range * price, total * Dec("0.5"))
+        let rv = Swift.min(range * price, total * half)
         let tv = total * target
         let lo = Swift.max(tv - rv, 0), hi = tv + rv
+        // The two interpolations of the reference (value → ratio → multiplier) compose to one line
+        // per half: 2 → 1 from `lo` to the target, 1 → 0 from the target to `hi`.
         let bid: Dec
         if bv < tv {
-            let r = interp(bv, lo, tv, 0, Dec("0.5"))
-            bid = interp(r, 0, Dec("0.5"), 2, 1)
+            bid = bv <= lo ? 2 : 2 - (bv - lo).divided(by: tv - lo, scale: 12)
         } else {
-            let r = interp(bv, tv, hi, Dec("0.5"), 1)
-            bid = interp(r, Dec("0.5"), 1, 1, 0)
+            bid = bv >= hi ? 0 : 1 - (bv - tv).divided(by: hi - tv, scale: 12)
         }
         return (bid, 2 - bid)
     }
 
     /// Inventory skew: scale sizes towards the target share of value held in base.
-    public static func inventorySkew(_ p: Proposal, base: Dec, quote: Dec, price: Dec, config c: StrategyConfig,
+    public static func inventorySkew(_ p: consuming Proposal, base: Dec, quote: Dec, price: Dec, config c: StrategyConfig,
                                      rules: MarketRules, trace: inout Trace) -> Proposal {
         let levels = Dec(c.levels)
-        let totalSize = 2 * (levels * c.orderAmount + levels * Dec(c.levels - 1) * c.levelAmount.divided(by: 2, scale: 18))
+        let totalSize = 2 * levels * c.orderAmount + levels * Dec(c.levels - 1) * c.levelAmount
         let (bid, ask) = skewRatios(base: base, quote: quote, price: price, target: c.inventoryTarget,
                                     range: totalSize * c.inventoryRange)
-        var p = p
         for i in p.buys.indices { p.buys[i].amount = rules.amount(p.buys[i].amount * bid) }
         for i in p.sells.indices { p.sells[i].amount = rules.amount(p.sells[i].amount * ask) }
         if trace.enabled {
@@ -161,7 +152,7 @@ public enum Steps {
     }
 
     /// Caps sizes at `order.max`.
-    public static func capSizes(_ p: Proposal, max: Dec?, rules: MarketRules, trace: inout Trace) -> Proposal {
+    public static func capSizes(_ p: consuming Proposal, max: Dec?, rules: MarketRules, trace: inout Trace) -> Proposal {
         guard let max else { return p }
         let cap = rules.amount(max)
         var p = p
@@ -177,7 +168,7 @@ public enum Steps {
     }
 
     /// Max position: no buy that would take base holdings plus open buys above `position.max`.
-    public static func positionLimit(_ p: Proposal, max: Dec?, baseHeld: Dec, openBuys: Dec, rules: MarketRules,
+    public static func positionLimit(_ p: consuming Proposal, max: Dec?, baseHeld: Dec, openBuys: Dec, rules: MarketRules,
                                      trace: inout Trace) -> Proposal {
         guard let max else { return p }
         var room = max - baseHeld - openBuys
@@ -196,8 +187,7 @@ public enum Steps {
 
     /// The budget: buys never need more quote than is available plus what our own orders lock
     /// (fees included), sells never more base. Innermost levels are funded first.
-    public static func budget(_ p: Proposal, base: Dec, quote: Dec, fee: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
-        var p = p
+    public static func budget(_ p: consuming Proposal, base: Dec, quote: Dec, fee: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
         var quoteLeft = quote
         let feeFactor = 1 + fee
         for i in p.buys.indices {
@@ -230,7 +220,7 @@ public enum Steps {
     }
 
     /// Drops orders below `order.min`, the market's minimum quantity or its minimum notional.
-    public static func minimums(_ p: Proposal, orderMin: Dec?, rules: MarketRules, dropped: inout [DroppedOrder],
+    public static func minimums(_ p: consuming Proposal, orderMin: Dec?, rules: MarketRules, dropped: inout [DroppedOrder],
                                 trace: inout Trace) -> Proposal {
         let minAmount = Swift.max(orderMin ?? 0, rules.minQuantity)
         func keep(_ o: ProposedOrder) -> Bool {
@@ -246,12 +236,14 @@ public enum Steps {
             trace.add("size: \(o.side == .buy ? "bid" : "ask") \(o.level) dropped, \(reason)")
             return false
         }
-        return Proposal(buys: p.buys.filter(keep), sells: p.sells.filter(keep))
+        var p = p
+        p.buys.removeAll { !keep($0) }
+        p.sells.removeAll { !keep($0) }
+        return p
     }
 
     /// Post-only: drop orders that would cross the book.
-    public static func noCrossing(_ p: Proposal, book: OrderBook, trace: inout Trace) -> Proposal {
-        var p = p
+    public static func noCrossing(_ p: consuming Proposal, book: OrderBook, trace: inout Trace) -> Proposal {
         if let ask = book.bestAsk {
             let before = p.buys.count
             p.buys.removeAll { $0.price >= ask }
@@ -265,17 +257,31 @@ public enum Steps {
         return p
     }
 
-    /// Whether the live orders are close enough to the proposal to be kept.
-    public static func withinTolerance(_ p: Proposal, live: [LiveOrder], tolerance: Dec?) -> Bool {
+    /// Whether the live orders are close enough to the proposal to be kept: the same number on
+    /// each side and, in price order, each within `tolerance` of its counterpart.
+    public static func withinTolerance(_ p: Proposal, live: [LiveOrder], tolerance: Dec?,
+                                       including: (Int) -> Bool = { _ in true }) -> Bool {
         guard let tolerance else { return false }
         func side(_ proposed: [ProposedOrder], _ side: Side) -> Bool {
-            let current = live.filter { $0.side == side }.map(\.price).sorted()
-            let wanted = proposed.map(\.price).sorted()
-            guard current.count == wanted.count else { return false }
-            for (c, w) in zip(current, wanted) {
-                guard c.isPositive, (w - c).magnitude.divided(by: c, scale: 18) <= tolerance else { return false }
+            var count = 0
+            for (i, o) in live.enumerated() where o.side == side && including(i) { count += 1 }
+            guard count == proposed.count else { return false }
+            guard count > 0 else { return true }
+            return withUnsafeTemporaryAllocation(of: Dec.self, capacity: count * 2) { buffer in
+                var n = 0
+                for (i, o) in live.enumerated() where o.side == side && including(i) { buffer.initializeElement(at: n, to: o.price); n += 1 }
+                for o in proposed { buffer.initializeElement(at: n, to: o.price); n += 1 }
+                defer { _ = buffer.deinitialize() }
+                var current = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                var wanted = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count * 2)])
+                current.sort()
+                wanted.sort()
+                for i in 0..<count {
+                    let c = current[i]
+                    guard c.isPositive, (wanted[i] - c).magnitude <= c * tolerance else { return false }
+                }
+                return true
             }
-            return true
         }
         return side(p.buys, .buy) && side(p.sells, .sell)
     }

@@ -30,7 +30,7 @@ public enum Strategy {
 
         // Trading hours come first: outside them nothing else matters.
         if let hours = c.hours {
-            let inside = Hours.inside(now: now, windows: hours, days: c.days, timeZone: c.timeZone)
+            let inside = Hours.inside(now: now, windows: hours, days: c.days, offset: Hours.offset(&state, now: now, timeZone: c.timeZone))
             if inside != state.insideHours {
                 if state.insideHours != nil || !inside { d.events.append(inside ? .enteredTradingHours : .leftTradingHours) }
                 state.insideHours = inside
@@ -78,8 +78,9 @@ public enum Strategy {
         Volatility.sample(&state, now: now, mid: mid, window: c.volatilityWindow)
 
         let ownLive = view.orders
-        let ladder = ownLive.filter { !state.hanging.contains($0.clientId) }
-        let hangingOrders = ownLive.filter { state.hanging.contains($0.clientId) }
+        // Which orders hang, looked up once (a set lookup hashes the client id).
+        let marks = HangingMarks(ownLive, hanging: state.hanging)
+        let ladderCount = ownLive.count - marks.count
 
         // The proposal, when it is time for one.
         var proposal: Proposal?
@@ -90,31 +91,36 @@ public enum Strategy {
             }
             var p = Steps.baseLadder(ref, bidSpread: bidSpread, askSpread: askSpread, config: c, rules: view.rules, trace: &trace)
             let (ceiling, floor) = band(&state, price: mid, now: now, config: c, trace: &trace)
-            p = Steps.priceBand(p, price: mid, ceiling: ceiling, floor: floor, trace: &trace)
-            if c.pingPong { p = Steps.pingPong(p, filledBuys: state.filledBuys, filledSells: state.filledSells, trace: &trace) }
+            p = Steps.priceBand(consume p, price: mid, ceiling: ceiling, floor: floor, trace: &trace)
+            if c.pingPong { p = Steps.pingPong(consume p, filledBuys: state.filledBuys, filledSells: state.filledSells, trace: &trace) }
             if c.optimize {
                 var ownBids: Dec = 0, ownAsks: Dec = 0
                 for o in ownLive { if o.side == .buy { ownBids += o.amount } else { ownAsks += o.amount } }
-                p = Steps.optimize(p, book: view.book, bidDepth: c.bidDepth, askDepth: c.askDepth, ownBids: ownBids,
+                p = Steps.optimize(consume p, book: view.book, bidDepth: c.bidDepth, askDepth: c.askDepth, ownBids: ownBids,
                                    ownAsks: ownAsks, levelSpread: c.levelSpread, rules: view.rules, trace: &trace)
             }
-            if c.costs { p = Steps.transactionCosts(p, fee: view.rules.makerFee, rules: view.rules, trace: &trace) }
+            if c.costs { p = Steps.transactionCosts(consume p, fee: view.rules.makerFee, rules: view.rules, trace: &trace) }
 
             // What this instance holds: available plus what its own orders lock.
-            var lockedQuote: Dec = 0, lockedBase: Dec = 0, hangingBuys: Dec = 0
-            for o in ladder { if o.side == .buy { lockedQuote += o.amount * o.price } else { lockedBase += o.amount } }
-            for o in hangingOrders where o.side == .buy { hangingBuys += o.amount }
+            var lockedQuote: Dec = 0, lockedBase: Dec = 0, hangingBuys: Dec = 0, hangingQuote: Dec = 0, hangingSells: Dec = 0
+            for (i, o) in ownLive.enumerated() {
+                switch (marks[i], o.side) {
+                case (false, .buy): lockedQuote += o.amount * o.price
+                case (false, .sell): lockedBase += o.amount
+                case (true, .buy): hangingBuys += o.amount; hangingQuote += o.amount * o.price
+                case (true, .sell): hangingSells += o.amount
+                }
+            }
             let baseFunds = base.available + lockedBase, quoteFunds = quote.available + lockedQuote
             if c.skew {
-                var skewBase = baseFunds, skewQuote = quoteFunds
-                for o in hangingOrders { if o.side == .buy { skewQuote += o.amount * o.price } else { skewBase += o.amount } }
-                p = Steps.inventorySkew(p, base: skewBase, quote: skewQuote, price: mid, config: c, rules: view.rules, trace: &trace)
+                p = Steps.inventorySkew(consume p, base: baseFunds + hangingSells, quote: quoteFunds + hangingQuote, price: mid,
+                                        config: c, rules: view.rules, trace: &trace)
             }
-            p = Steps.capSizes(p, max: c.orderMax, rules: view.rules, trace: &trace)
-            p = Steps.positionLimit(p, max: c.positionMax, baseHeld: base.total, openBuys: hangingBuys, rules: view.rules, trace: &trace)
-            p = Steps.budget(p, base: baseFunds, quote: quoteFunds, fee: view.rules.makerFee, rules: view.rules, trace: &trace)
-            p = Steps.minimums(p, orderMin: c.orderMin, rules: view.rules, dropped: &d.dropped, trace: &trace)
-            p = Steps.noCrossing(p, book: view.book, trace: &trace)
+            p = Steps.capSizes(consume p, max: c.orderMax, rules: view.rules, trace: &trace)
+            p = Steps.positionLimit(consume p, max: c.positionMax, baseHeld: base.total, openBuys: hangingBuys, rules: view.rules, trace: &trace)
+            p = Steps.budget(consume p, base: baseFunds, quote: quoteFunds, fee: view.rules.makerFee, rules: view.rules, trace: &trace)
+            p = Steps.minimums(consume p, orderMin: c.orderMin, rules: view.rules, dropped: &d.dropped, trace: &trace)
+            p = Steps.noCrossing(consume p, book: view.book, trace: &trace)
             proposal = p
             d.buys = p.buys
             d.sells = p.sells
@@ -123,7 +129,7 @@ public enum Strategy {
         }
 
         // Hanging orders: cancel when the price ran away, renew when old.
-        for o in hangingOrders {
+        for (i, o) in ownLive.enumerated() where marks[i] {
             let distance = (o.price - ref.buy).magnitude.divided(by: ref.buy, scale: 18)
             if distance > c.hangingCancel {
                 d.cancels.append(CancelRequest(clientId: o.clientId, reason: "hanging order \(Steps.pct(distance)) from the price (over \(Steps.pct(c.hangingCancel)))"))
@@ -134,19 +140,19 @@ public enum Strategy {
 
         // Ladder orders: max age, then refresh, then minimum spread.
         var cancelLadder: String?
-        if ladder.contains(where: { now - $0.placedAt > c.maxAge }) {
+        if ownLive.indices.contains(where: { !marks[$0] && now - ownLive[$0].placedAt > c.maxAge }) {
             cancelLadder = "older than refresh.max_age \(TimeSpan(milliseconds: c.maxAge))"
-        } else if state.cancelAt <= now, !ladder.isEmpty {
-            if let proposal, Steps.withinTolerance(proposal, live: ladder, tolerance: c.refreshTolerance) {
+        } else if state.cancelAt <= now, ladderCount > 0 {
+            if let proposal, Steps.withinTolerance(proposal, live: ownLive, tolerance: c.refreshTolerance, including: { !marks[$0] }) {
                 trace.add("refresh: live orders kept (within tolerance \(c.refreshTolerance.map(Steps.pct) ?? "off"))")
             } else {
                 cancelLadder = proposal == nil ? "refresh (pausing after a fill)" : "refresh: prices moved"
             }
         }
         if let reason = cancelLadder {
-            for o in ladder where !o.cancelling { d.cancels.append(CancelRequest(clientId: o.clientId, reason: reason)) }
+            for (i, o) in ownLive.enumerated() where !marks[i] && !o.cancelling { d.cancels.append(CancelRequest(clientId: o.clientId, reason: reason)) }
         } else if let minSpread = c.minSpread {
-            for o in ladder where !o.cancelling {
+            for (i, o) in ownLive.enumerated() where !marks[i] && !o.cancelling {
                 let signed = (o.price - ref.buy).divided(by: ref.buy, scale: 18) * (o.side == .buy ? -1 : 1)
                 if signed < minSpread {
                     d.cancels.append(CancelRequest(clientId: o.clientId, reason: "spread \(Steps.pct(signed)) below spread.min \(Steps.pct(minSpread))"))
@@ -155,7 +161,7 @@ public enum Strategy {
         }
 
         // Place the ladder when nothing of the last one is left or on its way out.
-        if let proposal, state.createAt <= now, ladder.isEmpty, !ownLive.contains(where: \.cancelling), d.cancels.isEmpty,
+        if let proposal, state.createAt <= now, ladderCount == 0, !ownLive.contains(where: \.cancelling), d.cancels.isEmpty,
            !(proposal.buys.isEmpty && proposal.sells.isEmpty) {
             d.place = true
             state.batch += 1
@@ -208,19 +214,21 @@ public enum Strategy {
         return (state.band!.ceiling, state.band!.floor)
     }
 
+    static let throughBid: Dec = "0.99", throughAsk: Dec = "1.01"
+
     /// The stop loss's immediate-or-cancel order: back to the base held at start, 1% through the touch.
     static func liquidation(base: AssetBalance, quote: AssetBalance, startBase: Dec, bestBid: Dec, bestAsk: Dec,
                             rules: MarketRules, trace: inout Trace) -> ProposedOrder? {
         let excess = base.total - startBase
         if excess.isPositive {
-            let price = rules.price(bestBid * Dec("0.99"))
+            let price = rules.price(bestBid * throughBid)
             let amount = rules.amount(excess)
             guard amount.isPositive, price.isPositive else { return nil }
             trace.add("stop loss: sell \(amount) at \(price) to return to \(startBase) base")
             return ProposedOrder(side: .sell, level: 0, price: price, amount: amount)
         }
         if excess.isNegative {
-            let price = rules.price(bestAsk * Dec("1.01"))
+            let price = rules.price(bestAsk * throughAsk)
             let affordable = rules.amount(quote.total.divided(by: price, scale: 18))
             let amount = Swift.min(rules.amount(-excess), affordable)
             guard amount.isPositive else { return nil }
@@ -233,15 +241,26 @@ public enum Strategy {
 
 /// Trading hours in a time zone.
 public enum Hours {
-    /// Whether `now` (ms) falls in a window on one of the days. A window that passes midnight
-    /// belongs to the day it starts on.
-    public static func inside(now: Int64, windows: [HoursWindow], days: WeekdaySet, timeZone: TimeZone) -> Bool {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
+    /// The zone's offset from UTC at `now`, in seconds, kept in the state until the zone's next
+    /// transition (so Foundation's zone rules are read once per transition, not per decision).
+    static func offset(_ state: inout StrategyState, now: Int64, timeZone: TimeZone) -> Int {
+        if let cached = state.zoneOffset, now >= cached.from, now < cached.until, cached.zone == timeZone.identifier {
+            return cached.seconds
+        }
         let date = Date(timeIntervalSince1970: Double(now) / 1000)
-        let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
-        let minute = parts.hour! * 60 + parts.minute!
-        let today = (parts.weekday! + 5) % 7          // Calendar: 1 = Sunday; ours: 0 = Monday
+        let seconds = timeZone.secondsFromGMT(for: date)
+        let next = timeZone.nextDaylightSavingTimeTransition(after: date).map { Int64($0.timeIntervalSince1970 * 1000) }
+        state.zoneOffset = (timeZone.identifier, seconds, now, min(next ?? now + 86_400_000, now + 86_400_000))
+        return seconds
+    }
+
+    /// Whether `now` (ms) falls in a window on one of the days, in a zone `offset` seconds from UTC.
+    /// A window that passes midnight belongs to the day it starts on.
+    public static func inside(now: Int64, windows: [HoursWindow], days: WeekdaySet, offset: Int) -> Bool {
+        let local = (now >= 0 ? now / 1000 : (now - 999) / 1000) + Int64(offset)
+        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let minute = Int((local - day * 86_400) / 60)
+        let today = Int((day + 3) % 7 + 7) % 7           // 1970-01-01 was a Thursday; 0 is Monday
         let yesterday = (today + 6) % 7
         for w in windows {
             if !w.passesMidnight {
@@ -253,42 +272,61 @@ public enum Hours {
         }
         return false
     }
+
+    /// The same, for a time zone.
+    public static func inside(now: Int64, windows: [HoursWindow], days: WeekdaySet, timeZone: TimeZone) -> Bool {
+        var state = StrategyState()
+        return inside(now: now, windows: windows, days: days, offset: offset(&state, now: now, timeZone: timeZone))
+    }
 }
 
 /// Volatility-adjusted spreads from the mid sampled once a second.
 public enum Volatility {
     static func sample(_ state: inout StrategyState, now: Int64, mid: Dec, window: Int64) {
         let second = now / 1000
-        if state.mids.last.map({ $0.second < second }) ?? true {
-            state.mids.append((second, mid.doubleValue))
+        guard state.mids.last.map({ $0.second < second }) ?? true else { return }
+        let value = mid.doubleValue
+        if let last = state.mids.last, last.mid > 0, value > 0 {
+            let r = log(value / last.mid)
+            state.returnSum += r
+            state.returnSquares += r * r
         }
+        state.mids.append((second, value))
         // Keep one sample at or before the window's start so that a full window can be told.
         let start = (now - window) / 1000
-        while state.mids.count > 2 && state.mids[1].second <= start { state.mids.removeFirst() }
+        var drop = 0
+        while state.mids.count - drop > 2 && state.mids[drop + 1].second <= start {
+            let (a, b) = (state.mids[drop].mid, state.mids[drop + 1].mid)
+            if a > 0, b > 0 {
+                let r = log(b / a)
+                state.returnSum -= r
+                state.returnSquares -= r * r
+            }
+            drop += 1
+        }
+        if drop > 0 { state.mids.removeFirst(drop) }
     }
 
-    /// Standard deviation of the log returns of the samples, per second.
+    /// Sample standard deviation of the log returns between consecutive samples (per second).
     public static func sigma(_ mids: [(second: Int64, mid: Double)]) -> Double? {
-        guard mids.count >= 3 else { return nil }
-        var returns: [Double] = []
-        returns.reserveCapacity(mids.count)
-        for i in 1..<mids.count where mids[i - 1].mid > 0 && mids[i].mid > 0 {
-            returns.append(log(mids[i].mid / mids[i - 1].mid))
-        }
-        guard returns.count >= 2 else { return nil }
-        let mean = returns.reduce(0, +) / Double(returns.count)
-        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
-        return variance.squareRoot()
+        var state = StrategyState()
+        for m in mids { sample(&state, now: m.second * 1000, mid: Dec(fraction: m.mid), window: Int64.max / 2) }
+        return sigma(state)
+    }
+
+    static func sigma(_ state: StrategyState) -> Double? {
+        let n = Double(state.mids.count - 1)
+        guard n >= 2 else { return nil }
+        let variance = (state.returnSquares - state.returnSum * state.returnSum / n) / (n - 1)
+        return max(variance, 0).squareRoot()
     }
 
     static func spreads(_ state: StrategyState, config c: StrategyConfig, now: Int64, trace: inout Trace) -> (Dec, Dec) {
-        guard let first = state.mids.first, first.second * 1000 <= now - c.volatilityWindow,
-              let sigma = sigma(state.mids) else {
+        guard let first = state.mids.first, first.second * 1000 <= now - c.volatilityWindow, let sigma = sigma(state) else {
             trace.add("volatility: window of \(TimeSpan(milliseconds: c.volatilityWindow)) not filled yet; configured spreads apply")
             return (c.bidSpread, c.askSpread)
         }
-        let scaled = c.volatilityMultiplier.doubleValue * sigma * (Double(c.refreshTime) / 1000).squareRoot()
-        let measured = Dec(Decimal64Text.format(scaled)) ?? 0
+        let measured = Dec(fraction: c.volatilityMultiplier.doubleValue * sigma * (Double(c.refreshTime) / 1000).squareRoot())
         func adjust(_ s: Dec) -> Dec { Swift.min(Swift.max(s, measured), c.volatilityMaxSpread) }
         let (bid, ask) = (adjust(c.bidSpread), adjust(c.askSpread))
         trace.add("volatility: σ \(String(format: "%.6f", sigma))/s → spreads bid \(Steps.pct(bid)), ask \(Steps.pct(ask)) (cap \(Steps.pct(c.volatilityMaxSpread)))")
@@ -296,10 +334,30 @@ public enum Volatility {
     }
 }
 
-/// A statistic as a plain decimal string (12 places), for turning a Double back into a `Dec`.
-enum Decimal64Text {
-    static func format(_ x: Double) -> String {
-        guard x.isFinite, x >= 0 else { return "0" }
-        return String(format: "%.12f", min(x, 1))
+extension Dec {
+    /// A statistic (0 to 1) as a decimal with 12 places, rounded down. Not for money.
+    init(fraction x: Double) {
+        let clamped = x.isFinite ? Swift.min(Swift.max(x, 0), 1) : 0
+        self.init(mantissa: Int128((clamped * 1e12).rounded(.down)), scale: 12)
     }
+}
+
+/// Which of the live orders are hanging: a bit per order, so the set of client ids is hashed
+/// once per order and decision rather than at every step.
+struct HangingMarks {
+    private var bits: [UInt64] = []
+    let count: Int
+
+    init(_ orders: [LiveOrder], hanging: Set<String>) {
+        guard !hanging.isEmpty else { count = 0; return }
+        bits = [UInt64](repeating: 0, count: (orders.count + 63) / 64)
+        var n = 0
+        for (i, o) in orders.enumerated() where hanging.contains(o.clientId) {
+            bits[i / 64] |= 1 << UInt64(i % 64)
+            n += 1
+        }
+        count = n
+    }
+
+    subscript(i: Int) -> Bool { bits.isEmpty ? false : bits[i / 64] & (1 << UInt64(i % 64)) != 0 }
 }

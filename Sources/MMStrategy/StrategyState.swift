@@ -21,8 +21,13 @@ public struct StrategyState: Sendable, Equatable {
     public var costBase: Dec?
     public var costQuote: Dec = 0
     public var lastOwnTrade: Dec?
-    /// Mid price once a second, oldest first (seconds since epoch, mid).
+    /// Mid price once a second, oldest first (seconds since epoch, mid), with the running sums
+    /// of the log returns between them.
     public var mids: [(second: Int64, mid: Double)] = []
+    public var returnSum: Double = 0
+    public var returnSquares: Double = 0
+    /// The trading-hours zone's UTC offset, valid from `from` until `until` (ms).
+    public var zoneOffset: (zone: String, seconds: Int, from: Int64, until: Int64)?
     /// Portfolio value in quote and base held at the first decision (for the stop loss).
     public var startValue: Dec?
     public var startBase: Dec?
@@ -85,7 +90,7 @@ public struct StrategyState: Sendable, Equatable {
 
     /// Forgets orders that are no longer live.
     mutating func prune(live orders: [LiveOrder]) {
-        guard !hanging.isEmpty else { return }
+        guard !hanging.isEmpty, hanging.contains(where: { id in !orders.contains { $0.clientId == id } }) else { return }
         hanging = hanging.filter { id in orders.contains { $0.clientId == id } }
     }
 }

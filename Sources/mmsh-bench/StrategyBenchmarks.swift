@@ -1,0 +1,57 @@
+import MMCore
+import MMStrategy
+
+/// One full decision, 5 levels a side, every modifier on, against a 1,000-level book.
+func strategyBenchmarks() -> [Benchmark] {
+    var s = Settings()
+    let changes: [String: String] = [
+        "levels.count": "5", "levels.spread": "0.05%", "levels.amount": "0.001", "order.amount": "0.01",
+        "order.min": "0.001", "order.max": "0.05", "position.max": "5", "spread.bid": "0.1%", "spread.ask": "0.1%",
+        "spread.min": "0.01%", "refresh.tolerance": "0.05%", "inventory.skew": "on", "band.moving": "on",
+        "ping_pong": "on", "hanging.enabled": "on", "optimize.enabled": "on", "optimize.bid_depth": "0.5",
+        "optimize.ask_depth": "0.5", "costs.enabled": "on", "volatility.enabled": "on", "volatility.window": "5m",
+        "stop_loss.pct": "20%", "hours.window": "00:00-24:00", "hours.tz": "Europe/Berlin",
+    ]
+    for (k, v) in changes { s.set(k, try! Catalog.lookup(k).parse(v)) }
+    let config = StrategyConfig(s)
+    let rules = MarketRules(tick: "0.01", step: "0.000001", minQuantity: "0.000001", minNotional: 1, makerFee: "0.001")
+    var bids: [BookLevel] = [], asks: [BookLevel] = []
+    for i in 0..<1000 {
+        bids.append(BookLevel(Dec("60000.00") - Dec(i) * Dec("0.5"), Dec("0.05") + Dec(i % 7) * Dec("0.01")))
+        asks.append(BookLevel(Dec("60001.00") + Dec(i) * Dec("0.5"), Dec("0.05") + Dec(i % 5) * Dec("0.01")))
+    }
+    let book = OrderBook(bids: bids, asks: asks)
+    let balances = Balances(base: AssetBalance(total: 1, available: "0.9"), quote: AssetBalance(total: 60000, available: 57000))
+    // Warm state: a filled volatility window, a live ladder and one hanging order.
+    var state = StrategyState()
+    let start: Int64 = 1_795_770_000_000
+    for i in 0..<400 {
+        let mid = Dec("60000.5") + Dec(i % 9) * Dec("0.5") - Dec(2)
+        let b = OrderBook(bids: [BookLevel(mid - Dec("0.5"), 1)], asks: [BookLevel(mid + Dec("0.5"), 1)])
+        state.createAt = Int64.max
+        _ = Strategy.decide(MarketView(now: start + Int64(i) * 1000, book: b, balances: balances, rules: rules), state: &state, config: config)
+    }
+    let now = start + 400_000
+    state.createAt = 0
+    let placed = Strategy.decide(MarketView(now: now, book: book, balances: balances, rules: rules), state: &state, config: config)
+    var live: [LiveOrder] = []
+    for o in placed.buys + placed.sells {
+        live.append(LiveOrder(clientId: "mm1-\(o.side)-\(o.level)", side: o.side, price: o.price, amount: o.amount,
+                              placedAt: now, batch: state.batch, level: o.level))
+    }
+    live.append(LiveOrder(clientId: "mm1-hanging", side: .sell, price: "60100", amount: "0.01", placedAt: now - 60_000, batch: 0))
+    state.hanging = ["mm1-hanging"]
+    state.createAt = 0
+    state.cancelAt = 0
+    let view = MarketView(now: now + 500, book: book, lastTrade: "60000.5", balances: balances, orders: live, rules: rules)
+    let warm = state
+    var sink = 0
+    return [
+        Benchmark(name: "strategy: one decision (5 levels, all modifiers, 1,000-level book)",
+                  target: .latency(medianNs: 5_000, p99Ns: 20_000)) {
+            var st = warm
+            let d = Strategy.decide(view, state: &st, config: config)
+            sink &+= d.buys.count &+ d.cancels.count
+        },
+    ]
+}
