@@ -23,13 +23,15 @@ let package = Package(
         .target(name: "MMCore"),
         // The quoting strategy: a pure function of the market, the instance's orders and its settings.
         .target(name: "MMStrategy", dependencies: ["MMCore"]),
+        // The simulated MEXC market of the sim venue.
+        .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
             "MMCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
-        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage"]),
+        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim"]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.

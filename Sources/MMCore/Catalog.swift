@@ -74,7 +74,7 @@ public enum Catalog {
                     "cancel a hanging order this far from the price"),
 
         SettingSpec("optimize.enabled", .toggle, default: .bool(false),
-                    "place one tick inside the best price when our spread is wider"),
+                    "a quote inside the book's spread moves to one tick better than the best price (dust ignored)"),
         SettingSpec("optimize.bid_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),
                     "bid-side book volume to ignore as dust"),
         SettingSpec("optimize.ask_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),

@@ -4,12 +4,13 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + tradingCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
+        ("Trading", ["preview"]),
         ("Shell", ["option", "source", "help", "quit"]),
     ]
 

@@ -1,0 +1,69 @@
+import Foundation
+import MMCore
+import MMSim
+import MMStorage
+import MMStrategy
+
+extension Commands {
+    static let tradingCommands: [CommandSpec] = [
+        CommandSpec("preview", summary: "show the ladder an instance would place now, and why",
+                    args: [ArgSpec("ID", .instance, optional: true)],
+                    examples: ["preview", "preview 2 --json"],
+                    details: "Runs the strategy once against the venue's current book and balances, whether the instance runs or not, and shows each order with its distance from the reference price, then every step of the decision. On the sim venue with sim.volatility 0 and sim.takers 0 the book is still, so the preview is exactly reproducible.",
+                    showsData: true) { inv, shell in try await shell.preview(inv) },
+    ]
+}
+
+extension Shell {
+    func preview(_ inv: Invocation) throws(ShellError) -> Output {
+        let r = try target(inv)
+        let settings = try self.settings(of: r.id)
+        guard settings.venue == "sim" else {
+            throw .failure("preview: the \(settings.venue) venue needs MEXC market data, which this build cannot fetch yet; set venue sim to preview against the simulated market")
+        }
+        let market = SimMarketConfig(settings)
+        let view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
+                              book: SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules),
+                              balances: SimBook.startingBalances(market), rules: market.rules)
+        var state = StrategyState()
+        let decision = Strategy.decide(view, state: &state, config: StrategyConfig(settings), explain: true)
+        return Preview.render(decision, instance: r, pair: settings.pair, venue: settings.venue, rules: market.rules)
+    }
+}
+
+enum Preview {
+    static func render(_ d: Decision, instance r: InstanceRecord, pair: String, venue: String, rules: MarketRules) -> Output {
+        let ref = d.referencePrice
+        // Prices at the tick's decimals and amounts at the step's, as the exchange shows them.
+        let pricePlaces = rules.tick.decimalPlaces, amountPlaces = rules.step.decimalPlaces
+        func price(_ p: Dec) -> String { p.text(places: pricePlaces) }
+        func amount(_ a: Dec) -> String { a.text(places: amountPlaces) }
+        func distance(_ price: Dec) -> String {
+            guard let ref, ref.isPositive else { return "" }
+            let f = (price - ref).divided(by: ref, scale: 8)
+            return (f.isNegative ? "" : "+") + Units.renderPercent(f.rounded(places: 6))
+        }
+        var table = Table(["LEVEL", "SIDE", "PRICE", "AMOUNT", "DISTANCE"], align: [.right, .left, .right, .right, .right])
+        for o in d.sells.reversed() { table.add(styled: [("\(o.level)", .plain), ("sell", .red), (price(o.price), .plain), (amount(o.amount), .plain), (distance(o.price), .dim)]) }
+        for o in d.buys { table.add(styled: [("\(o.level)", .plain), ("buy", .green), (price(o.price), .plain), (amount(o.amount), .plain), (distance(o.price), .dim)]) }
+        var out = Output()
+        out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(venue) \(pair) · reference price \(ref?.description ?? "none")", .plain)]))
+        if d.buys.isEmpty && d.sells.isEmpty { out.line(d.waiting ? "no orders: outside trading hours" : "no orders") } else { out.table(table) }
+        for drop in d.dropped {
+            out.line(Line("dropped \(drop.order.side.rawValue) level \(drop.order.level): \(drop.reason)", .yellow))
+        }
+        out.line(Line("steps:", .bold))
+        for step in d.trace { out.line("  " + step) }
+        func orders(_ list: [ProposedOrder]) -> JSON {
+            .array(list.map { .object([("level", .int($0.level)), ("price", .string(price($0.price))), ("amount", .string(amount($0.amount)))]) })
+        }
+        out.json = .object([
+            ("id", .int(r.id)),
+            ("reference_price", ref.map { .string($0.description) } ?? .null),
+            ("buys", orders(d.buys)),
+            ("sells", orders(d.sells)),
+            ("steps", .array(d.trace.map(JSON.string))),
+        ])
+        return out
+    }
+}
