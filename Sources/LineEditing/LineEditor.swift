@@ -24,6 +24,9 @@ public enum Interrupt {
     public static var requested: Bool { interruptFlag.load(ordering: .relaxed) }
     public static func clear() { interruptFlag.store(false, ordering: .relaxed) }
 
+    /// Readable after Ctrl-C: poll it beside a descriptor that may block.
+    public static var wakeDescriptor: Int32 { wakeReadFD }
+
     /// SIGINT sets the flag and wakes the editor's key reader through a pipe: under Swift
     /// concurrency the signal may land on a thread other than the one blocked in read().
     public static func install() {

@@ -7,8 +7,9 @@ public struct LineReader {
         case invalidUTF8
     }
 
-    private var pending: [UInt8] = []
     private let fd: Int32?
+    private let interrupted: () -> Bool
+    private let wakeFD: Int32?
     private var data: [UInt8]
     private var eof = false
 
@@ -16,12 +17,18 @@ public struct LineReader {
     public init(bytes: [UInt8]) {
         self.fd = nil
         self.data = bytes
+        self.interrupted = { false }
+        self.wakeFD = nil
     }
 
-    /// Lines read from a file descriptor as they arrive (piped standard input).
-    public init(fileDescriptor: Int32) {
+    /// Lines read from a file descriptor as they arrive (piped standard input). The input ends
+    /// early when `interrupted` says so; `wakeFD` becomes readable when it might (a signal may
+    /// land on another thread, so a blocked read would never see it).
+    public init(fileDescriptor: Int32, interrupted: @escaping () -> Bool = { false }, wakeFD: Int32? = nil) {
         self.fd = fileDescriptor
         self.data = []
+        self.interrupted = interrupted
+        self.wakeFD = wakeFD
     }
 
     /// The next line without its newline (and a trailing CR), or nil at the end.
@@ -37,9 +44,19 @@ public struct LineReader {
                 defer { data = [] }
                 return Self.decode(data)
             }
+            if interrupted() { return nil }
+            if let wakeFD {
+                var fds = [pollfd(fd: fd!, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+                if poll(&fds, 2, -1) < 0 && errno != EINTR { eof = true; continue }
+                if interrupted() { return nil }
+                guard fds[0].revents != 0 else { continue }
+            }
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = read(fd!, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EINTR {
+                if interrupted() { return nil }
+                continue
+            }
             if n <= 0 { eof = true } else { data.append(contentsOf: buffer[..<n]) }
         }
     }

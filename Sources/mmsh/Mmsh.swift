@@ -58,6 +58,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let session = try Session.open(interactive: false, dryRun: dryRun)
+        Interrupt.install()
         let path = file, keepGoing = keepGoing, echo = echo
         let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
         throw ExitCode(code)

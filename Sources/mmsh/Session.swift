@@ -92,7 +92,8 @@ final class Session: Sendable {
     /// Commands piped into standard input: run as they arrive, stopping at the first failure.
     func pipedLoop() -> Int32 {
         Interrupt.install()
-        var reader = LineReader(fileDescriptor: STDIN_FILENO)
+        var reader = LineReader(fileDescriptor: STDIN_FILENO, interrupted: { Interrupt.requested },
+                                wakeFD: Interrupt.wakeDescriptor)
         var number = 0
         let shell = self.shell
         while let item = reader.next() {
@@ -103,7 +104,7 @@ final class Session: Sendable {
             }
             if blocking({ await shell.quitRequested }) { break }
         }
-        return 0
+        return Interrupt.requested ? 130 : 0
     }
 }
 

@@ -178,3 +178,15 @@ import Testing
         #expect(next.events == [.enteredTradingHours] && next.place)
     }
 }
+
+@Suite struct LevelAmountTests {
+    /// A negative `levels.amount` shrinks outer levels; a level whose size reaches zero is not quoted.
+    @Test func negativeLevelAmount() {
+        let c = config(["levels.count": "4", "order.amount": "0.3", "levels.amount": "-0.1", "spread.bid": "1%",
+                        "spread.ask": "1%", "levels.spread": "1%"])
+        var s = StrategyState()
+        let d = Strategy.decide(view(), state: &s, config: c)
+        #expect(ladder(d.buys) == ["99×0.3", "98×0.2", "97×0.1"])
+        #expect(ladder(d.sells) == ["101×0.3", "102×0.2", "103×0.1"])
+    }
+}

@@ -102,3 +102,32 @@ import Testing
         #expect(r.out.split(separator: "\n") == ["spread.ask", "spread.bid", "spread.min"])
     }
 }
+
+@Suite struct InterruptTests {
+    /// Ctrl-C while mmsh waits for piped commands: it stops cleanly with status 130.
+    @Test func interruptedInputExits130() throws {
+        let home = TempHome()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mmshBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["MMSH_HOME"] = home.path
+        p.environment = env
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        input.fileHandleForWriting.write(Data("new first\n".utf8))
+        // Wait until the first command has run (its instance exists), then interrupt.
+        let deadline = Date().addingTimeInterval(10)
+        var seen = ""
+        while Date() < deadline, !seen.contains("created instance 1") {
+            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 130)
+        try input.fileHandleForWriting.close()
+    }
+}
