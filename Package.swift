@@ -42,10 +42,11 @@ let package = Package(
 
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
-        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMCore", "CMallocCounter"]),
+        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMSim", "MMCore", "CMallocCounter"]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
+        .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
