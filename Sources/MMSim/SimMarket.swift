@@ -51,7 +51,7 @@ public enum SimBook {
         bids.reserveCapacity(depth)
         asks.reserveCapacity(depth)
         for i in 0..<depth {
-            let size = Swift.max(rules.step, (unit * thinning(i)).floored(toMultipleOf: rules.step))
+            let size = Swift.max(rules.step, (unit * thinning[i]).floored(toMultipleOf: rules.step))
             let bid = bestBid - gap * Dec(i)
             if bid.isPositive { bids.append(BookLevel(bid, size)) }
             asks.append(BookLevel(bestAsk + gap * Dec(i), size))
@@ -59,14 +59,18 @@ public enum SimBook {
         return OrderBook(bids: bids, asks: asks)
     }
 
-    /// Size factor at level `i`: 1 at the touch, falling by about 4% a level, with a fixed
+    /// Size factor by level: 1 at the touch, falling by about 4% a level, with a fixed
     /// irregularity so the book does not look machine-made.
-    static func thinning(_ i: Int) -> Dec {
-        let wobble = [Dec("1.0"), Dec("0.8"), Dec("1.3"), Dec("0.9"), Dec("1.15"), Dec("0.7"), Dec("1.05")][i % 7]
+    static let thinning: [Dec] = {
+        let wobble: [Dec] = ["1.0", "0.8", "1.3", "0.9", "1.15", "0.7", "1.05"]
+        var factors: [Dec] = []
         var f: Dec = 1
-        for _ in 0..<i { f = (f * Dec("0.96")).rounded(places: 8, .down) }
-        return f * wobble
-    }
+        for i in 0..<depth {
+            factors.append((f * wobble[i % 7]).normalized)
+            f = (f * Dec("0.96")).rounded(places: 8, .down)
+        }
+        return factors
+    }()
 
     /// The account a sim instance starts with.
     public static func startingBalances(_ c: SimMarketConfig) -> Balances {
