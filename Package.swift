@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "MMStrategy", dependencies: ["MMCore"]),
         // The simulated MEXC market of the sim venue.
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
+        // Running instances: the Exchange protocol, its venues, one actor per running instance.
+        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage"]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
             "MMCore",
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
         .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
+        .testTarget(name: "MMEngineTests", dependencies: ["MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

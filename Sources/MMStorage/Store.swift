@@ -88,6 +88,7 @@ public final class Store: Sendable {
                 );
                 """)
         }
+        registerTradingMigration(&m)
         return m
     }()
 
@@ -122,11 +123,11 @@ public final class Store: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try db.read(body) } catch { throw Store.describe(error, path: path) }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try db.write(body)
         } catch let e as StoreError {
@@ -198,7 +199,9 @@ public final class Store: Sendable {
 
     public func deleteInstance(_ id: Int) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "DELETE FROM setting WHERE instance_id = ?", arguments: [id])
+            for table in ["setting", "run", "\"order\"", "fill", "event"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE instance_id = ?", arguments: [id])
+            }
             try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])
             guard db.changesCount == 1 else { throw StoreError("there is no instance \(id)") }
         }

@@ -1,0 +1,102 @@
+import Foundation
+import MMCore
+import MMSim
+import MMStrategy
+
+/// What an instance needs from a venue. The sim venue implements it now; the MEXC connector
+/// and the paper venue will.
+public protocol Exchange: Sendable {
+    /// The market's rules (tick, step, minimums, maker fee).
+    func rules() async throws(ExchangeError) -> MarketRules
+    /// The book, the latest trade and the account's balances, as of now.
+    func snapshot() async throws(ExchangeError) -> MarketSnapshot
+    func place(_ order: OrderRequest) async throws(ExchangeError) -> ExchangeOrder
+    func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder
+    func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder?
+    func openOrders() async throws(ExchangeError) -> [ExchangeOrder]
+    /// Fills of the account's orders since the last call, oldest first, each reported once.
+    func newFills() async throws(ExchangeError) -> [ExchangeTrade]
+}
+
+public struct MarketSnapshot: Sendable {
+    public var time: Int64
+    public var book: OrderBook
+    public var lastTrade: Dec?
+    public var balances: Balances
+}
+
+public struct OrderRequest: Sendable, Equatable {
+    public var clientId: String
+    public var side: Side
+    public var type: OrderType
+    public var price: Dec
+    public var quantity: Dec
+}
+
+/// Milliseconds since the epoch, injectable so that tests drive time.
+public protocol EngineClock: Sendable {
+    func now() -> Int64
+}
+
+public struct WallClock: EngineClock {
+    public init() {}
+    public func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// The sim venue: the instance's own simulated market, moved forward to the clock's time on
+/// every call.
+public actor SimExchange: Exchange {
+    private var market: SimMarket
+    private var pending: [ExchangeTrade] = []
+    private let clock: any EngineClock
+
+    public init(config: SimMarketConfig, seed: UInt64, clock: any EngineClock) {
+        self.clock = clock
+        self.market = SimMarket(config: config, seed: seed, start: clock.now())
+    }
+
+    public var seed: UInt64 { market.seed }
+
+    private func catchUp() {
+        pending += market.advance(to: clock.now())
+    }
+
+    public func rules() -> MarketRules { market.config.rules }
+
+    public func snapshot() -> MarketSnapshot {
+        catchUp()
+        return MarketSnapshot(time: clock.now(), book: market.engine.book(depth: 1000), lastTrade: market.lastTrade,
+                              balances: market.engine.account.asBalances)
+    }
+
+    public func place(_ o: OrderRequest) throws(ExchangeError) -> ExchangeOrder {
+        catchUp()
+        let now = clock.now()
+        let (order, trades) = try market.withEngine { e throws(ExchangeError) in
+            try e.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price, quantity: o.quantity, time: now)
+        }
+        pending += trades
+        return order
+    }
+
+    public func cancel(clientId: String) throws(ExchangeError) -> ExchangeOrder {
+        catchUp()
+        return try market.withEngine { e throws(ExchangeError) in try e.cancel(clientId: clientId) }
+    }
+
+    public func order(clientId: String) -> ExchangeOrder? {
+        catchUp()
+        return market.engine.order(clientId: clientId)
+    }
+
+    public func openOrders() -> [ExchangeOrder] {
+        catchUp()
+        return market.engine.openOrders
+    }
+
+    public func newFills() -> [ExchangeTrade] {
+        catchUp()
+        defer { pending = [] }
+        return pending
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import MMCore
+import MMSim
+import MMStorage
+import MMStrategy
+
+public struct EngineError: Error, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// Owns the running instances: one actor each, each with its own loop, so a slow or failing
+/// instance never blocks another one or the prompt.
+public actor InstanceManager {
+    let store: Store
+    let clock: any EngineClock
+    let interval: Duration
+    let notify: @Sendable (Int, EventLevel, String) -> Void
+    var runners: [Int: InstanceRunner] = [:]
+    var loops: [Int: Task<Void, Never>] = [:]
+    var active: Set<Int> = []
+
+    public init(store: Store, clock: any EngineClock = WallClock(), interval: Duration = .milliseconds(500),
+                notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.notify = notify
+    }
+
+    public var runningIds: [Int] { active.sorted() }
+    public var runningCount: Int { active.count }
+    public func isRunning(_ id: Int) -> Bool { active.contains(id) }
+
+    /// Starts an instance; `loop` false leaves ticking to the caller (tests drive the clock).
+    public func start(id: Int, name: String, settings: Settings, loop: Bool = true) async throws(EngineError) {
+        guard !active.contains(id) else { throw EngineError("instance \(id) is running already") }
+        let exchange: any Exchange
+        var seedNote: String?
+        switch settings.venue {
+        case "sim":
+            let config = SimMarketConfig(settings)
+            let seed = config.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
+            seedNote = "\(seed)\(config.seed == nil ? ", random" : "")"
+            exchange = SimExchange(config: config, seed: seed, clock: clock)
+        default:
+            throw EngineError("the \(settings.venue) venue needs the MEXC connector, which this build does not have yet; set venue sim")
+        }
+        let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,
+                                    token: token, notify: notify)
+        do { try await runner.start(seedNote: seedNote) } catch {
+            throw EngineError("cannot start instance \(id): \(error.message) (MEXC \(error.code))")
+        }
+        runners[id] = runner
+        active.insert(id)
+        if loop {
+            let interval = self.interval
+            loops[id] = Task { [weak self] in
+                while !Task.isCancelled {
+                    await runner.tick()
+                    let state = await runner.runState
+                    if state != .running && state != .waiting {
+                        await self?.ended(id)
+                        return
+                    }
+                    try? await Task.sleep(for: interval)
+                }
+            }
+        }
+    }
+
+    func ended(_ id: Int) {
+        active.remove(id)
+        loops[id] = nil
+    }
+
+    /// Stops an instance: cancels and confirms its orders. Returns how many were cancelled, or
+    /// nil when it was not running.
+    public func stop(_ id: Int, reason: String = "stop") async -> Int? {
+        guard active.contains(id), let runner = runners[id] else { return nil }
+        loops[id]?.cancel()
+        await loops[id]?.value
+        let n = await runner.stop(reason: reason)
+        ended(id)
+        return n
+    }
+
+    /// Stops every running instance. Returns (id, orders cancelled) for each.
+    public func stopAll(reason: String) async -> [(Int, Int)] {
+        var out: [(Int, Int)] = []
+        for id in active.sorted() { if let n = await stop(id, reason: reason) { out.append((id, n)) } }
+        return out
+    }
+
+    public func report(_ id: Int) async -> InstanceReport? {
+        guard let runner = runners[id] else { return nil }
+        return await runner.report()
+    }
+
+    public func update(_ id: Int, settings: Settings, change: String) async {
+        await runners[id]?.update(settings, change: change)
+    }
+
+    /// One cycle of every running instance, in id order (for tests on a manual clock).
+    public func tickAll() async {
+        for id in active.sorted() {
+            guard let runner = runners[id] else { continue }
+            await runner.tick()
+            let state = await runner.runState
+            if state != .running && state != .waiting { ended(id) }
+        }
+    }
+
+    /// Forgets a stopped instance's runner (when the instance is deleted).
+    public func forget(_ id: Int) { if !active.contains(id) { runners[id] = nil } }
+}

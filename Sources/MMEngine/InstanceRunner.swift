@@ -1,0 +1,294 @@
+import Foundation
+import MMCore
+import MMSim
+import MMStorage
+import MMStrategy
+
+public enum EventLevel: String, Sendable, CaseIterable, Comparable {
+    case success, info, warning, error
+    public static func < (a: EventLevel, b: EventLevel) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// What a running (or stopped) instance is doing.
+public enum RunState: String, Sendable {
+    case stopped, running, waiting, stopped_by_stop_loss, failed
+}
+
+/// One of the instance's orders as the engine tracks it.
+public struct TrackedOrder: Sendable, Equatable {
+    public var clientId: String
+    public var side: Side
+    public var price: Dec
+    public var amount: Dec
+    public var executed: Dec
+    public var placedAt: Int64
+    public var batch: Int
+    public var level: Int
+    public var cancelling: Bool
+    public var remaining: Dec { amount - executed }
+}
+
+/// A running instance: runs the strategy on its timer, places and cancels through its
+/// exchange, tracks every order by our client id, applies each fill once and records it all.
+public actor InstanceRunner {
+    public let id: Int
+    public let name: String
+    let store: Store
+    let exchange: any Exchange
+    let clock: any EngineClock
+    let notify: @Sendable (Int, EventLevel, String) -> Void
+    var settings: Settings
+    var config: StrategyConfig
+    var state = StrategyState()
+    public private(set) var orders: [String: TrackedOrder] = [:]
+    public private(set) var runState: RunState = .stopped
+    public private(set) var fillCount = 0
+    public private(set) var startedAt: Int64 = 0
+    public private(set) var lastSnapshot: MarketSnapshot?
+    var rules: MarketRules?
+    var runId: Int64?
+    var startBase: Dec = 0, startQuote: Dec = 0
+    /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
+    let prefix: String
+    var counter = 0
+
+    public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
+                token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
+        self.id = id
+        self.name = name
+        self.settings = settings
+        self.config = StrategyConfig(settings)
+        self.store = store
+        self.exchange = exchange
+        self.clock = clock
+        self.notify = notify
+        self.prefix = "mm\(id)-\(token)-"
+    }
+
+    /// The client-id prefix of every order of this instance (all runs).
+    public static func instancePrefix(_ id: Int) -> String { "mm\(id)-" }
+
+    func log(_ level: EventLevel, _ kind: String, _ message: String) {
+        let keep = settings["log.keep"].integer ?? 10_000
+        _ = try? store.appendEvent(EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message), keep: keep)
+        if level >= .warning { notify(id, level, message) }
+    }
+
+    // MARK: Starting and stopping
+
+    public func start(seedNote: String?) async throws(ExchangeError) {
+        let rules = try await exchange.rules()
+        self.rules = rules
+        let snapshot = try await exchange.snapshot()
+        lastSnapshot = snapshot
+        // Orders of earlier runs of this instance that outlived them are cancelled first.
+        for o in try await exchange.openOrders() where o.clientId.hasPrefix(Self.instancePrefix(id)) {
+            if (try? await exchange.cancel(clientId: o.clientId)) != nil {
+                log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+            }
+        }
+        startBase = snapshot.balances.base.total
+        startQuote = snapshot.balances.quote.total
+        startedAt = clock.now()
+        runId = try? store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description,
+                                    seed: seedNote)
+        runState = .running
+        log(.success, "connection", "started on \(settings.venue) \(settings.pair)\(seedNote.map { " (seed \($0))" } ?? ""); base \(startBase), quote \(startQuote)")
+    }
+
+    /// Cancels every order, confirms each, and ends the run. Returns how many were cancelled.
+    @discardableResult
+    public func stop(reason: String, state end: RunState = .stopped) async -> Int {
+        var cancelled = 0
+        for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where await cancel(o, reason: reason) {
+            cancelled += 1
+        }
+        // Anything with our prefix still open on the exchange (a reply we never got) goes too.
+        if let open = try? await exchange.openOrders() {
+            for o in open where o.clientId.hasPrefix(prefix) {
+                if (try? await exchange.cancel(clientId: o.clientId)) != nil { cancelled += 1 }
+            }
+        }
+        _ = try? await applyFills()
+        runState = end
+        if let runId { try? store.finishRun(runId, at: clock.now(), state: end.rawValue) }
+        log(end == .stopped ? .info : .error, "stopped", "stopped (\(reason)); \(cancelled) order\(cancelled == 1 ? "" : "s") cancelled")
+        return cancelled
+    }
+
+    /// New settings apply at the next decision.
+    public func update(_ new: Settings, change: String) {
+        settings = new
+        config = StrategyConfig(new)
+        log(.info, "settings", change)
+    }
+
+    // MARK: One cycle
+
+    /// One decision cycle: fills, the market, the strategy, then its orders.
+    public func tick() async {
+        guard runState == .running || runState == .waiting, let rules else { return }
+        do {
+            try await applyFills()
+            let snapshot = try await exchange.snapshot()
+            lastSnapshot = snapshot
+            let live = orders.values.sorted { $0.clientId < $1.clientId }.map {
+                LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
+                          batch: $0.batch, level: $0.level, cancelling: $0.cancelling)
+            }
+            let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
+                                  balances: snapshot.balances, orders: live, rules: rules)
+            let d = Strategy.decide(view, state: &state, config: config, explain: true)
+            try await act(on: d, rules: rules)
+        } catch {
+            log(.error, "error", "\(error)")
+        }
+    }
+
+    func act(on d: Decision, rules: MarketRules) async throws(ExchangeError) {
+        for event in d.events {
+            switch event {
+            case .enteredTradingHours: log(.info, "hours", "trading hours begin")
+            case .leftTradingHours: log(.info, "hours", "trading hours end; orders cancelled")
+            case .stopLoss(let start, let now, let threshold):
+                log(.error, "stop_loss", "stop loss: value \(now.rounded(places: 2)) fell to \(threshold.rounded(places: 2)) or below (\(start.rounded(places: 2)) at start)")
+            }
+        }
+        runState = d.waiting ? .waiting : .running
+        for c in d.cancels {
+            if let o = orders[c.clientId] { _ = await cancel(o, reason: c.reason) }
+        }
+        for o in d.renewals {
+            if let tracked = orders[o.clientId], await cancel(tracked, reason: "hanging order renewed") {
+                if let new = try await place(ProposedOrder(side: o.side, level: o.level, price: o.price, amount: o.amount),
+                                             type: .limitMaker, batch: o.batch) {
+                    state.renewed(o.clientId, as: new)
+                }
+            }
+        }
+        if d.place {
+            log(.info, "decision", d.trace.joined(separator: "; "))
+            for o in d.sells + d.buys { _ = try await place(o, type: .limitMaker, batch: state.batch) }
+        }
+        if let liquidation = d.liquidation {
+            _ = try await place(liquidation, type: .immediateOrCancel, batch: state.batch)
+            try await applyFills()
+        }
+        if d.stop {
+            await stop(reason: "stop loss", state: .stopped_by_stop_loss)
+        }
+    }
+
+    /// Places an order; recorded before it is sent, so a crash cannot lose it. Returns its client id.
+    func place(_ o: ProposedOrder, type: OrderType, batch: Int) async throws(ExchangeError) -> String? {
+        counter += 1
+        let clientId = prefix + String(counter, radix: 36)
+        let now = clock.now()
+        var record = OrderRecord(instanceId: id, clientId: clientId, orderId: nil, side: o.side.rawValue, price: o.price.description,
+                                 quantity: o.amount.description, executed: "0", status: "PLACING", level: o.level,
+                                 placedAt: now, updatedAt: now)
+        try? store.recordOrder(record)
+        do {
+            let placed = try await exchange.place(OrderRequest(clientId: clientId, side: o.side, type: type, price: o.price, quantity: o.amount))
+            record.orderId = placed.orderId
+            record.status = placed.status.rawValue
+            record.executed = placed.executed.description
+            try? store.recordOrder(record)
+            if placed.status.isOpen {
+                orders[clientId] = TrackedOrder(clientId: clientId, side: o.side, price: o.price, amount: o.amount,
+                                                executed: placed.executed, placedAt: now, batch: batch, level: o.level, cancelling: false)
+            }
+            log(.info, "placed", "placed \(o.side.rawValue) \(o.amount) at \(o.price) (level \(o.level), \(clientId))")
+            return clientId
+        } catch {
+            record.status = "REJECTED"
+            try? store.recordOrder(record)
+            log(.warning, "rejected", "rejected \(o.side.rawValue) \(o.amount) at \(o.price): \(error.message) (MEXC \(error.code))")
+            return nil
+        }
+    }
+
+    /// Cancels an order and confirms it; true when it was cancelled (not filled first).
+    func cancel(_ o: TrackedOrder, reason: String) async -> Bool {
+        orders[o.clientId]?.cancelling = true
+        do {
+            let result = try await exchange.cancel(clientId: o.clientId)
+            orders[o.clientId] = nil
+            record(result)
+            log(.info, "cancelled", "cancelled \(o.side.rawValue) \(o.remaining) at \(o.price): \(reason)")
+            return true
+        } catch {
+            // Unknown to the exchange: it filled or was cancelled already. Ask what became of it.
+            if let current = try? await exchange.order(clientId: o.clientId) {
+                record(current)
+                if !current.status.isOpen { orders[o.clientId] = nil }
+            } else {
+                orders[o.clientId] = nil
+            }
+            return false
+        }
+    }
+
+    func record(_ o: ExchangeOrder) {
+        let now = clock.now()
+        try? store.recordOrder(OrderRecord(instanceId: id, clientId: o.clientId, orderId: o.orderId, side: o.side.rawValue,
+                                           price: o.price.description, quantity: o.quantity.description,
+                                           executed: o.executed.description, status: o.status.rawValue, level: 0,
+                                           placedAt: now, updatedAt: now))
+    }
+
+    /// Applies each new fill exactly once: the store refuses a trade it has already seen.
+    func applyFills() async throws(ExchangeError) {
+        for t in try await exchange.newFills() where t.clientId.hasPrefix(Self.instancePrefix(id)) {
+            let fresh = (try? store.recordFill(FillRecord(instanceId: id, tradeId: "\(t.orderId)#\(t.tradeId)", clientId: t.clientId,
+                                                          side: t.side.rawValue, price: t.price.description,
+                                                          quantity: t.quantity.description, fee: t.fee.description, time: t.time))) ?? false
+            guard fresh else { continue }
+            fillCount += 1
+            let before = orders.values.map {
+                LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
+                          batch: $0.batch, level: $0.level)
+            }
+            state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
+                                complete: t.orderFilled), orders: before, config: config)
+            if var o = orders[t.clientId] {
+                o.executed += t.quantity
+                orders[t.clientId] = t.orderFilled ? nil : o
+                try? store.recordOrder(OrderRecord(instanceId: id, clientId: o.clientId, orderId: t.orderId, side: o.side.rawValue,
+                                                   price: o.price.description, quantity: o.amount.description,
+                                                   executed: o.executed.description,
+                                                   status: t.orderFilled ? OrderStatus.filled.rawValue : OrderStatus.partiallyFilled.rawValue,
+                                                   level: o.level, placedAt: o.placedAt, updatedAt: t.time))
+            }
+            log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
+                (t.fee.isZero ? "" : ", fee \(t.fee)"))
+        }
+    }
+
+    // MARK: Reports
+
+    /// The instance's state, with the venue's balances as of now.
+    public func report() async -> InstanceReport {
+        if runState == .running || runState == .waiting, let fresh = try? await exchange.snapshot() { lastSnapshot = fresh }
+        return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
+                       fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
+                       hanging: state.hanging, target: config.inventoryTarget)
+    }
+}
+
+/// A running instance's state for `status`.
+public struct InstanceReport: Sendable {
+    public var id: Int
+    public var name: String
+    public var state: RunState
+    public var startedAt: Int64
+    public var orders: [TrackedOrder]
+    public var fills: Int
+    public var snapshot: MarketSnapshot?
+    public var startBase: Dec
+    public var startQuote: Dec
+    public var hanging: Set<String>
+    public var target: Dec
+}

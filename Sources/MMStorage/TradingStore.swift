@@ -1,0 +1,253 @@
+import Foundation
+import GRDB
+
+/// One of an instance's orders, as recorded (decimals as text).
+public struct OrderRecord: Equatable, Sendable {
+    public var instanceId: Int
+    public var clientId: String
+    public var orderId: String?
+    public var side: String
+    public var price: String
+    public var quantity: String
+    public var executed: String
+    public var status: String
+    public var level: Int
+    public var placedAt: Int64
+    public var updatedAt: Int64
+
+    public init(instanceId: Int, clientId: String, orderId: String?, side: String, price: String, quantity: String,
+                executed: String, status: String, level: Int, placedAt: Int64, updatedAt: Int64) {
+        self.instanceId = instanceId; self.clientId = clientId; self.orderId = orderId; self.side = side
+        self.price = price; self.quantity = quantity; self.executed = executed; self.status = status
+        self.level = level; self.placedAt = placedAt; self.updatedAt = updatedAt
+    }
+}
+
+public struct FillRecord: Equatable, Sendable {
+    public var instanceId: Int
+    public var tradeId: String
+    public var clientId: String
+    public var side: String
+    public var price: String
+    public var quantity: String
+    public var fee: String
+    public var time: Int64
+
+    public init(instanceId: Int, tradeId: String, clientId: String, side: String, price: String, quantity: String, fee: String, time: Int64) {
+        self.instanceId = instanceId; self.tradeId = tradeId; self.clientId = clientId; self.side = side
+        self.price = price; self.quantity = quantity; self.fee = fee; self.time = time
+    }
+}
+
+public struct EventRecord: Equatable, Sendable {
+    public var id: Int64?
+    public var instanceId: Int
+    /// Milliseconds since the epoch, UTC.
+    public var time: Int64
+    /// success, info, warning, error.
+    public var level: String
+    public var kind: String
+    public var message: String
+
+    public init(id: Int64? = nil, instanceId: Int, time: Int64, level: String, kind: String, message: String) {
+        self.id = id; self.instanceId = instanceId; self.time = time; self.level = level; self.kind = kind; self.message = message
+    }
+}
+
+/// One start-to-stop run of an instance, with what it started with.
+public struct RunRecord: Equatable, Sendable {
+    public var id: Int64
+    public var instanceId: Int
+    public var startedAt: Int64
+    public var stoppedAt: Int64?
+    public var startBase: String
+    public var startQuote: String
+    public var seed: String?
+    /// How it ended: stopped, stopped_by_stop_loss, failed, interrupted.
+    public var endState: String?
+}
+
+extension Store {
+    static func registerTradingMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v2: orders, fills, events, runs") { db in
+            try db.execute(sql: """
+                CREATE TABLE run (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    instance_id INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    started_at INTEGER NOT NULL,
+                    stopped_at INTEGER,
+                    start_base TEXT NOT NULL,
+                    start_quote TEXT NOT NULL,
+                    seed TEXT,
+                    end_state TEXT
+                );
+                CREATE TABLE "order" (
+                    instance_id INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    client_id TEXT NOT NULL PRIMARY KEY,
+                    order_id TEXT,
+                    side TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    quantity TEXT NOT NULL,
+                    executed TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    level INTEGER NOT NULL,
+                    placed_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX order_by_instance ON "order"(instance_id, status);
+                CREATE TABLE fill (
+                    instance_id INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    trade_id TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    side TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    quantity TEXT NOT NULL,
+                    fee TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    PRIMARY KEY (instance_id, trade_id)
+                );
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    instance_id INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    time INTEGER NOT NULL,
+                    level TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    message TEXT NOT NULL
+                );
+                CREATE INDEX event_by_instance ON event(instance_id, id);
+                """)
+        }
+    }
+
+    // MARK: Runs
+
+    public func startRun(instance: Int, at time: Int64, base: String, quote: String, seed: String?) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: "INSERT INTO run (instance_id, started_at, start_base, start_quote, seed) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [instance, time, base, quote, seed])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func finishRun(_ id: Int64, at time: Int64, state: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE run SET stopped_at = ?, end_state = ? WHERE id = ?", arguments: [time, state, id])
+        }
+    }
+
+    public func lastRun(instance: Int) throws(StoreError) -> RunRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE instance_id = ? ORDER BY id DESC LIMIT 1", arguments: [instance]).map {
+                RunRecord(id: $0["id"], instanceId: $0["instance_id"], startedAt: $0["started_at"], stoppedAt: $0["stopped_at"],
+                          startBase: $0["start_base"], startQuote: $0["start_quote"], seed: $0["seed"], endState: $0["end_state"])
+            }
+        }
+    }
+
+    /// Runs left open by a process that died: closed as interrupted. Returns their instances.
+    public func closeInterruptedRuns(at time: Int64) throws(StoreError) -> [Int] {
+        try write { db in
+            let ids = try Int.fetchAll(db, sql: "SELECT instance_id FROM run WHERE stopped_at IS NULL")
+            try db.execute(sql: "UPDATE run SET stopped_at = ?, end_state = 'interrupted' WHERE stopped_at IS NULL", arguments: [time])
+            return ids
+        }
+    }
+
+    // MARK: Orders and fills
+
+    public func recordOrder(_ o: OrderRecord) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO "order" (instance_id, client_id, order_id, side, price, quantity, executed, status, level, placed_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(client_id) DO UPDATE SET order_id = excluded.order_id, executed = excluded.executed,
+                    status = excluded.status, updated_at = excluded.updated_at
+                """, arguments: [o.instanceId, o.clientId, o.orderId, o.side, o.price, o.quantity, o.executed, o.status,
+                                 o.level, o.placedAt, o.updatedAt])
+        }
+    }
+
+    /// Records a fill once: false when this trade was recorded before (so it is never counted twice).
+    public func recordFill(_ f: FillRecord) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time])
+            return db.changesCount == 1
+        }
+    }
+
+    public func orders(instance: Int, openOnly: Bool) throws(StoreError) -> [OrderRecord] {
+        try read { db in
+            let filter = openOnly ? "AND status IN ('NEW', 'PARTIALLY_FILLED', 'PLACING', 'CANCELLING')" : ""
+            return try Row.fetchAll(db, sql: "SELECT * FROM \"order\" WHERE instance_id = ? \(filter) ORDER BY placed_at, client_id",
+                                    arguments: [instance]).map(Store.orderRecord)
+        }
+    }
+
+    static func orderRecord(_ r: Row) -> OrderRecord {
+        OrderRecord(instanceId: r["instance_id"], clientId: r["client_id"], orderId: r["order_id"], side: r["side"],
+                    price: r["price"], quantity: r["quantity"], executed: r["executed"], status: r["status"],
+                    level: r["level"], placedAt: r["placed_at"], updatedAt: r["updated_at"])
+    }
+
+    /// Fills, newest last; `since` limits them to a run's.
+    public func fills(instance: Int, since: Int64 = 0, limit: Int = Int.max) throws(StoreError) -> [FillRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT * FROM fill WHERE instance_id = ? AND time >= ? ORDER BY time DESC, rowid DESC LIMIT ?)
+                ORDER BY time, rowid
+                """, arguments: [instance, since, min(limit, Int(Int32.max))]).map {
+                FillRecord(instanceId: $0["instance_id"], tradeId: $0["trade_id"], clientId: $0["client_id"], side: $0["side"],
+                           price: $0["price"], quantity: $0["quantity"], fee: $0["fee"], time: $0["time"])
+            }
+        }
+    }
+
+    // MARK: Events
+
+    /// Appends an event, keeping the newest `keep` of the instance.
+    @discardableResult
+    public func appendEvent(_ e: EventRecord, keep: Int) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: "INSERT INTO event (instance_id, time, level, kind, message) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [e.instanceId, e.time, e.level, e.kind, e.message])
+            let id = db.lastInsertedRowID
+            // Prune in batches so that most appends delete nothing.
+            if id % 64 == 0 {
+                try db.execute(sql: """
+                    DELETE FROM event WHERE instance_id = ? AND id <= (
+                        SELECT id FROM event WHERE instance_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [e.instanceId, e.instanceId, keep])
+            }
+            return id
+        }
+    }
+
+    /// Events of an instance, oldest first: the newest `limit`, after `afterId`, at `levels`, since `since`.
+    public func events(instance: Int, limit: Int = Int.max, afterId: Int64 = 0, levels: [String]? = nil,
+                       since: Int64 = 0) throws(StoreError) -> [EventRecord] {
+        try read { db in
+            var sql = "SELECT * FROM event WHERE instance_id = ? AND id > ? AND time >= ?"
+            var args: [any DatabaseValueConvertible] = [instance, afterId, since]
+            if let levels {
+                sql += " AND level IN (\(levels.map { _ in "?" }.joined(separator: ",")))"
+                args += levels.map { $0 as any DatabaseValueConvertible }
+            }
+            sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) ORDER BY id"
+            args.append(min(limit, Int(Int32.max)))
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+                EventRecord(id: $0["id"], instanceId: $0["instance_id"], time: $0["time"], level: $0["level"],
+                            kind: $0["kind"], message: $0["message"])
+            }
+        }
+    }
+
+    public func clearEvents(instance: Int) throws(StoreError) -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM event WHERE instance_id = ?", arguments: [instance])
+            return db.changesCount
+        }
+    }
+}
