@@ -33,7 +33,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
-        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim"]),
+        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine"]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.

@@ -14,6 +14,7 @@ public enum LineInput: Equatable, Sendable {
 // libedit calls back into plain C function pointers, which cannot capture: the state they need
 // lives here. libedit itself is process-global, so there is only ever one editor.
 private let interruptFlag = Atomic<Bool>(false)
+private let terminationFlag = Atomic<Bool>(false)
 nonisolated(unsafe) private var wakeReadFD: Int32 = -1
 nonisolated(unsafe) private var wakeWriteFD: Int32 = -1
 nonisolated(unsafe) private var completionSource: (@Sendable (String) -> [String])?
@@ -26,6 +27,9 @@ public enum Interrupt {
 
     /// Readable after Ctrl-C: poll it beside a descriptor that may block.
     public static var wakeDescriptor: Int32 { wakeReadFD }
+
+    /// SIGTERM or SIGHUP arrived: finish cleanly (stop the instances) and exit.
+    public static var terminationRequested: Bool { terminationFlag.load(ordering: .relaxed) }
 
     /// SIGINT sets the flag and wakes the editor's key reader through a pipe: under Swift
     /// concurrency the signal may land on a thread other than the one blocked in read().
@@ -44,13 +48,26 @@ public enum Interrupt {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: a blocked read returns EINTR
         sigaction(SIGINT, &action, nil)
-        // A parent may have started us with SIGINT blocked (signal masks are inherited);
-        // Ctrl-C must reach this thread all the same.
+        var terminate = sigaction()
+        terminate.__sigaction_handler.sa_handler = onTerminate
+        sigemptyset(&terminate.sa_mask)
+        terminate.sa_flags = 0
+        sigaction(SIGTERM, &terminate, nil)
+        sigaction(SIGHUP, &terminate, nil)
+        // A parent may have started us with these signals blocked (signal masks are inherited);
+        // Ctrl-C and a request to terminate must reach this thread all the same.
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblock, sig) }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
+}
+
+private func onTerminate(_: Int32) {
+    terminationFlag.store(true, ordering: .relaxed)
+    interruptFlag.store(true, ordering: .relaxed)
+    var byte: UInt8 = 2
+    _ = write(wakeWriteFD, &byte, 1)
 }
 
 private func onSigint(_: Int32) {
@@ -164,8 +181,12 @@ public final class LineEditor {
     /// Reads a line with editing; blocks until Enter, Ctrl-C or Ctrl-D.
     public func read(prompt: String) -> LineInput {
         drainWakePipe()
-        interruptFlag.store(false, ordering: .relaxed)
+        if !terminationFlag.load(ordering: .relaxed) { interruptFlag.store(false, ordering: .relaxed) }
         guard let raw = readline(prompt) else {
+            if terminationFlag.load(ordering: .relaxed) {
+                FileHandle.standardOutput.write(Data("\n".utf8))
+                return .eof
+            }
             if interruptFlag.exchange(false, ordering: .relaxed) {
                 FileHandle.standardOutput.write(Data("^C\n".utf8))
                 return .interrupted

@@ -7,6 +7,7 @@ public enum OptionCatalog {
         SettingSpec("output", .choice(["text", "json"]), default: .text("text"),
                     "output of commands that show data: text, or json as if --json were given"),
         SettingSpec("history.size", .integer(0...100_000), default: .integer(1000), "lines of command history kept"),
+        SettingSpec("notify", .toggle, default: .bool(true), "show running instances' warnings and errors above the prompt"),
     ]
 
     public static let keys = specs.map(\.key)

@@ -169,7 +169,7 @@ public actor InstanceRunner {
             }
         }
         if d.place {
-            log(.info, "decision", d.trace.joined(separator: "; "))
+            log(.info, "decision", "decision: " + d.trace.joined(separator: "; "))
             for o in d.sells + d.buys { _ = try await place(o, type: .limitMaker, batch: state.batch) }
         }
         if let liquidation = d.liquidation {

@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMEngine
 import MMStorage
 import Synchronization
 
@@ -34,11 +35,19 @@ public actor Shell {
 
     /// What completion needs to know, readable from the line editor's thread at any time.
     public nonisolated let completionData = Mutex(CompletionData())
+    /// The running instances.
+    public let manager: InstanceManager
+    /// Warnings and errors of running instances, shown above the next prompt.
+    public nonisolated let notifications = NotificationQueue()
 
-    public init(store: Store, console: any Console, dryRun: Bool = false) throws(ShellError) {
+    public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock()) throws(ShellError) {
         self.store = store
         self.console = console
         self.dryRun = dryRun
+        let notifications = self.notifications
+        self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
+            notifications.append("[\(id)] \(level.rawValue): \(message)")
+        }
         let records = try Shell.storeCall { try store.instances() }
         completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
     }
@@ -203,9 +212,31 @@ public actor Shell {
 
     static let greetedKey = "_greeted"
 
-    /// The prompt: `mmsh[2]> `, or `mmsh> ` with no current instance.
-    public func prompt() -> String {
-        current.map { "mmsh[\($0)]> " } ?? "mmsh> "
+    /// The prompt: `mmsh[2 · 3 running]> `, `mmsh[2]> `, or `mmsh> `.
+    public func prompt() async -> String {
+        let running = await manager.runningCount
+        var inside: [String] = []
+        if let current { inside.append("\(current)") }
+        if running > 0 { inside.append("\(running) running") }
+        return inside.isEmpty ? "mmsh> " : "mmsh[\(inside.joined(separator: " · "))]> "
+    }
+
+    /// Pending notifications of running instances (when option notify is on), and clears them.
+    public func takeNotifications() -> [String] {
+        let pending = notifications.take()
+        guard option("notify") == "on" else { return [] }
+        return pending.map { line in
+            renderer.paint(line, line.contains("] error:") ? .red : .yellow)
+        }
+    }
+
+    /// Runs that a killed mmsh left open are closed and said so in their logs.
+    public func closeInterruptedRuns() {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for id in (try? store.closeInterruptedRuns(at: now)) ?? [] {
+            _ = try? store.appendEvent(EventRecord(instanceId: id, time: now, level: "warning", kind: "connection",
+                message: "the last run ended without stopping (mmsh was killed); its simulated market ended with it"), keep: 10_000)
+        }
     }
 }
 
@@ -213,4 +244,12 @@ public actor Shell {
 public struct CompletionData: Sendable {
     public var instances: [(id: Int, name: String)] = []
     public init() {}
+}
+
+/// Lines waiting to be shown; filled by running instances, emptied by the prompt.
+public final class NotificationQueue: Sendable {
+    private let lines = Mutex<[String]>([])
+    public init() {}
+    public func append(_ line: String) { lines.withLock { $0.append(line) } }
+    public func take() -> [String] { lines.withLock { l in defer { l = [] }; return l } }
 }

@@ -28,8 +28,9 @@ struct Mmsh: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) != 0 && command == nil
         let session = try Session.open(interactive: interactive)
         if let command {
+            Interrupt.install()
             let error = session.blocking { await session.shell.run(line: command, origin: .argument) }
-            throw ExitCode(error?.exitCode ?? 0)
+            throw ExitCode(session.finish(reason: "end of -c", code: error?.exitCode ?? 0))
         }
         if interactive {
             throw ExitCode(session.interactiveLoop())
@@ -61,7 +62,7 @@ struct Run: ParsableCommand {
         Interrupt.install()
         let path = file, keepGoing = keepGoing, echo = echo
         let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
-        throw ExitCode(code)
+        throw ExitCode(session.finish(reason: "end of script", code: code))
     }
 }
 

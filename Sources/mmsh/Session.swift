@@ -28,7 +28,11 @@ final class Session: Sendable {
             // A dry run acts on a private copy, so even its `new` and `set` lines are checked for real.
             if dryRun { store = try Store.inMemory(copyOf: store) }
             let shell = try Shell(store: store, console: console, dryRun: dryRun)
-            return Session(directory: directory, shell: shell, interactive: interactive)
+            let session = Session(directory: directory, shell: shell, interactive: interactive)
+            if !dryRun { session.blocking { await shell.closeInterruptedRuns() } }
+            return session
+        } catch let e as ExitCode {
+            throw e
         } catch let e as StoreError {
             console.writeError("mmsh: error: \(e.message)\n")
             throw ExitCode(1)
@@ -74,10 +78,11 @@ final class Session: Sendable {
             await shell.greetIfFirstRun()
         }
         while true {
+            for note in blocking({ await shell.takeNotifications() }) { print(note) }
             let prompt = blocking { await shell.prompt() }
             switch editor.read(prompt: prompt) {
             case .eof:
-                return 0
+                return finish(reason: Interrupt.terminationRequested ? "signal" : "end of input", code: 0)
             case .interrupted:
                 continue
             case .line(let line):
@@ -85,6 +90,7 @@ final class Session: Sendable {
                 Interrupt.clear()
                 blocking { await shell.run(line: line, origin: .interactive) }
                 if blocking({ await shell.quitRequested }) { return 0 }
+                if Interrupt.terminationRequested { return finish(reason: "signal", code: 0) }
             }
         }
     }
@@ -100,11 +106,22 @@ final class Session: Sendable {
             number += 1
             let n = number
             if let error = blocking({ await shell.runScriptLine(item, name: "<stdin>", number: n) }) {
-                return error.kind == .interrupted ? 130 : 1
+                return finish(reason: "a failing command", code: error.kind == .interrupted ? 130 : 1)
             }
             if blocking({ await shell.quitRequested }) { break }
         }
-        return Interrupt.requested ? 130 : 0
+        if Interrupt.terminationRequested { return finish(reason: "signal", code: 143) }
+        return finish(reason: "end of input", code: Interrupt.requested ? 130 : 0)
+    }
+
+    /// Stops every running instance (cancelling and confirming their orders) before exit.
+    func finish(reason: String, code: Int32) -> Int32 {
+        let shell = self.shell
+        let stopped = blocking { await shell.shutdown(reason: reason) }
+        for (id, n) in stopped {
+            FileHandle.standardError.write(Data("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled (\(reason))\n".utf8))
+        }
+        return code
     }
 }
 

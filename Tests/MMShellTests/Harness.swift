@@ -1,6 +1,15 @@
 import Foundation
+import MMEngine
 import MMStorage
+import Synchronization
 @testable import MMShell
+
+/// Time that moves only when the test says so.
+final class TestClock: EngineClock {
+    private let t = Mutex<Int64>(1_795_770_000_000)
+    func now() -> Int64 { t.withLock { $0 } }
+    func advance(ms: Int64) { t.withLock { $0 += ms } }
+}
 
 /// A shell on a fresh data directory, with output captured.
 final class Harness {
@@ -9,6 +18,7 @@ final class Harness {
     var store: Store
     let console: BufferConsole
     var shell: Shell
+    let clock = TestClock()
 
     init(interactive: Bool = false, answers: [Bool] = [], url: URL? = nil) throws {
         self.url = url ?? FileManager.default.temporaryDirectory
@@ -17,7 +27,15 @@ final class Harness {
         self.directory = directory
         self.store = try Store.open(directory: directory)
         self.console = BufferConsole(isInteractive: interactive, answers: answers)
-        self.shell = try Shell(store: store, console: console)
+        self.shell = try Shell(store: store, console: console, clock: clock)
+    }
+
+    /// Moves time on and lets the running instances decide, `steps` times.
+    func run(seconds steps: Int) async {
+        for _ in 0..<steps {
+            clock.advance(ms: 1000)
+            await shell.manager.tickAll()
+        }
     }
 
     /// Runs one line; returns stdout, stderr and the error if any.
@@ -34,7 +52,7 @@ final class Harness {
         let directory = try DataDirectory(url: url)
         self.directory = directory
         store = try Store.open(directory: directory)
-        shell = try Shell(store: store, console: console)
+        shell = try Shell(store: store, console: console, clock: clock)
     }
 
     /// Everything stored, for "nothing changed" checks.

@@ -54,9 +54,11 @@ import Testing
         #expect(error("set levels.count 0") == "levels.count: 0 is out of range; accepted: 1–20")
         #expect(error("new 'bad name'") == "new: 'bad name' is not a valid name; use 1–32 letters, digits, '.', '_' or '-', not only digits")
         #expect(error("new 12") == "new: '12' is not a valid name; use 1–32 letters, digits, '.', '_' or '-', not only digits")
-        #expect(error("option colr on") == "unknown option 'colr' (did you mean 'color'?); accepted: max_instances, color, output, history.size")
+        #expect(error("option colr on") == "unknown option 'colr' (did you mean 'color'?); accepted: max_instances, color, output, history.size, notify")
         #expect(error("option color blue") == "color: unknown value 'blue'; accepted: auto, on, off")
-        #expect(error("help strat") == "unknown command 'strat'; 'help' lists commands")
+        #expect(error("help strat") == "unknown command 'strat' (did you mean 'start'?); 'help' lists commands")
+        #expect(error("strat 3") == "unknown command 'strat' (did you mean 'start'?); 'help' lists commands")
+        #expect(error("start x") == "start: 'x' is not an instance id or 'all'")
         #expect(error("list extra") == "list: unexpected argument 'extra'; usage: list [--json]")
         #expect(error("rename 1") == "rename: missing NAME; usage: rename ID NAME")
     }
@@ -86,7 +88,7 @@ import Testing
 
     @Test func commandNames() {
         #expect(completer.complete("") .contains("new"))
-        #expect(completer.complete("s") == ["save", "set", "settings", "show", "source"])
+        #expect(completer.complete("s") == ["save", "set", "settings", "show", "source", "start", "status", "stop"])
         #expect(completer.complete("se") == ["set", "settings"])
         #expect(completer.complete("xyz") == [])
     }
@@ -113,8 +115,8 @@ import Testing
         #expect(completer.complete("set inventory.skew ") == ["off", "on"])
         #expect(completer.complete("set order.max o") == ["off"])
         #expect(completer.complete("option color ") == ["auto", "off", "on"])
-        #expect(completer.complete("option ") == ["color", "history.size", "max_instances", "output"])
-        #expect(completer.complete("help st") == [])
+        #expect(completer.complete("option ") == ["color", "history.size", "max_instances", "notify", "output"])
+        #expect(completer.complete("help st") == ["start", "status", "stop"])
         #expect(completer.complete("help se") == ["set", "settings"])
     }
 

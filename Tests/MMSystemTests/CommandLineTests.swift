@@ -131,3 +131,44 @@ import Testing
         try input.fileHandleForWriting.close()
     }
 }
+
+@Suite struct RunningInstanceTests {
+    @Test func theEndOfACommandLineStopsItsInstances() throws {
+        let home = TempHome()
+        let r = try run(["-c", "new; set sim.seed 3; start 1; status 1 --json"], home: home)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("\"state\": \"running\""))
+        #expect(r.err.hasPrefix("stopped 1: ") && r.err.hasSuffix("(end of -c)\n"))
+        // A later process sees it stopped, with its history.
+        let later = try run(["-c", "status; log 1 -n 50"], home: home)
+        #expect(later.out.contains("stopped"))
+        #expect(later.out.contains("started on sim BTCUSDT (seed 3)") && later.out.contains("stopped (end of -c)"))
+    }
+
+    @Test func sigtermStopsInstancesCleanly() throws {
+        let home = TempHome()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mmshBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["MMSH_HOME"] = home.path
+        p.environment = env
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        input.fileHandleForWriting.write(Data("new\nstart 1\n".utf8))
+        var seen = ""
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !seen.contains("started 1") {
+            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 143)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("stopped 1: ") && stderr.contains("(signal)"))
+        try input.fileHandleForWriting.close()
+        #expect(try run(["-c", "log 1 -n 1"], home: home).out.contains("stopped (signal)"))
+    }
+}

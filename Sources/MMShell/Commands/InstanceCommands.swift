@@ -40,17 +40,19 @@ extension Shell {
                               json: .object([("id", .int(r.id)), ("name", .string(r.name))]))
     }
 
-    func listInstances(_ inv: Invocation) throws(ShellError) -> Output {
+    func listInstances(_ inv: Invocation) async throws(ShellError) -> Output {
         let records = try Shell.storeCall { try store.instances() }
         var table = Table(["", "ID", "NAME", "PAIR", "VENUE", "STATE", "CHANGED"], align: [.left, .right, .left, .left, .left, .left, .right])
         var items: [JSON] = []
         for r in records {
             let s = try settings(of: r.id)
             let isCurrent = r.id == current
+            let state = StatusView.state(report: await manager.report(r.id), running: await manager.isRunning(r.id),
+                                         lastRun: try Shell.storeCall { try store.lastRun(instance: r.id) })
             table.add(styled: [(isCurrent ? "*" : "", .green), ("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain),
-                               (s.venue, .plain), ("stopped", .dim), ("\(s.overrides.count)", .plain)])
+                               (s.venue, .plain), (state, StatusView.style(state)), ("\(s.overrides.count)", .plain)])
             items.append(.object([("id", .int(r.id)), ("name", .string(r.name)), ("pair", .string(s.pair)),
-                                  ("venue", .string(s.venue)), ("state", .string("stopped")), ("current", .bool(isCurrent))]))
+                                  ("venue", .string(s.venue)), ("state", .string(state)), ("current", .bool(isCurrent))]))
         }
         var out = Output(json: .object([("instances", .array(items))]))
         if records.isEmpty {
@@ -88,6 +90,7 @@ extension Shell {
 
     func deleteInstance(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
+        if await manager.isRunning(r.id) { throw .failure("instance \(describe(r)) is running; 'stop \(r.id)' first") }
         if !inv.has("--yes") {
             guard console.isInteractive else {
                 throw .failure("delete: add --yes to delete instance \(describe(r)) without being asked")
@@ -97,6 +100,7 @@ extension Shell {
             }
         }
         try Shell.storeCall { try store.deleteInstance(r.id) }
+        await manager.forget(r.id)
         if current == r.id { setCurrent(nil) }
         refreshCompletionData()
         return .message("deleted instance \(describe(r))")

@@ -33,9 +33,13 @@ extension Commands {
 }
 
 extension Shell {
-    func setSetting(_ inv: Invocation) throws(ShellError) -> Output {
+    func setSetting(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let spec = Catalog.spec(inv["KEY"]!.lowercased())!
+        let running = await manager.isRunning(r.id)
+        if running && (spec.key == "venue" || spec.key == "pair") {
+            throw .failure("\(spec.key) cannot change while instance \(describe(r)) runs; 'stop \(r.id)' first")
+        }
         let value: SettingValue
         do { value = try spec.parse(inv["VALUE"]!) } catch { throw .usage(error.message) }
         var settings = try self.settings(of: r.id)
@@ -46,7 +50,8 @@ extension Shell {
         try Shell.storeCall { try store.updateSettings(r.id, [spec.key: stored]) }
         let after = settings.text(spec.key)
         let note = stored == nil ? " (default)" : ""
-        return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(after)\(note)")
+        if running { await manager.update(r.id, settings: settings, change: "set \(spec.key) \(before) → \(after)") }
+        return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(after)\(note)" + (running ? "; applies at the next decision" : ""))
     }
 
     func getSetting(_ inv: Invocation) throws(ShellError) -> Output {
@@ -60,9 +65,13 @@ extension Shell {
         ]))
     }
 
-    func resetSetting(_ inv: Invocation) throws(ShellError) -> Output {
+    func resetSetting(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         var settings = try self.settings(of: r.id)
+        let running = await manager.isRunning(r.id)
+        if running && (inv.has("--all") || inv["KEY"].map({ ["venue", "pair"].contains($0.lowercased()) }) == true) {
+            throw .failure("venue and pair cannot change while instance \(describe(r)) runs; 'stop \(r.id)' first")
+        }
         if inv.has("--all") {
             if inv["KEY"] != nil { throw .usage("reset: give KEY or --all, not both") }
             let raw = try Shell.storeCall { try store.settings(r.id) }
@@ -74,6 +83,7 @@ extension Shell {
         settings.reset(spec.key)
         do { try settings.validate() } catch { throw .failure(error.message) }
         try Shell.storeCall { try store.updateSettings(r.id, [spec.key: nil]) }
+        if running { await manager.update(r.id, settings: settings, change: "reset \(spec.key) \(before) → \(settings.text(spec.key))") }
         return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(settings.text(spec.key)) (default)")
     }
 

@@ -4,13 +4,13 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + tradingCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + tradingCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
-        ("Trading", ["preview"]),
+        ("Trading", ["start", "stop", "status", "orders", "fills", "log", "clear-log", "preview"]),
         ("Shell", ["option", "source", "help", "quit"]),
     ]
 
@@ -30,15 +30,30 @@ public enum Commands {
                     examples: ["help", "help set", "set --help"]) { inv, shell in
             inv["COMMAND"].flatMap { Shell.registry.lookup($0) }.map(Help.command) ?? Help.overview()
         },
-        CommandSpec("quit", aliases: ["exit"], summary: "leave the shell",
-                    flags: [FlagSpec("--force", "leave without asking")], examples: ["quit"]) { _, shell in
-            await shell.requestQuit()
-            return .empty
+        CommandSpec("quit", aliases: ["exit"], summary: "leave the shell, stopping running instances",
+                    flags: [FlagSpec("--force", "stop running instances without asking")], examples: ["quit", "quit --force"],
+                    details: "Running instances are stopped first: their orders are cancelled and each cancellation confirmed. On a terminal it asks before doing so.") { inv, shell in
+            try await shell.quit(inv)
         },
     ]
 }
 
 extension Shell {
+    func quit(_ inv: Invocation) async throws(ShellError) -> Output {
+        let running = await manager.runningCount
+        if running > 0 && !inv.has("--force") && console.isInteractive {
+            guard await console.confirm("\(running) instance\(running == 1 ? " is" : "s are") running; stop \(running == 1 ? "it" : "them") (cancelling \(running == 1 ? "its" : "their") orders) and quit?") else {
+                return .message("still here; 'quit --force' stops them without asking")
+            }
+        }
+        var out = Output()
+        for (id, n) in await shutdown(reason: "quit") {
+            out.line("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled")
+        }
+        requestQuit()
+        return out
+    }
+
     func option(_ inv: Invocation) throws(ShellError) -> Output {
         guard let key = inv["KEY"] else {
             var table = Table(["OPTION", "VALUE", "DEFAULT", "MEANING"])

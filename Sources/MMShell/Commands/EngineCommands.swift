@@ -1,0 +1,207 @@
+import Foundation
+import MMCore
+import MMEngine
+import MMStorage
+import MMStrategy
+
+extension Commands {
+    static let engineCommands: [CommandSpec] = [
+        CommandSpec("start", summary: "start quoting", args: [ArgSpec("ID", .instanceOrAll)],
+                    examples: ["start 1", "start all"],
+                    details: "The instance runs in the background while you work: 'status', 'log ID --tail' and 'orders ID' show what it does. Changing settings while it runs applies at its next decision; venue and pair cannot change while it runs.") { inv, shell in
+            try await shell.startInstances(inv)
+        },
+        CommandSpec("stop", summary: "stop quoting: cancel every order and confirm it", args: [ArgSpec("ID", .instanceOrAll)],
+                    examples: ["stop 1", "stop all"]) { inv, shell in try await shell.stopInstances(inv) },
+        CommandSpec("status", summary: "what instances are doing: market, balances, orders, P&L",
+                    args: [ArgSpec("ID", .instance, optional: true)],
+                    flags: [FlagSpec("--watch", short: "-w", value: ("SECONDS", .integer(1...3600)), "redraw every SECONDS until Ctrl-C")],
+                    examples: ["status", "status 1", "status 1 --watch 2", "status --json"], showsData: true) { inv, shell in
+            try await shell.status(inv)
+        },
+        CommandSpec("orders", summary: "an instance's open orders", args: [ArgSpec("ID", .instance)],
+                    examples: ["orders 1", "orders 1 --json"], showsData: true) { inv, shell in try await shell.listOrders(inv) },
+        CommandSpec("fills", summary: "an instance's fills, newest last", args: [ArgSpec("ID", .instance)],
+                    flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N (default 20)")],
+                    examples: ["fills 1", "fills 1 -n 100 --json"], showsData: true) { inv, shell in try await shell.listFills(inv) },
+        CommandSpec("log", summary: "an instance's log of events", args: [ArgSpec("ID", .instance)],
+                    flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N entries (default 20)"),
+                            FlagSpec("--tail", short: "-f", "keep printing new entries until Ctrl-C"),
+                            FlagSpec("--level", value: ("LEVEL", .choice(["info", "success", "warning", "error"])), "this level and above"),
+                            FlagSpec("--since", value: ("DURATION", .text), "entries of the last DURATION (30s, 5m, 1h, 1d)")],
+                    examples: ["log 1", "log 1 --tail", "log 1 --level warning --since 1h"], showsData: true) { inv, shell in
+            try await shell.showLog(inv)
+        },
+        CommandSpec("clear-log", summary: "delete an instance's log entries", args: [ArgSpec("ID", .instance)],
+                    examples: ["clear-log 1"]) { inv, shell in try await shell.clearLog(inv) },
+    ]
+}
+
+extension Shell {
+    func startInstances(_ inv: Invocation) async throws(ShellError) -> Output {
+        let ids = try targets(inv)
+        var out = Output()
+        for r in ids {
+            if await manager.isRunning(r.id) {
+                if inv["ID"]?.lowercased() == "all" { continue }
+                throw .failure("instance \(describe(r)) is running already")
+            }
+            let settings = try self.settings(of: r.id)
+            if dryRun { out.line("would start \(describe(r)) on \(settings.venue) \(settings.pair)"); continue }
+            do { try await manager.start(id: r.id, name: r.name, settings: settings) } catch { throw .failure(error.message) }
+            out.line(Line([("started ", .plain), (describe(r), .bold), (" on \(settings.venue) \(settings.pair)", .plain)]))
+        }
+        if out.blocks.isEmpty { out.line("nothing to start") }
+        return out
+    }
+
+    func stopInstances(_ inv: Invocation) async throws(ShellError) -> Output {
+        let ids = try targets(inv)
+        var out = Output()
+        for r in ids {
+            guard await manager.isRunning(r.id) else {
+                if inv["ID"]?.lowercased() == "all" { continue }
+                throw .failure("instance \(describe(r)) is not running")
+            }
+            if dryRun { out.line("would stop \(describe(r))"); continue }
+            let n = await manager.stop(r.id) ?? 0
+            out.line("stopped \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled")
+        }
+        if out.blocks.isEmpty { out.line("nothing is running") }
+        return out
+    }
+
+    /// `ID` or `all` as records.
+    func targets(_ inv: Invocation) throws(ShellError) -> [InstanceRecord] {
+        if inv["ID"]?.lowercased() == "all" { return try Shell.storeCall { try store.instances() } }
+        return [try record(Int(inv["ID"]!)!)]
+    }
+
+    /// Stops every running instance (leaving the shell, end of a script, a signal).
+    public func shutdown(reason: String) async -> [(Int, Int)] {
+        await manager.stopAll(reason: reason)
+    }
+
+    public func runningCount() async -> Int { await manager.runningCount }
+
+    // MARK: status
+
+    func status(_ inv: Invocation) async throws(ShellError) -> Output {
+        if let seconds = inv["--watch"].flatMap(Int.init) {
+            let json = inv.has("--json") || option("output") == "json"
+            var plain = inv
+            plain.flags["--watch"] = nil
+            while !console.interrupted {
+                let output = try await status(plain)
+                if !json && console.isTerminal { console.write("\u{1B}[H\u{1B}[2J") }
+                console.write(renderer.render(output, json: json))
+                for _ in 0..<(seconds * 10) where !console.interrupted { try? await Task.sleep(for: .milliseconds(100)) }
+            }
+            return .empty
+        }
+        guard inv["ID"] != nil else { return try await statusTable() }
+        let r = try target(inv)
+        let settings = try self.settings(of: r.id)
+        let report = await manager.report(r.id)
+        let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
+        let since = report?.startedAt ?? lastRun?.startedAt ?? Int64.max
+        return try StatusView.detail(r, settings: settings, report: report, running: await manager.isRunning(r.id), lastRun: lastRun,
+                                     fills: Shell.storeCall { try store.fills(instance: r.id, since: since) },
+                                     now: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    func statusTable() async throws(ShellError) -> Output {
+        var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "P&L"],
+                          align: [.right, .left, .left, .left, .left, .right, .right, .right, .right])
+        var items: [JSON] = []
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for r in try Shell.storeCall({ try store.instances() }) {
+            let s = try settings(of: r.id)
+            let running = await manager.isRunning(r.id)
+            let report = await manager.report(r.id)
+            let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
+            let state = StatusView.state(report: report, running: running, lastRun: lastRun)
+            let runFills = try Shell.storeCall { try store.fills(instance: r.id, since: report?.startedAt ?? lastRun?.startedAt ?? Int64.max) }
+            let pnl = report.flatMap { StatusView.pnl($0, fills: runFills) }
+            let uptime = running ? TimeSpan(milliseconds: (now - (report?.startedAt ?? now)) / 1000 * 1000).description : "-"
+            table.add(styled: [("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain), (s.venue, .plain),
+                               (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
+                               ("\(runFills.count)", .plain),
+                               (pnl.map { StatusView.signed($0.total.rounded(places: 2)) } ?? "-", pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
+            items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: runFills.count))
+        }
+        var out = Output(json: .object([("instances", .array(items))]))
+        if items.isEmpty { out.line("no instances yet; 'new' creates one") } else { out.table(table) }
+        return out
+    }
+
+    // MARK: orders, fills, log
+
+    func listOrders(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try target(inv)
+        let report = await manager.report(r.id)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var table = Table(["CLIENT ID", "SIDE", "PRICE", "AMOUNT", "FILLED", "LEVEL", "AGE"],
+                          align: [.left, .left, .right, .right, .right, .right, .right])
+        var items: [JSON] = []
+        for o in report?.orders ?? [] {
+            table.add(styled: [(o.clientId, .dim), (o.side.rawValue, o.side == .buy ? .green : .red), (o.price.description, .plain),
+                               (o.amount.description, .plain), (o.executed.description, .plain), ("\(o.level)", .plain),
+                               (TimeSpan(milliseconds: max(0, now - o.placedAt) / 1000 * 1000).description, .plain)])
+            items.append(StatusView.orderJSON(o, hanging: report?.hanging.contains(o.clientId) ?? false))
+        }
+        var out = Output(json: .object([("id", .int(r.id)), ("orders", .array(items))]))
+        if items.isEmpty { out.line("instance \(describe(r)) has no open orders") } else { out.table(table) }
+        return out
+    }
+
+    func listFills(_ inv: Invocation) throws(ShellError) -> Output {
+        let r = try target(inv)
+        let limit = inv["-n"].flatMap(Int.init) ?? 20
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, limit: limit) }
+        var table = Table(["TIME", "SIDE", "PRICE", "AMOUNT", "FEE", "ORDER"], align: [.left, .left, .right, .right, .right, .left])
+        var items: [JSON] = []
+        for f in fills {
+            table.add(styled: [(StatusView.localTime(f.time), .dim), (f.side, f.side == "buy" ? .green : .red), (f.price, .plain),
+                               (f.quantity, .plain), (f.fee, .plain), (f.clientId, .dim)])
+            items.append(.object([("time", .string(StatusView.isoTime(f.time))), ("side", .string(f.side)), ("price", .string(f.price)),
+                                  ("amount", .string(f.quantity)), ("fee", .string(f.fee)), ("client_id", .string(f.clientId))]))
+        }
+        var out = Output(json: .object([("id", .int(r.id)), ("fills", .array(items))]))
+        if items.isEmpty { out.line("instance \(describe(r)) has no fills yet") } else { out.table(table) }
+        return out
+    }
+
+    func showLog(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try target(inv)
+        let limit = inv["-n"].flatMap(Int.init) ?? 20
+        var since: Int64 = 0
+        if let text = inv["--since"] {
+            guard let span = Units.parseDuration(text), span.milliseconds > 0 else {
+                throw .usage("log: --since takes a duration such as 30s, 5m, 1h or 1d, not '\(text)'")
+            }
+            since = Int64(Date().timeIntervalSince1970 * 1000) - span.milliseconds
+        }
+        let levels = inv["--level"].map { min in EventLevel.allCases.filter { $0 >= EventLevel(rawValue: min)! }.map(\.rawValue) }
+        let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
+        let json = inv.has("--json") || option("output") == "json"
+        guard inv.has("--tail") else { return StatusView.log(events, json: json) }
+        // Follow: print what is there, then new entries as they come, until Ctrl-C.
+        console.write(renderer.render(StatusView.log(events, json: false), json: false))
+        let newest = try Shell.storeCall { try store.events(instance: r.id, limit: 1) }
+        var last = events.last?.id ?? newest.last?.id ?? 0
+        while !console.interrupted {
+            try? await Task.sleep(for: .milliseconds(200))
+            let more = try Shell.storeCall { try store.events(instance: r.id, afterId: last, levels: levels) }
+            if let id = more.last?.id { last = id }
+            if !more.isEmpty { console.write(renderer.render(StatusView.log(more, json: false), json: false)) }
+        }
+        return .empty
+    }
+
+    func clearLog(_ inv: Invocation) throws(ShellError) -> Output {
+        let r = try target(inv)
+        let n = try Shell.storeCall { try store.clearEvents(instance: r.id) }
+        return .message("cleared \(n) log entr\(n == 1 ? "y" : "ies") of \(describe(r))")
+    }
+}

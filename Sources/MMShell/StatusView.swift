@@ -1,0 +1,183 @@
+import Foundation
+import MMCore
+import MMEngine
+import MMStorage
+import MMStrategy
+
+/// P&L of a run against simply holding what it started with.
+struct PnL {
+    var valueNow: Dec
+    var hold: Dec
+    /// valueNow − hold (fees already paid are in it).
+    var total: Dec
+    var fees: Dec
+    /// Matched round trips: matched quantity × (average sell − average buy), less fees.
+    var realized: Dec
+    var unrealized: Dec
+    var returnFraction: Dec
+}
+
+/// Text and JSON for status, orders, fills and the log.
+enum StatusView {
+    static func state(report: InstanceReport?, running: Bool, lastRun: RunRecord?) -> String {
+        if let report, running { return report.state.rawValue }
+        if let report { return report.state.rawValue }
+        switch lastRun?.endState {
+        case "stopped_by_stop_loss": return "stopped_by_stop_loss"
+        case "failed": return "failed"
+        default: return "stopped"
+        }
+    }
+
+    static func style(_ state: String) -> Style {
+        switch state {
+        case "running": .green
+        case "waiting": .yellow
+        case "stopped_by_stop_loss", "failed": .red
+        default: .dim
+        }
+    }
+
+    static func signed(_ d: Dec) -> String { d.isNegative ? d.description : "+\(d)" }
+
+    static func pnl(_ r: InstanceReport, fills: [FillRecord]) -> PnL? {
+        guard let snap = r.snapshot, let mid = snap.book.mid else { return nil }
+        let base = snap.balances.base.total, quote = snap.balances.quote.total
+        let now = base * mid + quote
+        let hold = r.startBase * mid + r.startQuote
+        var fees: Dec = 0, bought: Dec = 0, boughtValue: Dec = 0, sold: Dec = 0, soldValue: Dec = 0
+        for f in fills {
+            let q = Dec(f.quantity) ?? 0, p = Dec(f.price) ?? 0
+            fees += Dec(f.fee) ?? 0
+            if f.side == "buy" { bought += q; boughtValue += q * p } else { sold += q; soldValue += q * p }
+        }
+        let matched = min(bought, sold)
+        var realized = -fees
+        if matched.isPositive {
+            realized += matched * (soldValue.divided(by: sold, scale: 12) - boughtValue.divided(by: bought, scale: 12))
+        }
+        let total = now - hold
+        return PnL(valueNow: now, hold: hold, total: total, fees: fees, realized: realized.rounded(places: 8),
+                   unrealized: (total - realized).rounded(places: 8),
+                   returnFraction: hold.isPositive ? total.divided(by: hold, scale: 8) : 0)
+    }
+
+    static func pnlJSON(_ p: PnL) -> JSON {
+        .object([("realized", .string(p.realized.description)), ("unrealized", .string(p.unrealized.description)),
+                 ("fees", .string(p.fees.description)), ("total", .string(p.total.description)),
+                 ("value", .string(p.valueNow.description)), ("hold_value", .string(p.hold.description)),
+                 ("return", .string(p.returnFraction.description))])
+    }
+
+    static func orderJSON(_ o: TrackedOrder, hanging: Bool) -> JSON {
+        .object([("side", .string(o.side.rawValue)), ("price", .string(o.price.description)), ("amount", .string(o.remaining.description)),
+                 ("client_id", .string(o.clientId)), ("level", .int(o.level)), ("hanging", .bool(hanging))])
+    }
+
+    static func balanceJSON(_ b: AssetBalance) -> JSON {
+        .object([("total", .string(b.total.description)), ("available", .string(b.available.description))])
+    }
+
+    static func json(_ r: InstanceRecord, settings s: Settings, state: String, report: InstanceReport?, pnl: PnL?, fills: Int) -> JSON {
+        var fields: [(String, JSON)] = [("id", .int(r.id)), ("name", .string(r.name)), ("pair", .string(s.pair)),
+                                        ("venue", .string(s.venue)), ("state", .string(state))]
+        fields.append(("orders", .array((report?.orders ?? []).map { orderJSON($0, hanging: report?.hanging.contains($0.clientId) ?? false) })))
+        fields.append(("fills", .int(fills)))
+        if let b = report?.snapshot?.balances {
+            fields.append(("balances", .object([("base", balanceJSON(b.base)), ("quote", balanceJSON(b.quote))])))
+        } else {
+            fields.append(("balances", .null))
+        }
+        fields.append(("pnl", pnl.map(pnlJSON) ?? .null))
+        return .object(fields)
+    }
+
+    static func detail(_ r: InstanceRecord, settings s: Settings, report: InstanceReport?, running: Bool, lastRun: RunRecord?,
+                       fills: [FillRecord], now: Int64) -> Output {
+        let state = self.state(report: report, running: running, lastRun: lastRun)
+        let pnl = report.flatMap { self.pnl($0, fills: fills) }
+        var out = Output(json: json(r, settings: s, state: state, report: report, pnl: pnl, fills: fills.count))
+        out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(s.venue) \(s.pair) · ", .plain), (state, style(state))]))
+        guard let report, let snap = report.snapshot else {
+            if let lastRun {
+                out.line("last run: \(localTime(lastRun.startedAt)) to \(lastRun.stoppedAt.map(localTime) ?? "-"), \(fills.count) fill\(fills.count == 1 ? "" : "s"), ended \(lastRun.endState ?? "-")")
+            } else {
+                out.line("not started yet; 'start \(r.id)' starts it")
+            }
+            return out
+        }
+        let mid = snap.book.mid
+        out.line(Line([("market  ", .bold), ("bid \(snap.book.bestBid?.description ?? "-")  ask \(snap.book.bestAsk?.description ?? "-")  mid \(mid?.description ?? "-")", .plain)]))
+        var balances = Table(["ASSET", "TOTAL", "AVAILABLE", "VALUE", "SHARE", "TARGET"], align: [.left, .right, .right, .right, .right, .right])
+        if let mid {
+            let baseValue = snap.balances.base.total * mid, quoteValue = snap.balances.quote.total
+            let total = baseValue + quoteValue
+            func share(_ v: Dec) -> String { total.isPositive ? Units.renderPercent(v.divided(by: total, scale: 4)) : "-" }
+            balances.add(["base", snap.balances.base.total.description, snap.balances.base.available.description,
+                          baseValue.rounded(places: 2).description, share(baseValue), Units.renderPercent(report.target)])
+            balances.add(["quote", snap.balances.quote.total.description, snap.balances.quote.available.description,
+                          quoteValue.rounded(places: 2).description, share(quoteValue), Units.renderPercent(1 - report.target)])
+            out.table(balances)
+        }
+        if report.orders.isEmpty {
+            out.line("no open orders")
+        } else {
+            var orders = Table(["LEVEL", "SIDE", "PRICE", "DISTANCE", "AMOUNT", "AGE", ""], align: [.right, .left, .right, .right, .right, .right, .left])
+            for o in report.orders.sorted(by: { $0.price > $1.price }) {
+                let distance = mid.map { m in Units.renderPercent((o.price - m).divided(by: m, scale: 6)) } ?? ""
+                orders.add(styled: [("\(o.level)", .plain), (o.side.rawValue, o.side == .buy ? .green : .red), (o.price.description, .plain),
+                                    (distance, .dim), (o.remaining.description, .plain),
+                                    (TimeSpan(milliseconds: max(0, now - o.placedAt) / 1000 * 1000).description, .plain),
+                                    (report.hanging.contains(o.clientId) ? "hanging" : "", .yellow)])
+            }
+            out.table(orders)
+        }
+        if let pnl {
+            out.line(Line([("P&L     ", .bold), (signed(pnl.total.rounded(places: 4)), pnl.total.isNegative ? .red : .green),
+                           (" against holding (\(signed((pnl.returnFraction * 100).rounded(places: 4)))%); realized \(pnl.realized.rounded(places: 4)), unrealized \(pnl.unrealized.rounded(places: 4)), fees \(pnl.fees)", .plain)]))
+        }
+        out.line("fills   \(report.fills) this run")
+        if report.state == .waiting { out.line(Line("warning: outside trading hours; no orders until the window opens", .yellow)) }
+        return out
+    }
+
+    // MARK: Log
+
+    static func log(_ events: [EventRecord], json: Bool) -> Output {
+        var out = Output(json: .object([("events", .array(events.map {
+            .object([("time", .string(isoTime($0.time))), ("level", .string($0.level)), ("kind", .string($0.kind)),
+                     ("message", .string($0.message))])
+        }))]))
+        if events.isEmpty && !json { out.line(Line("no log entries", .dim)) }
+        for e in events {
+            let style: Style = switch e.level {
+            case "success": .green
+            case "warning": .yellow
+            case "error": .red
+            default: .plain
+            }
+            out.line(Line([(localTime(e.time) + " ", .dim), (pad(e.level, 8), style), (e.message, style == .plain ? .plain : style)]))
+        }
+        return out
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(1, n - s.count)) }
+
+    /// Local time with milliseconds, for screens.
+    static func localTime(_ ms: Int64) -> String {
+        var t = time_t(ms / 1000)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%03d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
+    }
+
+    /// UTC, ISO 8601 with milliseconds, for JSON.
+    static func isoTime(_ ms: Int64) -> String {
+        var t = time_t(ms / 1000)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import MMCore
+import MMEngine
+import Testing
+@testable import MMShell
+
+@Suite struct EngineCommandTests {
+    /// A busy seeded market with a tight quote, so fills come quickly.
+    func busyInstance(_ h: Harness) async {
+        await h.run("new; set sim.seed 5; set sim.takers 600; set spread.bid 0.01%; set spread.ask 0.01%; set refresh.fill_delay 1s; set refresh.time 3s")
+    }
+
+    @Test func startStatusOrdersLogStop() async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        #expect(await h.run("start 1").out == "started 1 'mm1' on sim BTCUSDT\n")
+        #expect(await h.shell.prompt() == "mmsh[1 · 1 running]> ")
+        #expect(await h.run("start 1").err == "error: instance 1 'mm1' is running already\n")
+        await h.run(seconds: 120)
+        let status = try JSONSerialization.jsonObject(with: Data(await h.run("status 1 --json").out.utf8)) as! [String: Any]
+        #expect(status["state"] as? String == "running")
+        #expect((status["fills"] as? Int ?? 0) > 0)
+        let balances = status["balances"] as! [String: [String: String]]
+        #expect(balances["base"]?["total"] != nil && balances["quote"]?["available"] != nil)
+        #expect((status["pnl"] as? [String: String])?["fees"] == "0")
+        let list = await h.run("status").out
+        #expect(list.contains("running") && list.contains("ID  NAME"))
+        let log = await h.run("log 1 -n 500").out
+        #expect(log.contains("started on sim BTCUSDT (seed 5)") && log.contains("success filled"))
+        #expect(!(await h.run("log 1 --level warning").out.contains("success")))
+        let fills = await h.run("fills 1 --json").out
+        #expect(fills.contains("\"side\"") && fills.contains("\"client_id\": \"mm1-"))
+        let orders = await h.run("orders 1").out
+        let stop = await h.run("stop 1").out
+        let open = orders.contains("no open orders") ? 0 : orders.split(separator: "\n").count - 1
+        #expect(stop == "stopped 1 'mm1': \(open) order\(open == 1 ? "" : "s") cancelled\n")
+        #expect(await h.run("orders 1").out == "instance 1 'mm1' has no open orders\n")
+        #expect(await h.run("stop 1").err == "error: instance 1 'mm1' is not running\n")
+        #expect(await h.shell.prompt() == "mmsh[1]> ")
+        #expect(try h.store.orders(instance: 1, openOnly: true).isEmpty)
+    }
+
+    /// Bad commands while an instance runs change nothing, stored or running.
+    @Test(arguments: ["set pair ETHUSDT", "set venue paper", "reset --all", "reset pair", "delete 1 --yes", "set spread.bid x",
+                      "start 2", "stop 7", "log 1 --since 5x", "fills 1 -n 0", "status 1 --watch 0"])
+    func badCommandsWhileRunningChangeNothing(line: String) async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        await h.run("start 1")
+        await h.run(seconds: 5)
+        let before = try h.snapshot()
+        let r = await h.run(line)
+        #expect(r.error != nil, "\(line)")
+        #expect(r.err.hasPrefix("error: ") && r.err.filter { $0 == "\n" }.count == 1, "\(r.err)")
+        #expect(try h.snapshot() == before)
+        #expect(await h.shell.manager.isRunning(1))
+        await h.run("stop 1")
+    }
+
+    @Test func settingsChangedWhileRunningApplyAndAreLogged() async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        await h.run("start 1")
+        #expect(await h.run("set spread.bid 0.05%").out == "1 mm1: spread.bid 0.01% → 0.05%; applies at the next decision\n")
+        #expect(await h.run("log 1 -n 1").out.contains("set spread.bid 0.01% → 0.05%"))
+        await h.run("stop 1")
+    }
+
+    @Test func quitStopsRunningInstancesAfterAsking() async throws {
+        let h = try Harness(interactive: true, answers: [false, true])
+        await busyInstance(h)
+        await h.run("new; start all")
+        #expect(await h.shell.manager.runningCount == 2)
+        #expect(await h.run("quit").out == "still here; 'quit --force' stops them without asking\n")
+        #expect(h.console.questions == ["2 instances are running; stop them (cancelling their orders) and quit?"])
+        #expect(await !h.shell.quitRequested)
+        let out = await h.run("quit").out
+        #expect(out.contains("stopped 1:") && out.contains("stopped 2:"))
+        let quit = await h.shell.quitRequested
+        let running = await h.shell.manager.runningCount
+        #expect(quit && running == 0)
+    }
+
+    @Test func aRunLeftOpenByAKilledProcessIsClosedAtStart() async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        _ = try h.store.startRun(instance: 1, at: 1, base: "0.1", quote: "6000", seed: "1")
+        await h.shell.closeInterruptedRuns()
+        #expect(try h.store.lastRun(instance: 1)?.endState == "interrupted")
+        #expect(await h.run("log 1").out.contains("the last run ended without stopping"))
+        #expect(await h.run("status 1").out.contains("stopped"))
+    }
+
+    @Test func clearLog() async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        await h.run("start 1; stop 1")
+        #expect(await h.run("clear-log 1").out == "cleared 2 log entries of 1 'mm1'\n")
+        #expect(await h.run("log 1").out == "no log entries\n")
+    }
+}
