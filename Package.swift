@@ -44,7 +44,7 @@ let package = Package(
 
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
-        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMSim", "MMCore", "CMallocCounter"]),
+        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "CMallocCounter"]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),

@@ -50,6 +50,9 @@ public actor InstanceRunner {
     var rules: MarketRules?
     var runId: Int64?
     var startBase: Dec = 0, startQuote: Dec = 0
+    var feesPaid: Dec = 0
+    var lastPnLAt: Int64 = 0
+    static let pnlEvery: Int64 = 60_000
     /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
     let prefix: String
     var counter = 0
@@ -112,6 +115,7 @@ public actor InstanceRunner {
             }
         }
         _ = try? await applyFills()
+        if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
         runState = end
         if let runId { try? store.finishRun(runId, at: clock.now(), state: end.rawValue) }
         log(end == .stopped ? .info : .error, "stopped", "stopped (\(reason)); \(cancelled) order\(cancelled == 1 ? "" : "s") cancelled")
@@ -134,6 +138,7 @@ public actor InstanceRunner {
             try await applyFills()
             let snapshot = try await exchange.snapshot()
             lastSnapshot = snapshot
+            if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map {
                 LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
                           batch: $0.batch, level: $0.level, cancelling: $0.cancelling)
@@ -247,6 +252,7 @@ public actor InstanceRunner {
                                                           quantity: t.quantity.description, fee: t.fee.description, time: t.time))) ?? false
             guard fresh else { continue }
             fillCount += 1
+            feesPaid += t.fee
             let before = orders.values.map {
                 LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
                           batch: $0.batch, level: $0.level)
@@ -265,6 +271,17 @@ public actor InstanceRunner {
             log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
                 (t.fee.isZero ? "" : ", fee \(t.fee)"))
         }
+    }
+
+    /// Stores a P&L snapshot: value now against the value of holding the starting balances.
+    func recordPnL(_ s: MarketSnapshot) {
+        guard let mid = s.book.mid else { return }
+        lastPnLAt = s.time
+        let value = s.balances.base.total * mid + s.balances.quote.total
+        let hold = startBase * mid + startQuote
+        try? store.recordPnL(instance: id, time: s.time, mid: mid.description, base: s.balances.base.total.description,
+                             quote: s.balances.quote.total.description, value: value.description, hold: hold.description,
+                             fees: feesPaid.description)
     }
 
     // MARK: Reports

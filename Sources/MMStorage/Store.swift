@@ -199,7 +199,7 @@ public final class Store: Sendable {
 
     public func deleteInstance(_ id: Int) throws(StoreError) {
         try write { db in
-            for table in ["setting", "run", "\"order\"", "fill", "event"] {
+            for table in ["setting", "run", "\"order\"", "fill", "event", "pnl"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE instance_id = ?", arguments: [id])
             }
             try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [id])

@@ -115,6 +115,17 @@ extension Store {
                     message TEXT NOT NULL
                 );
                 CREATE INDEX event_by_instance ON event(instance_id, id);
+                CREATE TABLE pnl (
+                    instance_id INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    time INTEGER NOT NULL,
+                    mid TEXT NOT NULL,
+                    base TEXT NOT NULL,
+                    quote TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    hold_value TEXT NOT NULL,
+                    fees TEXT NOT NULL
+                );
+                CREATE INDEX pnl_by_instance ON pnl(instance_id, time);
                 """)
         }
     }
@@ -202,6 +213,24 @@ extension Store {
                 FillRecord(instanceId: $0["instance_id"], tradeId: $0["trade_id"], clientId: $0["client_id"], side: $0["side"],
                            price: $0["price"], quantity: $0["quantity"], fee: $0["fee"], time: $0["time"])
             }
+        }
+    }
+
+    // MARK: P&L snapshots
+
+    /// A P&L snapshot: the mid, balances, value, value had it held, and fees so far in the run.
+    public func recordPnL(instance: Int, time: Int64, mid: String, base: String, quote: String, value: String, hold: String,
+                          fees: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO pnl (instance_id, time, mid, base, quote, value, hold_value, fees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [instance, time, mid, base, quote, value, hold, fees])
+        }
+    }
+
+    public func pnlSnapshots(instance: Int) throws(StoreError) -> [(time: Int64, value: String, hold: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT time, value, hold_value FROM pnl WHERE instance_id = ? ORDER BY time", arguments: [instance])
+                .map { (time: $0["time"], value: $0["value"], hold: $0["hold_value"]) }
         }
     }
 

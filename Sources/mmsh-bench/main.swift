@@ -2,8 +2,19 @@ import Foundation
 
 // scripts/bench: every benchmark with its target, as a table.
 let filter = CommandLine.arguments.dropFirst().first
-let benchmarks = (strategyBenchmarks() + matchingBenchmarks()).filter { filter == nil || $0.name.contains(filter!) }
+func selected(_ name: String) -> Bool { filter == nil || name.contains(filter!) }
+
+let benchmarks = (strategyBenchmarks() + matchingBenchmarks()).filter { selected($0.name) }
 var results: [Measurement] = []
 for b in benchmarks { results.append(measure(b)) }
-printTable(results)
-exit(results.contains { $0.verdict == "MISSED" } ? 1 : 0)
+if !results.isEmpty { printTable(results) }
+var missed = results.contains { $0.verdict == "MISSED" }
+
+if selected("ten instances") {
+    let row = try await tenInstances(seconds: Int(ProcessInfo.processInfo.environment["MMSH_BENCH_SECONDS"] ?? "") ?? 30)
+    print("")
+    print(["benchmark", "cpu", "memory", "target", "result"].joined(separator: "  |  "))
+    print(row.joined(separator: "  |  "))
+    missed = missed || row.last == "MISSED"
+}
+exit(missed ? 1 : 0)

@@ -70,6 +70,12 @@ let busy = ["sim.seed": "11", "sim.takers": "300", "sim.volatility": "0.2%", "re
         #expect(events.last?.message == "stopped (stop); \(cancelled!) order\(cancelled == 1 ? "" : "s") cancelled")
         #expect(events.contains { $0.kind == "filled" && $0.level == "success" })
         #expect(try store.lastRun(instance: r.id)?.endState == "stopped")
+        // P&L snapshots once a minute of the 5-minute run, and one at stop.
+        let snapshots = try store.pnlSnapshots(instance: r.id)
+        #expect(snapshots.count >= 5 && snapshots.count <= 7)
+        let last = try #require(snapshots.last)
+        #expect(Dec(last.value)!.isPositive && Dec(last.hold)!.isPositive)
+        #expect(zip(snapshots, snapshots.dropFirst()).allSatisfy { $0.time < $1.time })
     }
 
     @Test func tenInstancesRunAtOnce() async throws {

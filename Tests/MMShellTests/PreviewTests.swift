@@ -47,6 +47,16 @@ import Testing
         #expect(out.contains("no orders"))
     }
 
+    @Test func aRunningInstanceIsPreviewedAgainstItsOwnMarket() async throws {
+        let h = try Harness()
+        await h.run("new; set sim.seed 2; set sim.volatility 1%; set sim.takers 0")
+        await h.run("start 1")
+        await h.run(seconds: 30)
+        let running = try JSONSerialization.jsonObject(with: Data(await h.run("preview --json").out.utf8)) as! [String: Any]
+        #expect(running["reference_price"] as? String != "60000", "the market moved")
+        await h.run("stop 1")
+    }
+
     @Test func previewOnOtherVenuesSaysWhy() async throws {
         let h = try Harness()
         await h.run("new; set venue paper")

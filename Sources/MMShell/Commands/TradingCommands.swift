@@ -15,16 +15,24 @@ extension Commands {
 }
 
 extension Shell {
-    func preview(_ inv: Invocation) throws(ShellError) -> Output {
+    func preview(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let settings = try self.settings(of: r.id)
         guard settings.venue == "sim" else {
             throw .failure("preview: the \(settings.venue) venue needs MEXC market data, which this build cannot fetch yet; set venue sim to preview against the simulated market")
         }
         let market = SimMarketConfig(settings)
-        let view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
+        var view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
                               book: SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules),
                               balances: SimBook.startingBalances(market), rules: market.rules)
+        // A running instance is previewed against its own market as it is now, its orders included.
+        if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot {
+            view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances,
+                              orders: report.orders.map {
+                                  LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining,
+                                            placedAt: $0.placedAt, batch: $0.batch, level: $0.level)
+                              }, rules: market.rules)
+        }
         var state = StrategyState()
         let decision = Strategy.decide(view, state: &state, config: StrategyConfig(settings), explain: true)
         return Preview.render(decision, instance: r, pair: settings.pair, venue: settings.venue, rules: market.rules)
