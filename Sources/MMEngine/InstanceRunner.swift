@@ -135,9 +135,12 @@ public actor InstanceRunner {
     public func tick() async {
         guard runState == .running || runState == .waiting, let rules else { return }
         do {
+            let fillsBefore = fillCount
             try await applyFills()
+            let previous = lastSnapshot?.balances
             let snapshot = try await exchange.snapshot()
             lastSnapshot = snapshot
+            if fillCount != fillsBefore, let previous { logBalanceChange(from: previous, to: snapshot.balances) }
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map {
                 LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
@@ -271,6 +274,11 @@ public actor InstanceRunner {
             log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
                 (t.fee.isZero ? "" : ", fee \(t.fee)"))
         }
+    }
+
+    func logBalanceChange(from a: Balances, to b: Balances) {
+        func delta(_ x: Dec) -> String { x.isNegative ? "\(x)" : "+\(x)" }
+        log(.info, "balance", "balances: base \(b.base.total) (\(delta(b.base.total - a.base.total))), quote \(b.quote.total) (\(delta(b.quote.total - a.quote.total)))")
     }
 
     /// Stores a P&L snapshot: value now against the value of holding the starting balances.

@@ -228,3 +228,19 @@ import Testing
         h.directory = dir
     }
 }
+
+@Suite struct EventStoreTests {
+    @Test func theLogKeepsTheNewestEntries() throws {
+        let h = try Harness()
+        _ = try h.store.createInstance(name: "a", limit: 10)
+        for i in 0..<1000 {
+            try h.store.appendEvent(EventRecord(instanceId: 1, time: Int64(i), level: "info", kind: "test", message: "e\(i)"), keep: 100)
+        }
+        let kept = try h.store.events(instance: 1)
+        // Pruned in batches of 64 appends: between keep and keep + 64 entries, always the newest.
+        #expect(kept.count >= 100 && kept.count < 164)
+        #expect(kept.last?.message == "e999")
+        #expect(kept.map(\.time) == kept.map(\.time).sorted())
+        #expect(try h.store.events(instance: 1, limit: 3).map(\.message) == ["e997", "e998", "e999"])
+    }
+}

@@ -172,3 +172,36 @@ import Testing
         #expect(try run(["-c", "log 1 -n 1"], home: home).out.contains("stopped (signal)"))
     }
 }
+
+@Suite struct CrashTests {
+    /// A hard kill while an instance runs: the next mmsh shows it stopped, history intact.
+    @Test func afterAHardKillEveryInstanceShowsStopped() throws {
+        let home = TempHome()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mmshBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["MMSH_HOME"] = home.path
+        p.environment = env
+        let input = Pipe(), out = Pipe()
+        p.standardInput = input
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data("new\nset sim.takers 600\nstart 1\n".utf8))
+        var seen = ""
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !seen.contains("started 1") {
+            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try input.fileHandleForWriting.close()
+        let after = try run(["-c", "status 1; log 1 -n 100"], home: home)
+        #expect(after.status == 0, "\(after.err)")
+        #expect(after.out.contains("stopped"))
+        #expect(after.out.contains("ended interrupted"))
+        #expect(after.out.contains("started on sim BTCUSDT"))
+        #expect(after.out.contains("the last run ended without stopping (mmsh was killed)"))
+    }
+}
