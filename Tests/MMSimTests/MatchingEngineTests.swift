@@ -110,7 +110,7 @@ import Testing
     /// exactly what open orders hold.
     @Test(arguments: Array(UInt64(1)...30))
     func balancesAlwaysReconcile(seed: UInt64) throws {
-        var g = SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         var e = engine(base: 50, quote: 5_000)
         var base: Dec = 50, quote: Dec = 5_000
         var ids = 0
@@ -149,14 +149,3 @@ import Testing
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

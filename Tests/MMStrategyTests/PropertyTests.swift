@@ -2,25 +2,13 @@ import MMCore
 import Testing
 @testable import MMStrategy
 
-/// SplitMix64: a small seeded generator, so every failure can be replayed from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random but valid market, balance and settings, from a seed.
 struct Scenario {
     var view: MarketView
     var config: StrategyConfig
 
     init(seed: UInt64) {
-        var g = SeededRandom(state: seed)
+        var g = SeededGenerator(seed: seed)
         func pick<T>(_ xs: [T]) -> T { xs[Int(g.next() % UInt64(xs.count))] }
         func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(g.next() % UInt64(r.count)) }
         let tick: Dec = pick(["0.01", "0.1", "0.0001", "1"])

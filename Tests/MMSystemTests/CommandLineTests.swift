@@ -107,28 +107,12 @@ import Testing
     /// Ctrl-C while mmsh waits for piped commands: it stops cleanly with status 130.
     @Test func interruptedInputExits130() throws {
         let home = TempHome()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mmshBinary)
-        var env = ProcessInfo.processInfo.environment
-        env["MMSH_HOME"] = home.path
-        p.environment = env
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = input
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        input.fileHandleForWriting.write(Data("new first\n".utf8))
-        // Wait until the first command has run (its instance exists), then interrupt.
-        let deadline = Date().addingTimeInterval(10)
-        var seen = ""
-        while Date() < deadline, !seen.contains("created instance 1") {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit)
-        #expect(p.terminationStatus == 130)
-        try input.fileHandleForWriting.close()
+        let mmsh = try PipedMmsh(home: home)
+        mmsh.send("new first\n")
+        mmsh.waitFor("created instance 1")
+        mmsh.signal(SIGINT)
+        #expect(mmsh.process.terminationReason == .exit)
+        #expect(mmsh.process.terminationStatus == 130)
     }
 }
 
@@ -147,28 +131,13 @@ import Testing
 
     @Test func sigtermStopsInstancesCleanly() throws {
         let home = TempHome()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mmshBinary)
-        var env = ProcessInfo.processInfo.environment
-        env["MMSH_HOME"] = home.path
-        p.environment = env
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = input
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        input.fileHandleForWriting.write(Data("new\nstart 1\n".utf8))
-        var seen = ""
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !seen.contains("started 1") {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit && p.terminationStatus == 143)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let mmsh = try PipedMmsh(home: home)
+        mmsh.send("new\nstart 1\n")
+        mmsh.waitFor("started 1")
+        mmsh.signal(SIGTERM)
+        #expect(mmsh.process.terminationReason == .exit && mmsh.process.terminationStatus == 143)
+        let stderr = mmsh.stderr
         #expect(stderr.contains("stopped 1: ") && stderr.contains("(signal)"))
-        try input.fileHandleForWriting.close()
         #expect(try run(["-c", "log 1 -n 1"], home: home).out.contains("stopped (signal)"))
     }
 }
@@ -177,26 +146,11 @@ import Testing
     /// A hard kill while an instance runs: the next mmsh shows it stopped, history intact.
     @Test func afterAHardKillEveryInstanceShowsStopped() throws {
         let home = TempHome()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mmshBinary)
-        var env = ProcessInfo.processInfo.environment
-        env["MMSH_HOME"] = home.path
-        p.environment = env
-        let input = Pipe(), out = Pipe()
-        p.standardInput = input
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        input.fileHandleForWriting.write(Data("new\nset sim.takers 600\nstart 1\n".utf8))
-        var seen = ""
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !seen.contains("started 1") {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        let mmsh = try PipedMmsh(home: home)
+        mmsh.send("new\nset sim.takers 600\nstart 1\n")
+        mmsh.waitFor("started 1")
         Thread.sleep(forTimeInterval: 1.5)
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        try input.fileHandleForWriting.close()
+        mmsh.signal(SIGKILL)
         let after = try run(["-c", "status 1; log 1 -n 100"], home: home)
         #expect(after.status == 0, "\(after.err)")
         #expect(after.out.contains("stopped"))

@@ -159,3 +159,39 @@ func spawn(_ argv: [String]) throws -> String {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return String(decoding: data, as: UTF8.self)
 }
+
+/// mmsh reading commands from a pipe that stays open, for tests that signal or kill it.
+final class PipedMmsh {
+    let process = Process()
+    let input = Pipe(), output = Pipe(), errors = Pipe()
+    private var seen = ""
+
+    init(home: TempHome) throws {
+        process.executableURL = URL(fileURLWithPath: mmshBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["MMSH_HOME"] = home.path
+        process.environment = env
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+    }
+
+    func send(_ lines: String) { input.fileHandleForWriting.write(Data(lines.utf8)) }
+
+    /// Reads standard output until `text` has appeared (or 10 s have passed).
+    func waitFor(_ text: String) {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !seen.contains(text) {
+            seen += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        }
+    }
+
+    func signal(_ sig: Int32) {
+        kill(process.processIdentifier, sig)
+        process.waitUntilExit()
+        try? input.fileHandleForWriting.close()
+    }
+
+    var stderr: String { String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+}
