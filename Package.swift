@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
@@ -27,13 +28,18 @@ let package = Package(
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // Running instances: the Exchange protocol, its venues, one actor per running instance.
         .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage"]),
+        // API keys encrypted at rest: scrypt and AES-GCM from swift-crypto.
+        .target(name: "MMVault", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
             "MMCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
-        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine"]),
+        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault"]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
@@ -49,6 +55,7 @@ let package = Package(
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
         .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
+        .testTarget(name: "MMVaultTests", dependencies: ["MMVault"]),
         .testTarget(name: "MMEngineTests", dependencies: ["MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
