@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
         .executableTarget(name: "mmsh", dependencies: [
-            "MMShell", "LineEditing", "CCurl",
+            "MMShell", "LineEditing", "CCurl", "MMVault",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

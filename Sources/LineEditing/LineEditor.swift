@@ -204,6 +204,39 @@ public final class LineEditor {
         return nil
     }
 
+    /// Reads a line with echo off (a passphrase, a secret); nil on Ctrl-C or end of input.
+    /// Never added to the history.
+    public func readHidden(prompt: String) -> String? {
+        FileHandle.standardOutput.write(Data(prompt.utf8))
+        var saved = termios()
+        let isTTY = tcgetattr(STDIN_FILENO, &saved) == 0
+        if isTTY {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            quiet.c_lflag |= tcflag_t(ICANON | ISIG)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if isTTY { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        }
+        drainWakePipe()
+        interruptFlag.store(false, ordering: .relaxed)
+        var bytes: [UInt8] = []
+        while true {
+            var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 && errno != EINTR { return nil }
+            if interruptFlag.load(ordering: .relaxed) { return nil }
+            guard fds[0].revents != 0 else { continue }
+            var b: UInt8 = 0
+            let n = Glibc.read(STDIN_FILENO, &b, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+            if b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(b)
+        }
+    }
+
     /// Adds a line to the history, in memory and at the end of the history file.
     public func record(_ line: String) {
         add_history(line)

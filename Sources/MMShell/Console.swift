@@ -12,6 +12,8 @@ public protocol Console: Sendable {
     func writeError(_ text: String)
     /// Asks a yes/no question; false unless answered yes.
     func confirm(_ question: String) async -> Bool
+    /// Reads a secret without echo (a passphrase, an API secret); nil when no one can answer.
+    func readSecret(_ prompt: String) async -> String?
     /// Ctrl-C was pressed since the current command began.
     var interrupted: Bool { get }
 }
@@ -22,19 +24,23 @@ public struct StandardConsole: Console {
     public let isTerminal: Bool
     private let interruptFlag: @Sendable () -> Bool
     private let ask: (@Sendable (String) async -> Bool)?
+    private let askSecret: (@Sendable (String) async -> String?)?
 
     public init(isInteractive: Bool = false, isTerminal: Bool = isatty(STDOUT_FILENO) != 0,
                 interrupted: @escaping @Sendable () -> Bool = { false },
-                confirm: (@Sendable (String) async -> Bool)? = nil) {
+                confirm: (@Sendable (String) async -> Bool)? = nil,
+                readSecret: (@Sendable (String) async -> String?)? = nil) {
         self.isInteractive = isInteractive
         self.isTerminal = isTerminal
         self.interruptFlag = interrupted
         self.ask = confirm
+        self.askSecret = readSecret
     }
 
     public func write(_ text: String) { FileDescriptorWriter.write(text, to: STDOUT_FILENO) }
     public func writeError(_ text: String) { FileDescriptorWriter.write(text, to: STDERR_FILENO) }
     public func confirm(_ question: String) async -> Bool { await ask?(question) ?? false }
+    public func readSecret(_ prompt: String) async -> String? { await askSecret?(prompt) }
     public var interrupted: Bool { interruptFlag() }
 }
 
@@ -57,16 +63,24 @@ public final class BufferConsole: Console {
         var err = ""
         var answers: [Bool] = []
         var questions: [String] = []
+        var secrets: [String] = []
         var interrupted = false
     }
     private let state = Mutex(State())
     public let isInteractive: Bool
     public let isTerminal: Bool
 
-    public init(isInteractive: Bool = false, isTerminal: Bool = false, answers: [Bool] = []) {
+    public init(isInteractive: Bool = false, isTerminal: Bool = false, answers: [Bool] = [], secrets: [String] = []) {
         self.isInteractive = isInteractive
         self.isTerminal = isTerminal
-        state.withLock { $0.answers = answers }
+        state.withLock { $0.answers = answers; $0.secrets = secrets }
+    }
+
+    public func readSecret(_ prompt: String) async -> String? {
+        state.withLock { s in
+            s.questions.append(prompt)
+            return s.secrets.isEmpty ? nil : s.secrets.removeFirst()
+        }
     }
 
     public func write(_ text: String) { state.withLock { $0.out += text } }

@@ -2,6 +2,7 @@ import Foundation
 import MMCore
 import MMEngine
 import MMStorage
+import MMVault
 import Synchronization
 
 /// Where a line came from; decides how errors are reported.
@@ -40,10 +41,18 @@ public actor Shell {
     /// Warnings and errors of running instances, shown above the next prompt.
     public nonisolated let notifications = NotificationQueue()
 
-    public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock()) throws(ShellError) {
+    /// API keys, encrypted; nil where no vault is available (in-memory tests).
+    public let vault: Vault?
+    /// The process environment (MMSH_PASSPHRASE, MMSH_API_KEY, …), injectable for tests.
+    let environment: [String: String]
+
+    public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock(),
+                vault: Vault? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ShellError) {
         self.store = store
         self.console = console
         self.dryRun = dryRun
+        self.vault = vault
+        self.environment = environment
         let notifications = self.notifications
         self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
             notifications.append("[\(id)] \(level.rawValue): \(message)")

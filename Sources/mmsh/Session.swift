@@ -3,6 +3,7 @@ import Foundation
 import LineEditing
 import MMShell
 import MMStorage
+import MMVault
 import Synchronization
 
 /// One run of the mmsh process: its data directory (held locked), store and shell.
@@ -20,14 +21,16 @@ final class Session: Sendable {
     static func open(interactive: Bool, dryRun: Bool = false) throws -> Session {
         let console: any Console = interactive
             ? StandardConsole(isInteractive: true, interrupted: { Interrupt.requested },
-                              confirm: { question in Session.askOnTerminal(question) })
+                              confirm: { question in Session.askOnTerminal(question) },
+                              readSecret: { prompt in Session.editor.withLock { $0 }?.readHidden(prompt) })
             : StandardConsole(interrupted: { Interrupt.requested })
         do {
             let directory = try DataDirectory(url: DataDirectory.resolve())
             var store = try Store.open(directory: directory)
             // A dry run acts on a private copy, so even its `new` and `set` lines are checked for real.
             if dryRun { store = try Store.inMemory(copyOf: store) }
-            let shell = try Shell(store: store, console: console, dryRun: dryRun)
+            let vault = Vault(url: directory.file("vault.json"))
+            let shell = try Shell(store: store, console: console, dryRun: dryRun, vault: vault)
             let session = Session(directory: directory, shell: shell, interactive: interactive)
             if !dryRun { session.blocking { await shell.closeInterruptedRuns() } }
             return session
@@ -133,4 +136,5 @@ final class EditorRef: @unchecked Sendable {
     let editor: LineEditor
     init(_ editor: LineEditor) { self.editor = editor }
     func ask(_ question: String) -> String? { editor.ask(question) }
+    func readHidden(_ prompt: String) -> String? { editor.readHidden(prompt: prompt) }
 }

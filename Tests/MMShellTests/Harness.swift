@@ -1,6 +1,7 @@
 import Foundation
 import MMEngine
 import MMStorage
+import MMVault
 import Synchronization
 @testable import MMShell
 
@@ -20,15 +21,19 @@ final class Harness {
     var shell: Shell
     let clock = TestClock()
 
-    init(interactive: Bool = false, answers: [Bool] = [], url: URL? = nil) throws {
+    init(interactive: Bool = false, answers: [Bool] = [], secrets: [String] = [], environment: [String: String] = [:],
+         url: URL? = nil) throws {
         self.url = url ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("mmsh-test-\(UUID().uuidString)")
         let directory = try DataDirectory(url: self.url)
         self.directory = directory
         self.store = try Store.open(directory: directory)
-        self.console = BufferConsole(isInteractive: interactive, answers: answers)
-        self.shell = try Shell(store: store, console: console, clock: clock)
+        self.console = BufferConsole(isInteractive: interactive, answers: answers, secrets: secrets)
+        self.environment = environment
+        self.shell = try Shell(store: store, console: console, clock: clock, vault: Vault(url: self.url.appendingPathComponent("vault.json")),
+                               environment: environment)
     }
+    let environment: [String: String]
 
     /// Moves time on and lets the running instances decide, `steps` times.
     func run(seconds steps: Int) async {
@@ -52,7 +57,8 @@ final class Harness {
         let directory = try DataDirectory(url: url)
         self.directory = directory
         store = try Store.open(directory: directory)
-        shell = try Shell(store: store, console: console, clock: clock)
+        shell = try Shell(store: store, console: console, clock: clock, vault: Vault(url: url.appendingPathComponent("vault.json")),
+                          environment: environment)
     }
 
     /// Everything stored, for "nothing changed" checks.

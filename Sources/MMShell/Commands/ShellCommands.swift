@@ -4,13 +4,14 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + tradingCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + tradingCommands + vaultCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
         ("Trading", ["start", "stop", "status", "orders", "fills", "log", "clear-log", "preview"]),
+        ("Keys", ["keys", "vault"]),
         ("Shell", ["option", "source", "help", "quit"]),
     ]
 
