@@ -33,6 +33,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
+        // MEXC's spot API: signing, its JSON shapes, market rules.
+        .target(name: "MMMexc", dependencies: [
+            "MMCore", "MMStrategy", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
             "MMCore",
@@ -56,6 +60,7 @@ let package = Package(
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
         .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMVaultTests", dependencies: ["MMVault"]),
+        .testTarget(name: "MMMexcTests", dependencies: ["MMMexc", "MMCore", "MMStrategy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MMEngineTests", dependencies: ["MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
