@@ -86,7 +86,11 @@ public struct CommandSpec: Sendable {
     /// `set [ID] KEY VALUE [--json]`
     public var usage: String {
         var parts = [name]
-        for a in args { parts.append(a.optional ? "[\(a.name)]" : a.name) }
+        for a in args {
+            // A choice of words is shown as the words: `keys set|list|delete|test`.
+            let shown = if case .choice(let words) = a.kind { words.joined(separator: "|") } else { a.name }
+            parts.append(a.optional ? "[\(shown)]" : shown)
+        }
         for f in flags where f.name != "--help" {
             let flag = (f.short.map { "\($0)|" } ?? "") + f.name + (f.value.map { " \($0.name)" } ?? "")
             parts.append("[\(flag)]")
