@@ -96,6 +96,9 @@ public actor SimExchange: Exchange {
 
     public func newFills() -> [ExchangeTrade] {
         catchUp()
+        // Closed orders are kept for queries by client id, the newest thousand: memory stays
+        // bounded however long the instance runs.
+        try? market.withEngine { e throws(ExchangeError) in e.pruneClosed(keep: 1000) }
         defer { pending = [] }
         return pending
     }

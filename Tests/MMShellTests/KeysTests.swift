@@ -57,7 +57,7 @@ import Testing
         #expect(h.console.questions.suffix(3) == ["API key for 'default': ", "API secret for 'default': ", "replace the API keys of account 'default'?"])
     }
 
-    @Test func withoutPassphraseOrKeysTheErrorSaysWhatToDo() async throws {
+    @Test func withoutPassphraseOrKeysTheErrorSaysWhatIsNeeded() async throws {
         let h = try Harness()
         #expect(await h.run("keys list").err == "error: the vault needs its passphrase: set MMSH_PASSPHRASE, or run on a terminal\n")
         let h2 = try Harness(environment: ["MMSH_PASSPHRASE": "p"])

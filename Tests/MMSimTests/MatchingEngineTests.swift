@@ -149,3 +149,18 @@ import Testing
     }
 }
 
+
+@Suite struct PruningTests {
+    @Test func closedOrdersArePrunedButOpenOnesStay() throws {
+        let rules = MarketRules(tick: "0.01", step: "0.001", minNotional: 1)
+        var e = MatchingEngine(rules: rules, base: 100, quote: 100_000)
+        for i in 0..<50 {
+            _ = try e.place(clientId: "c\(i)", side: .buy, type: .limitMaker, price: "10.00", quantity: 1, time: Int64(i))
+            if i % 2 == 0 { _ = try e.cancel(clientId: "c\(i)") }
+        }
+        e.pruneClosed(keep: 5)
+        #expect(e.openOrders.count == 25)
+        #expect(e.order(clientId: "c0") == nil && e.order(clientId: "c48")?.status == .canceled)
+        #expect(e.order(clientId: "c49")?.status == .new)
+    }
+}
