@@ -10,9 +10,14 @@ public struct FlexibleText: Decodable, Sendable, Equatable {
         if let s = try? c.decode(String.self) { text = s; return }
         if let i = try? c.decode(Int64.self) { text = String(i); return }
         if let b = try? c.decode(Bool.self) { text = b ? "true" : "false"; return }
-        // A JSON number with a fraction: its shortest text, so that the decimal parsed from it is exact.
-        let d = try c.decode(Double.self)
-        text = "\(d)"
+        // A JSON number with a fraction: Foundation's Decimal keeps its digits exactly (never a Double).
+        text = try c.decode(Decimal.self).description
+    }
+
+    /// The value as an exact decimal.
+    public func decimal() throws(MEXCFailure) -> Dec {
+        guard let d = Dec(text) else { throw .malformed("'\(text)' is not a decimal") }
+        return d
     }
 }
 

@@ -1,0 +1,76 @@
+import Foundation
+import MMCore
+import Testing
+@testable import MMMexc
+
+func fixture(_ name: String) throws -> Data {
+    try Data(contentsOf: Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/mexc-net")!)
+}
+
+/// The exact decimal of a field, for comparisons inside expectations.
+func d(_ t: FlexibleText?) -> Dec? { t.flatMap { try? $0.decimal() } }
+
+/// Every captured response parsed into our types, with the right values.
+@Suite struct ResponseTests {
+    @Test func account() throws {
+        let a = try decodeMEXC(AccountInfo.self, from: fixture("Account_GetAccountInfo"))
+        #expect(a.canTrade == true && a.balances.count == 2)
+        let nbn = try a.balance("NBNTEST")
+        #expect(nbn.free == 1_111_078 && nbn.locked == 33)
+        #expect(try a.balance("USDT") == (0, 0))
+    }
+
+    @Test func orders() throws {
+        let placed = try decodeMEXC(OrderResponse.self, from: fixture("Trading_PlaceOrder"))
+        #expect(placed.orderId.text == "06a480e69e604477bfb48dddd5f0b750" && placed.transactTime?.text == "1666676533741")
+        #expect(d(placed.price) == Dec("0.1") && d(placed.origQty) == 50 && placed.side == "BUY")
+        let queried = try decodeMEXC(OrderResponse.self, from: fixture("Trading_GetOrder"))
+        #expect(queried.orderId.text == "1" && queried.clientOrderId == "myOrder1" && queried.status == "NEW")
+        #expect(d(queried.executedQty) == 0 && queried.time?.text == "1499827319559")
+        let open = try decodeMEXC([OrderResponse].self, from: fixture("Trading_GetOpenOrders"))
+        #expect(open.count == 1 && open[0].symbol == "LTCBTC")
+        let cancelled = try decodeMEXC(OrderResponse.self, from: fixture("Trading_CancelOrder"))
+        #expect(cancelled.status == "CANCELED" && cancelled.origClientOrderId == "myOrder1" && d(cancelled.price) == 2)
+    }
+
+    @Test func myTrades() throws {
+        let t = try decodeMEXC([AccountTrade].self, from: fixture("Trading_GetUserTrades"))
+        #expect(t.count == 1 && t[0].id.text == "fad2af9e942049b6adbda1a271f990c6" && t[0].isBuyer && !t[0].isMaker)
+        #expect(d(t[0].price) == Dec("4.000001") && d(t[0].commission) == Dec("10.1") && t[0].commissionAsset == "BNB")
+        #expect(t[0].clientOrderId == nil)
+    }
+
+    @Test func marketData() throws {
+        let depth = try decodeMEXC(Depth.self, from: fixture("ExchangeData_GetOrderBook"))
+        let levels = try depth.levels()
+        #expect(depth.lastUpdateId == 1_112_416 && levels.bids.first! == (15, 49999) && levels.asks.first! == (14, 1))
+        let trades = try decodeMEXC([PublicTrade].self, from: fixture("ExchangeData_GetRecentTrades"))
+        #expect(trades.count == 2 && trades[0].id == nil && d(trades[0].price) == Dec("3219.58") && trades[1].isBuyerMaker)
+        #expect(try decodeMEXC(ServerTime.self, from: fixture("ExchangeData_GetServerTime")).serverTime == 1_645_539_742_000)
+        let tickers = try decodeMEXC([BookTicker].self, from: fixture("ExchangeData_GetBookPrices"))
+        #expect(d(tickers[0].askPrice) == Dec("0.11127") && d(tickers[0].bidQty) == Dec("115.59"))
+        let symbols = try decodeMEXC(Wrapped<[String]>.self, from: fixture("ExchangeData_GetApiSymbols"))
+        #expect(symbols.data == ["SNTUSDT", "CGPTUSDT", "HEGICUSDT"])
+    }
+
+    @Test func feesSentAsNumbersStayExact() throws {
+        let fee = try decodeMEXC(Wrapped<TradeFee>.self, from: fixture("Account_GetTradeFeeAsync"))
+        #expect(d(fee.data.makerCommission) == Dec("0.003") && fee.code?.text == "0")
+    }
+
+    @Test func failuresKeepWhatMEXCSaid() throws {
+        let body = Data(#"{"code":30002,"msg":"The minimum transaction volume cannot be less than:0.5USDT"}"#.utf8)
+        let f = MEXCFailure.from(httpStatus: 400, body: body)
+        #expect(f == .exchange(code: 30002, message: "The minimum transaction volume cannot be less than:0.5USDT", httpStatus: 400))
+        #expect(!f.outcomeUnknown)
+        #expect(MEXCFailure.from(httpStatus: 503, body: Data("<html>".utf8)) == .server(httpStatus: 503))
+        #expect(MEXCFailure.from(httpStatus: 503, body: Data()).outcomeUnknown)
+        #expect(MEXCFailure.from(httpStatus: 429, body: Data(), retryAfter: 2) == .client(httpStatus: 429, retryAfter: 2))
+        #expect(MEXCFailure.from(httpStatus: 400, body: Data(#"{"code":"-2011","msg":"Unknown order sent."}"#.utf8))
+                == .exchange(code: -2011, message: "Unknown order sent.", httpStatus: 400))
+        #expect(throws: MEXCFailure.self) { try decodeMEXC(Depth.self, from: Data("{\"bids\":1}".utf8)) }
+        #expect(throws: MEXCFailure.malformed("'abc' is not a decimal")) {
+            try decodeMEXC(Depth.self, from: Data(#"{"lastUpdateId":1,"bids":[["abc","1"]],"asks":[]}"#.utf8)).levels()
+        }
+    }
+}
