@@ -93,6 +93,12 @@ public actor InstanceManager {
         return out
     }
 
+    /// What an instance is doing, without asking its venue for anything.
+    public func runState(_ id: Int) async -> RunState? {
+        guard let runner = runners[id] else { return nil }
+        return await runner.runState
+    }
+
     public func report(_ id: Int) async -> InstanceReport? {
         guard let runner = runners[id] else { return nil }
         return await runner.report()

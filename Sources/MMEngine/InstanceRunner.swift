@@ -28,6 +28,12 @@ public struct TrackedOrder: Sendable, Equatable {
     public var level: Int
     public var cancelling: Bool
     public var remaining: Dec { amount - executed }
+
+    /// As the strategy sees it: what is left to fill.
+    public var live: LiveOrder {
+        LiveOrder(clientId: clientId, side: side, price: price, amount: remaining, placedAt: placedAt, batch: batch, level: level,
+                  cancelling: cancelling)
+    }
 }
 
 /// A running instance: runs the strategy on its timer, places and cancels through its
@@ -142,10 +148,7 @@ public actor InstanceRunner {
             lastSnapshot = snapshot
             if fillCount != fillsBefore, let previous { logBalanceChange(from: previous, to: snapshot.balances) }
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
-            let live = orders.values.sorted { $0.clientId < $1.clientId }.map {
-                LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
-                          batch: $0.batch, level: $0.level, cancelling: $0.cancelling)
-            }
+            let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules)
             let d = Strategy.decide(view, state: &state, config: config, explain: true)
@@ -256,10 +259,7 @@ public actor InstanceRunner {
             guard fresh else { continue }
             fillCount += 1
             feesPaid += t.fee
-            let before = orders.values.map {
-                LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining, placedAt: $0.placedAt,
-                          batch: $0.batch, level: $0.level)
-            }
+            let before = orders.values.map(\.live)
             state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
                                 complete: t.orderFilled), orders: before, config: config)
             if var o = orders[t.clientId] {

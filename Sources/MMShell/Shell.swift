@@ -45,6 +45,8 @@ public actor Shell {
     public let vault: Vault?
     /// The process environment (MMSH_PASSPHRASE, MMSH_API_KEY, …), injectable for tests.
     let environment: [String: String]
+    /// Stored shell-wide options, read once: only `option` changes them, and it updates this.
+    var storedOptions: [String: String]
 
     public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock(),
                 vault: Vault? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ShellError) {
@@ -57,13 +59,14 @@ public actor Shell {
         self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
             notifications.append("[\(id)] \(level.rawValue): \(message)")
         }
+        storedOptions = try Shell.storeCall { try store.options() }
         let records = try Shell.storeCall { try store.instances() }
         completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
     }
 
     /// Restores the instance that was current when the interactive shell was last left.
     public func restoreCurrent() throws(ShellError) {
-        guard let text = try Shell.storeCall({ try store.options() })[Shell.currentKey], let id = Int(text) else { return }
+        guard let text = storedOptions[Shell.currentKey], let id = Int(text) else { return }
         if try Shell.storeCall({ try store.instance(id) }) != nil { current = id }
     }
 
@@ -148,7 +151,7 @@ public actor Shell {
     /// The value of a shell-wide option, as text.
     func option(_ key: String) -> String {
         let spec = try! OptionCatalog.lookup(key)
-        if let stored = (try? store.options())?[key], let v = try? spec.parse(stored) { return spec.render(v) }
+        if let stored = storedOptions[key], let v = try? spec.parse(stored) { return spec.render(v) }
         return spec.render(spec.defaultValue)
     }
 
@@ -203,7 +206,7 @@ public actor Shell {
         current = id
         guard !dryRun else { return }
         // Remembered for the next interactive session; failure to remember is not worth an error.
-        try? store.setOption(Shell.currentKey, id.map(String.init))
+        if (try? store.setOption(Shell.currentKey, id.map(String.init))) != nil { storedOptions[Shell.currentKey] = id.map(String.init) }
     }
 
     func requestQuit() { quitRequested = true }
@@ -213,10 +216,10 @@ public actor Shell {
 
     /// Two lines for a newcomer, the first time the interactive shell opens on this data directory.
     public func greetIfFirstRun() {
-        guard (try? store.options())?[Shell.greetedKey] == nil else { return }
+        guard storedOptions[Shell.greetedKey] == nil else { return }
         console.write(renderer.render(Line([("Welcome to mmsh, the market-making shell for MEXC spot.", .bold)])) + "\n")
         console.write("Type 'new' to create an instance, 'help' for commands; Tab completes, '?' explains.\n")
-        try? store.setOption(Shell.greetedKey, "1")
+        if (try? store.setOption(Shell.greetedKey, "1")) != nil { storedOptions[Shell.greetedKey] = "1" }
     }
 
     static let greetedKey = "_greeted"

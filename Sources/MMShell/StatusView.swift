@@ -19,9 +19,9 @@ struct PnL {
 
 /// Text and JSON for status, orders, fills and the log.
 enum StatusView {
-    static func state(report: InstanceReport?, running: Bool, lastRun: RunRecord?) -> String {
-        if let report, running { return report.state.rawValue }
-        if let report { return report.state.rawValue }
+    /// The state of this process's runner if it has one, else how the last stored run ended.
+    static func state(_ runState: RunState?, lastRun: RunRecord?) -> String {
+        if let runState { return runState.rawValue }
         switch lastRun?.endState {
         case "stopped_by_stop_loss": return "stopped_by_stop_loss"
         case "failed": return "failed"
@@ -92,9 +92,9 @@ enum StatusView {
         return .object(fields)
     }
 
-    static func detail(_ r: InstanceRecord, settings s: Settings, report: InstanceReport?, running: Bool, lastRun: RunRecord?,
+    static func detail(_ r: InstanceRecord, settings s: Settings, report: InstanceReport?, lastRun: RunRecord?,
                        fills: [FillRecord], now: Int64) -> Output {
-        let state = self.state(report: report, running: running, lastRun: lastRun)
+        let state = self.state(report?.state, lastRun: lastRun)
         let pnl = report.flatMap { self.pnl($0, fills: fills) }
         var out = Output(json: json(r, settings: s, state: state, report: report, pnl: pnl, fills: fills.count))
         out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(s.venue) \(s.pair) · ", .plain), (state, style(state))]))

@@ -82,8 +82,6 @@ extension Shell {
         await manager.stopAll(reason: reason)
     }
 
-    public func runningCount() async -> Int { await manager.runningCount }
-
     // MARK: status
 
     func status(_ inv: Invocation) async throws(ShellError) -> Output {
@@ -105,7 +103,7 @@ extension Shell {
         let report = await manager.report(r.id)
         let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
         let since = report?.startedAt ?? lastRun?.startedAt ?? Int64.max
-        return try StatusView.detail(r, settings: settings, report: report, running: await manager.isRunning(r.id), lastRun: lastRun,
+        return try StatusView.detail(r, settings: settings, report: report, lastRun: lastRun,
                                      fills: Shell.storeCall { try store.fills(instance: r.id, since: since) },
                                      now: Int64(Date().timeIntervalSince1970 * 1000))
     }
@@ -120,7 +118,7 @@ extension Shell {
             let running = await manager.isRunning(r.id)
             let report = await manager.report(r.id)
             let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
-            let state = StatusView.state(report: report, running: running, lastRun: lastRun)
+            let state = StatusView.state(report?.state, lastRun: lastRun)
             let runFills = try Shell.storeCall { try store.fills(instance: r.id, since: report?.startedAt ?? lastRun?.startedAt ?? Int64.max) }
             let pnl = report.flatMap { StatusView.pnl($0, fills: runFills) }
             let uptime = running ? TimeSpan(milliseconds: (now - (report?.startedAt ?? now)) / 1000 * 1000).description : "-"

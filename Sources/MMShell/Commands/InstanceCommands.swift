@@ -47,8 +47,7 @@ extension Shell {
         for r in records {
             let s = try settings(of: r.id)
             let isCurrent = r.id == current
-            let state = StatusView.state(report: await manager.report(r.id), running: await manager.isRunning(r.id),
-                                         lastRun: try Shell.storeCall { try store.lastRun(instance: r.id) })
+            let state = StatusView.state(await manager.runState(r.id), lastRun: try Shell.storeCall { try store.lastRun(instance: r.id) })
             table.add(styled: [(isCurrent ? "*" : "", .green), ("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain),
                                (s.venue, .plain), (state, StatusView.style(state)), ("\(s.overrides.count)", .plain)])
             items.append(.object([("id", .int(r.id)), ("name", .string(r.name)), ("pair", .string(s.pair)),

@@ -83,7 +83,9 @@ extension Shell {
         }
         let before = option(spec.key)
         let rendered = spec.render(value)
-        try Shell.storeCall { try store.setOption(spec.key, value == spec.defaultValue ? nil : rendered) }
+        let stored: String? = value == spec.defaultValue ? nil : rendered
+        try Shell.storeCall { try store.setOption(spec.key, stored) }
+        storedOptions[spec.key] = stored
         return .message("option \(spec.key) \(before) → \(rendered)")
     }
 }

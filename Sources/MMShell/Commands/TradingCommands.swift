@@ -28,10 +28,7 @@ extension Shell {
         // A running instance is previewed against its own market as it is now, its orders included.
         if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot {
             view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances,
-                              orders: report.orders.map {
-                                  LiveOrder(clientId: $0.clientId, side: $0.side, price: $0.price, amount: $0.remaining,
-                                            placedAt: $0.placedAt, batch: $0.batch, level: $0.level)
-                              }, rules: market.rules)
+                              orders: report.orders.map(\.live), rules: market.rules)
         }
         var state = StrategyState()
         let decision = Strategy.decide(view, state: &state, config: StrategyConfig(settings), explain: true)
