@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
@@ -27,7 +31,7 @@ let package = Package(
         // The simulated MEXC market of the sim venue.
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // Running instances: the Exchange protocol, its venues, one actor per running instance.
-        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage"]),
+        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc"]),
         // API keys encrypted at rest: scrypt and AES-GCM from swift-crypto.
         .target(name: "MMVault", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -35,7 +39,15 @@ let package = Package(
         ]),
         // MEXC's spot API: signing, its JSON shapes, market rules.
         .target(name: "MMMexc", dependencies: [
-            "MMCore", "MMStrategy", .product(name: "Crypto", package: "swift-crypto"),
+            "MMCore", "MMStrategy", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // `mmsh sim serve`: MEXC's spot REST API on loopback, over the sim venue's markets.
+        .target(name: "MMSimServer", dependencies: [
+            "MMCore", "MMStrategy", "MMSim", "MMMexc",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // SQLite storage behind a small repository type.
         .target(name: "MMStorage", dependencies: [
@@ -48,7 +60,7 @@ let package = Package(
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
         .executableTarget(name: "mmsh", dependencies: [
-            "MMShell", "LineEditing", "CCurl", "MMVault",
+            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -51,7 +51,18 @@ public func decodeMEXC<T: Decodable>(_ type: T.Type, from data: Data) throws(MEX
     }
 }
 
-public struct ServerTime: Decodable, Sendable { public var serverTime: Int64 }
+public struct ServerTime: Decodable, Sendable {
+    public var serverTime: Int64
+    enum CodingKeys: CodingKey { case serverTime }
+    public init(from decoder: Decoder) throws {
+        // A number in the docs; CCXT has seen a string.
+        let text = try decoder.container(keyedBy: CodingKeys.self).decode(FlexibleText.self, forKey: .serverTime).text
+        guard let t = Int64(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.serverTime], debugDescription: "not a time: \(text)"))
+        }
+        serverTime = t
+    }
+}
 
 public struct AccountInfo: Decodable, Sendable {
     public struct Balance: Decodable, Sendable {
@@ -105,6 +116,19 @@ public struct Depth: Decodable, Sendable {
     public var lastUpdateId: Int64
     public var bids: [[FlexibleText]]
     public var asks: [[FlexibleText]]
+
+    enum CodingKeys: CodingKey { case lastUpdateId, bids, asks }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // A number in the docs, a string in real captures.
+        let id = try c.decode(FlexibleText.self, forKey: .lastUpdateId).text
+        guard let n = Int64(id) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.lastUpdateId], debugDescription: "not an update id: \(id)"))
+        }
+        lastUpdateId = n
+        bids = try c.decode([[FlexibleText]].self, forKey: .bids)
+        asks = try c.decode([[FlexibleText]].self, forKey: .asks)
+    }
 
     /// Levels as (price, quantity), in MEXC's order.
     public func levels() throws(MEXCFailure) -> (bids: [(Dec, Dec)], asks: [(Dec, Dec)]) {

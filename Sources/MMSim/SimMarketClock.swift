@@ -2,6 +2,14 @@ import Foundation
 import MMCore
 import MMStrategy
 
+/// A trade of the market, as the public trades feed shows it.
+public struct MarketPrint: Sendable, Equatable {
+    public var price: Dec
+    public var quantity: Dec
+    public var time: Int64
+    public var takerSide: Side
+}
+
 /// The simulated market of one sim instance, moving in steps of one second: the mid walks
 /// randomly with `sim.volatility` per minute, the other participants' book follows it, and
 /// takers arrive at `sim.takers` per minute with varied sizes, filling the account's orders
@@ -16,6 +24,8 @@ public struct SimMarket: Sendable {
     public private(set) var time: Int64
     /// Price of the market's latest trade.
     public private(set) var lastTrade: Dec?
+    /// The market's latest trades (the takers' prints at the touch), oldest first, at most 200.
+    public private(set) var prints: [MarketPrint] = []
     private var random: SeededGenerator
 
     /// A market opening at `start` (ms) with `seed` (pick one when `sim.seed` is random).
@@ -60,6 +70,10 @@ public struct SimMarket: Sendable {
             guard size.isPositive else { continue }
             lastTrade = side == .buy ? engine.bestAsk : engine.bestBid
             trades += engine.takerOrder(side: side, quantity: size, time: time)
+            if let price = lastTrade {
+                if prints.count == 200 { prints.removeFirst(100) }
+                prints.append(MarketPrint(price: price, quantity: size, time: time, takerSide: side))
+            }
         }
         if arrivals > 0 {
             // What the takers took is replenished around the mid at the next step; top up now

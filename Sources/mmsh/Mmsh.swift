@@ -17,7 +17,7 @@ struct Mmsh: ParsableCommand {
             Exit codes: 0 ok, 1 a command failed, 64 usage error, 66 script not found or unreadable, 130 interrupted.
             """,
         version: "mmsh 0.1.0 (\(String(cString: curl_version()).split(separator: " ").first ?? "libcurl"))",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Sim.self]
     )
 
     @Option(name: .customShort("c"), help: ArgumentHelp("Run commands (separated by ';') and exit.", valueName: "commands"),

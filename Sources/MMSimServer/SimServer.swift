@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MMCore
+import MMMexc
+import NIOCore
+
+/// The request context of the simulator server: it keeps the connection, so that a fault can
+/// close it without an answer.
+struct SimRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// `mmsh sim serve`: MEXC's spot REST API on 127.0.0.1 over the sim venue's markets, with
+/// injected faults.
+public final class SimServer: Sendable {
+    public let simulator: SimulatedMEXC
+    let port: Int
+
+    public init(options: SimServerOptions) throws(SettingError) {
+        simulator = try SimulatedMEXC(options: options)
+        port = options.port
+    }
+
+    /// Serves until the task is cancelled; `onListening` gets the port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let simulator = self.simulator
+        var logger = Logger(label: "mmsh.sim.serve")
+        logger.logLevel = .critical
+        let responder = CallbackResponder<SimRequestContext> { request, context in
+            try await Self.respond(request, context, simulator)
+        }
+        let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+                              logger: logger)
+        try await app.run()
+    }
+
+    static func respond(_ request: Request, _ context: SimRequestContext, _ simulator: SimulatedMEXC) async throws -> Response {
+        let (delay, fault) = await simulator.nextFault()
+        if let delay { try await Task.sleep(for: delay) }
+        switch fault {
+        case .serverError:
+            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: "503 Service Temporarily Unavailable")))
+        case .rateLimited:
+            return Response(status: .tooManyRequests, headers: [.contentType: "application/json", .retryAfter: "1"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"code":429,"msg":"Too Many Requests"}"#)))
+        case .drop:
+            try await context.channel.close()
+            throw CancellationError()
+        case .lost, nil:
+            var body = try await request.body.collect(upTo: 1 << 20)
+            let sim = SimRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
+                                 body: body.readString(length: body.readableBytes) ?? "",
+                                 apiKey: request.headers[HTTPField.Name("X-MEXC-APIKEY")!])
+            let answer = await simulator.handle(sim)
+            if fault == .lost {
+                // Processed, but the reply never arrives.
+                try await context.channel.close()
+                throw CancellationError()
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = answer.status == 200 || answer.body.hasPrefix("{") ? "application/json" : "text/plain"
+            for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
+            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+    }
+}
