@@ -181,13 +181,13 @@ _mmsh() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|help)
+    run|sim|help)
         # Offer subcommand argument completions
         "_mmsh_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run sim help' -- "${cur}"))
         ;;
     esac
 }
@@ -203,6 +203,62 @@ _mmsh_run() {
     case "${positional_number}" in
     1)
         __mmsh_add_completions -o plusdirs -fX '!*.@(mmsh)'
+        return
+        ;;
+    esac
+}
+
+_mmsh_sim() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __mmsh_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    serve)
+        # Offer subcommand argument completions
+        "_mmsh_sim_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'serve' -- "${cur}"))
+        ;;
+    esac
+}
+
+_mmsh_sim_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--pair --set)
+    non_repeating_options=(--port --key --secret --faults --limit)
+    __mmsh_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--port')
+        return
+        ;;
+    '--pair')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--secret')
+        return
+        ;;
+    '--faults')
+        return
+        ;;
+    '--set')
+        return
+        ;;
+    '--limit')
         return
         ;;
     esac

@@ -24,6 +24,12 @@ function __mmsh_parse_tokens -S
         switch $unparsed_tokens[1]
         case 'run'
             __mmsh_parse_subcommand 1 'keep-going' 'echo' 'dry-run' 'version' 'h/help'
+        case 'sim'
+            __mmsh_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'serve'
+                __mmsh_parse_subcommand 0 'port=' 'pair=+' 'key=' 'secret=' 'faults=' 'set=+' 'limit=' 'version' 'h/help'
+            end
         case 'help'
             __mmsh_parse_subcommand -r 1 'version'
         end
@@ -83,6 +89,7 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" version' -l 'version' -d 'Show the version.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'run' -d 'Run a .mmsh script.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'sim' -d 'The simulated MEXC.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh run" -eq 1' -fa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'mmsh\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" keep-going' -l 'keep-going' -d 'Carry on after a failing line; exit 1 at the end if any failed.'
@@ -90,4 +97,16 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" dry-run' -l 'dry-run' -d 'Parse and validate every line against a copy of the data; change nothing.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" version' -l 'version' -d 'Show the version.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh sim" -eq 1' -fa 'serve' -d 'Serve MEXC\'s spot REST API on 127.0.0.1 over simulated markets.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" port' -l 'port' -d 'The port on 127.0.0.1; 0 picks a free one.' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve"' -l 'pair' -d 'A symbol to trade (repeatable).' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" key' -l 'key' -d 'The API key to accept (default: a random one, printed).' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" secret' -l 'secret' -d 'The API secret to accept (default: a random one, printed).' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" faults' -l 'faults' -d 'Faults to inject, e.g. latency=0.2@150ms,5xx=0.05,429=0.02,drop=0.02,lost=0.05,seed=7.' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve"' -l 'set' -d 'A sim.* setting for every market, e.g. --set sim.takers=120 (repeatable).' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" limit' -l 'limit' -d 'Weight allowed per 10 s in each of the IP and UID pools.' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh help" version' -l 'version' -d 'Show the version.'

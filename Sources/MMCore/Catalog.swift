@@ -127,6 +127,9 @@ public enum Catalog {
         SettingSpec("mexc.ws_url", .url(schemes: ["wss", "ws"]), default: .text("wss://wbs-api.mexc.com/ws"),
                     "MEXC WebSocket endpoint"),
 
+        SettingSpec("orphans", .choice(["cancel", "adopt"]), default: .text("cancel"),
+                    "orders of an earlier run found open at start: cancel them, or adopt them as this run's"),
+
         SettingSpec("log.keep", .integer(100...1_000_000), default: .integer(10_000), "newest log entries kept"),
     ]
 

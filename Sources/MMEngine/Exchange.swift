@@ -23,6 +23,8 @@ public struct MarketSnapshot: Sendable {
     public var book: OrderBook
     public var lastTrade: Dec?
     public var balances: Balances
+    /// Requests to the venue are being held back by its rate limits.
+    public var throttled = false
 }
 
 public struct OrderRequest: Sendable, Equatable {

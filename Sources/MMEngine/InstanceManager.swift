@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMMexc
 import MMSim
 import MMStorage
 import MMStrategy
@@ -19,6 +20,10 @@ public actor InstanceManager {
     var runners: [Int: InstanceRunner] = [:]
     var loops: [Int: Task<Void, Never>] = [:]
     var active: Set<Int> = []
+    /// MEXC's rate-limit pools, shared by every live instance of this process: the IP pool per
+    /// REST endpoint, the UID pool per API key.
+    var ipPools: [String: WeightPool] = [:]
+    var uidPools: [String: WeightPool] = [:]
 
     public init(store: Store, clock: any EngineClock = WallClock(), interval: Duration = .milliseconds(500),
                 notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
@@ -33,7 +38,9 @@ public actor InstanceManager {
     public func isRunning(_ id: Int) -> Bool { active.contains(id) }
 
     /// Starts an instance; `loop` false leaves ticking to the caller (tests drive the clock).
-    public func start(id: Int, name: String, settings: Settings, loop: Bool = true) async throws(EngineError) {
+    /// A live instance needs the API credentials of its account.
+    public func start(id: Int, name: String, settings: Settings, credentials: APICredentials? = nil,
+                      loop: Bool = true) async throws(EngineError) {
         guard !active.contains(id) else { throw EngineError("instance \(id) is running already") }
         let exchange: any Exchange
         var seedNote: String?
@@ -43,8 +50,17 @@ public actor InstanceManager {
             let seed = config.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
             seedNote = "\(seed)\(config.seed == nil ? ", random" : "")"
             exchange = SimExchange(config: config, seed: seed, clock: clock)
+        case "live":
+            guard let credentials else { throw EngineError("instance \(id) trades live and needs the API keys of account '\(settings["account"].text!)'") }
+            let url = settings["mexc.rest_url"].text!
+            let ipPool = ipPools[url] ?? WeightPool(), uidPool = uidPools[credentials.key] ?? WeightPool()
+            ipPools[url] = ipPool
+            uidPools[credentials.key] = uidPool
+            let client = MEXCClient(baseURL: url, credentials: credentials, ipPool: ipPool, uidPool: uidPool)
+            let previous = try? store.lastRun(instance: id)
+            exchange = LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt)
         default:
-            throw EngineError("the \(settings.venue) venue needs the MEXC connector, which this build does not have yet; set venue sim")
+            throw EngineError("the \(settings.venue) venue needs MEXC's streams, which this build does not have yet; set venue sim or live")
         }
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,

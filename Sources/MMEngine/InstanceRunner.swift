@@ -62,6 +62,13 @@ public actor InstanceRunner {
     /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
     let prefix: String
     var counter = 0
+    /// Orders whose placement got no answer: looked up by client id at the next cycle.
+    var unresolved: Set<String> = []
+    /// Ladder levels of orders placed without an answer, for when they are found.
+    var levels: [String: Int] = [:]
+    /// Why the venue stopped answering, while it does not; cleared (after a reconciliation) when it answers again.
+    var contactLost: String?
+    public private(set) var throttled = false
 
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
@@ -92,12 +99,9 @@ public actor InstanceRunner {
         self.rules = rules
         let snapshot = try await exchange.snapshot()
         lastSnapshot = snapshot
-        // Orders of earlier runs of this instance that outlived them are cancelled first.
-        for o in try await exchange.openOrders() where o.clientId.hasPrefix(Self.instancePrefix(id)) {
-            if (try? await exchange.cancel(clientId: o.clientId)) != nil {
-                log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
-            }
-        }
+        // Orders of earlier runs of this instance that outlived them (a crash, a lost reply) are
+        // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
+        try await settleEarlierRuns()
         startBase = snapshot.balances.base.total
         startQuote = snapshot.balances.quote.total
         startedAt = clock.now()
@@ -107,6 +111,34 @@ public actor InstanceRunner {
         log(.success, "connection", "started on \(settings.venue) \(settings.pair)\(seedNote.map { " (seed \($0))" } ?? ""); base \(startBase), quote \(startQuote)")
     }
 
+    func settleEarlierRuns() async throws(ExchangeError) {
+        let adopt = settings["orphans"].text == "adopt"
+        let open = try await exchange.openOrders()
+        for o in open where o.clientId.hasPrefix(Self.instancePrefix(id)) {
+            if adopt {
+                orders[o.clientId] = TrackedOrder(clientId: o.clientId, side: o.side, price: o.price, amount: o.quantity, executed: o.executed,
+                                                  placedAt: o.time, batch: state.batch, level: 0, cancelling: false)
+                record(o)
+                log(.warning, "order", "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+            } else if let cancelled = try? await exchange.cancel(clientId: o.clientId) {
+                record(cancelled)
+                log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+            }
+        }
+        // Records still open in our store that the venue no longer lists: learn how they ended.
+        let openIds = Set(open.map(\.clientId))
+        for r in (try? store.orders(instance: id, openOnly: true)) ?? [] where !openIds.contains(r.clientId) {
+            if let current = try? await exchange.order(clientId: r.clientId) {
+                record(current)
+            } else {
+                var closed = r
+                closed.status = "NOT_FOUND"
+                closed.updatedAt = clock.now()
+                try? store.recordOrder(closed)
+            }
+        }
+    }
+
     /// Cancels every order, confirms each, and ends the run. Returns how many were cancelled.
     @discardableResult
     public func stop(reason: String, state end: RunState = .stopped) async -> Int {
@@ -114,11 +146,26 @@ public actor InstanceRunner {
         for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where await cancel(o, reason: reason) {
             cancelled += 1
         }
-        // Anything with our prefix still open on the exchange (a reply we never got) goes too.
-        if let open = try? await exchange.openOrders() {
-            for o in open where o.clientId.hasPrefix(prefix) {
-                if (try? await exchange.cancel(clientId: o.clientId)) != nil { cancelled += 1 }
+        // Confirmation: the venue's own list must show none of this run's orders. Anything still
+        // there (a reply we never got, a cancel that failed) is cancelled and the list asked again.
+        var confirmed = false
+        for attempt in 0..<6 {
+            guard let open = try? await exchange.openOrders() else {
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+                continue
             }
+            let ours = open.filter { $0.clientId.hasPrefix(prefix) }
+            if ours.isEmpty { confirmed = true; break }
+            for o in ours {
+                if let result = try? await exchange.cancel(clientId: o.clientId) {
+                    record(result)
+                    orders[o.clientId] = nil
+                    cancelled += 1
+                }
+            }
+        }
+        if !confirmed {
+            log(.error, "error", "could not confirm that every order is cancelled: the venue does not answer; check open orders on MEXC")
         }
         _ = try? await applyFills()
         if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
@@ -141,11 +188,17 @@ public actor InstanceRunner {
     public func tick() async {
         guard runState == .running || runState == .waiting, let rules else { return }
         do {
+            if contactLost != nil || !unresolved.isEmpty { try await reconcile() }
             let fillsBefore = fillCount
             try await applyFills()
             let previous = lastSnapshot?.balances
             let snapshot = try await exchange.snapshot()
             lastSnapshot = snapshot
+            if snapshot.throttled != throttled {
+                throttled = snapshot.throttled
+                log(throttled ? .warning : .info, "throttled",
+                    throttled ? "requests are held back by MEXC's rate limits; quotes follow the market more slowly" : "requests flow freely again")
+            }
             if fillCount != fillsBefore, let previous { logBalanceChange(from: previous, to: snapshot.balances) }
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
@@ -153,9 +206,62 @@ public actor InstanceRunner {
                                   balances: snapshot.balances, orders: live, rules: rules)
             let d = Strategy.decide(view, state: &state, config: config, explain: true)
             try await act(on: d, rules: rules)
+        } catch where error.isOutcomeUnknown {
+            if contactLost == nil { log(.warning, "connection", "lost contact with the venue: \(error.message)") }
+            contactLost = error.message
         } catch {
             log(.error, "error", "\(error)")
         }
+    }
+
+    /// After a loss of contact or a placement without an answer: matches the venue's open
+    /// orders to ours by client id. Our orders it no longer lists are asked for by client id;
+    /// orders of this run we did not know (a reply that never came) are tracked; orders of
+    /// earlier runs are settled as at start; anything without our prefix is left alone.
+    func reconcile() async throws(ExchangeError) {
+        for clientId in unresolved.sorted() {
+            let found = try await exchange.order(clientId: clientId)
+            unresolved.remove(clientId)
+            guard let found else {
+                markNotPlaced(clientId)
+                continue
+            }
+            record(found)
+            if found.status.isOpen, orders[clientId] == nil {
+                orders[clientId] = TrackedOrder(clientId: clientId, side: found.side, price: found.price, amount: found.quantity,
+                                                executed: found.executed, placedAt: found.time, batch: state.batch, level: levels[clientId] ?? 0,
+                                                cancelling: false)
+                log(.info, "order", "found \(clientId), placed without an answer: \(found.side.rawValue) \(found.remaining) at \(found.price); tracking it")
+            }
+        }
+        if contactLost != nil {
+            let open = try await exchange.openOrders()
+            let openIds = Set(open.map(\.clientId))
+            for o in orders.values where !openIds.contains(o.clientId) {
+                let current = try await exchange.order(clientId: o.clientId)
+                if let current { record(current) }
+                if current.map({ !$0.status.isOpen }) ?? true { orders[o.clientId] = nil }
+            }
+            for o in open where o.clientId.hasPrefix(prefix) && orders[o.clientId] == nil {
+                orders[o.clientId] = TrackedOrder(clientId: o.clientId, side: o.side, price: o.price, amount: o.quantity, executed: o.executed,
+                                                  placedAt: o.time, batch: state.batch, level: levels[o.clientId] ?? 0, cancelling: false)
+                record(o)
+                log(.info, "order", "found \(o.clientId) open after the loss of contact; tracking it")
+            }
+            if open.contains(where: { $0.clientId.hasPrefix(Self.instancePrefix(id)) && !$0.clientId.hasPrefix(prefix) }) {
+                try await settleEarlierRuns()
+            }
+            log(.info, "connection", "contact restored; \(orders.count) order\(orders.count == 1 ? "" : "s") open after reconciling")
+            contactLost = nil
+        }
+    }
+
+    func markNotPlaced(_ clientId: String) {
+        guard var r = try? store.orders(instance: id, openOnly: true).first(where: { $0.clientId == clientId }) else { return }
+        r.status = "NOT_PLACED"
+        r.updatedAt = clock.now()
+        try? store.recordOrder(r)
+        log(.info, "order", "\(clientId) was never placed (its request got no answer)")
     }
 
     func act(on d: Decision, rules: MarketRules) async throws(ExchangeError) {
@@ -213,6 +319,14 @@ public actor InstanceRunner {
             }
             log(.info, "placed", "placed \(o.side.rawValue) \(o.amount) at \(o.price) (level \(o.level), \(clientId))")
             return clientId
+        } catch where error.isOutcomeUnknown {
+            // It may exist: kept as UNKNOWN, looked up by client id at the next cycle.
+            record.status = "UNKNOWN"
+            try? store.recordOrder(record)
+            unresolved.insert(clientId)
+            levels[clientId] = o.level
+            log(.warning, "order", "placing \(o.side.rawValue) \(o.amount) at \(o.price) got no answer (\(error.message)); looking it up by \(clientId)")
+            return nil
         } catch {
             record.status = "REJECTED"
             try? store.recordOrder(record)
@@ -231,12 +345,21 @@ public actor InstanceRunner {
             log(.info, "cancelled", "cancelled \(o.side.rawValue) \(o.remaining) at \(o.price): \(reason)")
             return true
         } catch {
-            // Unknown to the exchange: it filled or was cancelled already. Ask what became of it.
-            if let current = try? await exchange.order(clientId: o.clientId) {
-                record(current)
-                if !current.status.isOpen { orders[o.clientId] = nil }
-            } else {
-                orders[o.clientId] = nil
+            // Unknown to the exchange (it filled or was cancelled already), or no answer. Ask what
+            // became of it; while that cannot be known it stays tracked.
+            do {
+                if let current = try await exchange.order(clientId: o.clientId) {
+                    record(current)
+                    if !current.status.isOpen { orders[o.clientId] = nil } else { orders[o.clientId]?.cancelling = false }
+                } else {
+                    orders[o.clientId] = nil
+                }
+            } catch {
+                orders[o.clientId]?.cancelling = false
+                if error.isOutcomeUnknown, contactLost == nil {
+                    log(.warning, "connection", "lost contact with the venue: \(error.message)")
+                    contactLost = error.message
+                }
             }
             return false
         }
@@ -244,10 +367,12 @@ public actor InstanceRunner {
 
     func record(_ o: ExchangeOrder) {
         let now = clock.now()
+        let tracked = orders[o.clientId]
         try? store.recordOrder(OrderRecord(instanceId: id, clientId: o.clientId, orderId: o.orderId, side: o.side.rawValue,
                                            price: o.price.description, quantity: o.quantity.description,
-                                           executed: o.executed.description, status: o.status.rawValue, level: 0,
-                                           placedAt: now, updatedAt: now))
+                                           executed: o.executed.description, status: o.status.rawValue,
+                                           level: tracked?.level ?? levels[o.clientId] ?? 0,
+                                           placedAt: tracked?.placedAt ?? o.time, updatedAt: now))
     }
 
     /// Applies each new fill exactly once: the store refuses a trade it has already seen.

@@ -24,10 +24,12 @@ public actor WeightPool {
         guard weight > 0 else { return .zero }
         let clock = ContinuousClock()
         let start = clock.now
+        var slept = false
         while true {
             let now = clock.now
             if let until = closedUntil, until > now {
                 try? await Task.sleep(until: until, clock: clock)
+                slept = true
                 continue
             }
             while let first = spent.first, now - first.at >= window {
@@ -38,8 +40,9 @@ public actor WeightPool {
             if spentTotal + need <= capacity {
                 spent.append((now, need))
                 spentTotal += need
+                guard slept else { return .zero }
                 let waited = now - start
-                if waited > .zero { lastDelay = (now, waited) }
+                lastDelay = (now, waited)
                 return waited
             }
             // Wait until enough of the oldest spending leaves the window.
@@ -51,6 +54,7 @@ public actor WeightPool {
                 if spentTotal - freed + need <= capacity { break }
             }
             try? await Task.sleep(until: until, clock: clock)
+            slept = true
         }
     }
 

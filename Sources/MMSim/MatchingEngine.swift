@@ -46,11 +46,17 @@ public struct ExchangeOrder: Sendable, Equatable {
     public var status: OrderStatus
     public var time: Int64
     public var remaining: Dec { quantity - executed }
+
+    public init(orderId: String, clientId: String, side: Side, type: OrderType, price: Dec, quantity: Dec, executed: Dec,
+                status: OrderStatus, time: Int64) {
+        self.orderId = orderId; self.clientId = clientId; self.side = side; self.type = type; self.price = price
+        self.quantity = quantity; self.executed = executed; self.status = status; self.time = time
+    }
 }
 
 /// A fill of one of the account's orders.
 public struct ExchangeTrade: Sendable, Equatable {
-    public var tradeId: Int64
+    public var tradeId: String
     public var orderId: String
     public var clientId: String
     public var side: Side
@@ -62,6 +68,12 @@ public struct ExchangeTrade: Sendable, Equatable {
     public var isMaker: Bool
     /// The order is now completely filled.
     public var orderFilled: Bool
+
+    public init(tradeId: String, orderId: String, clientId: String, side: Side, price: Dec, quantity: Dec, fee: Dec, time: Int64,
+                isMaker: Bool, orderFilled: Bool) {
+        self.tradeId = tradeId; self.orderId = orderId; self.clientId = clientId; self.side = side; self.price = price
+        self.quantity = quantity; self.fee = fee; self.time = time; self.isMaker = isMaker; self.orderFilled = orderFilled
+    }
 }
 
 /// The account's balances: free and locked by open orders.
@@ -299,7 +311,7 @@ public struct MatchingEngine: Sendable {
         let filled = order.executed == order.lots
         order.status = filled ? .filled : .partiallyFilled
         orders[key] = order
-        let trade = ExchangeTrade(tradeId: nextTradeId, orderId: OwnOrder.orderId(key), clientId: order.clientId, side: order.side,
+        let trade = ExchangeTrade(tradeId: String(nextTradeId), orderId: OwnOrder.orderId(key), clientId: order.clientId, side: order.side,
                                   price: p, quantity: q, fee: fee, time: time, isMaker: maker, orderFilled: filled)
         nextTradeId += 1
         return trade

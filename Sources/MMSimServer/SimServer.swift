@@ -23,8 +23,10 @@ public final class SimServer: Sendable {
     public let simulator: SimulatedMEXC
     let port: Int
 
-    public init(options: SimServerOptions) throws(SettingError) {
-        simulator = try SimulatedMEXC(options: options)
+    /// `now`: the server's clock in ms since the epoch (tests move it to provoke recvWindow errors).
+    public init(options: SimServerOptions,
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws(SettingError) {
+        simulator = try SimulatedMEXC(options: options, now: now)
         port = options.port
     }
 

@@ -152,6 +152,11 @@ public actor SimulatedMEXC {
         return pairs[symbol]?.market.engine.openOrders ?? []
     }
 
+    /// The client id of every order placed on `symbol`.
+    public func clientIds(_ symbol: String) -> Set<String> {
+        Set(pairs[symbol]?.clientIds.values ?? [:].values)
+    }
+
     public func fills(_ symbol: String) -> [ExchangeTrade] {
         catchUp(symbol)
         return pairs[symbol]?.fills ?? []
@@ -478,7 +483,7 @@ public actor SimulatedMEXC {
             .filter { $0.time >= start && $0.time <= end && (orderId == nil || $0.orderId == orderId) }
             .prefix(limit)
             .map { f in
-                .object([("symbol", .string(pair.symbol)), ("id", .string("\(f.orderId)-\(f.tradeId)")), ("orderId", .string(f.orderId)),
+                .object([("symbol", .string(pair.symbol)), ("id", .string(f.tradeId)), ("orderId", .string(f.orderId)),
                          ("orderListId", .int(-1)), ("price", .string(f.price.description)), ("qty", .string(f.quantity.description)),
                          ("quoteQty", .string((f.price * f.quantity).description)), ("commission", .string(f.fee.description)),
                          ("commissionAsset", .string(pair.quote)), ("time", .int(f.time)), ("isBuyer", .bool(f.side == .buy)),

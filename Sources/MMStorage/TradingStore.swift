@@ -191,7 +191,7 @@ extension Store {
 
     public func orders(instance: Int, openOnly: Bool) throws(StoreError) -> [OrderRecord] {
         try read { db in
-            let filter = openOnly ? "AND status IN ('NEW', 'PARTIALLY_FILLED', 'PLACING', 'CANCELLING')" : ""
+            let filter = openOnly ? "AND status IN ('NEW', 'PARTIALLY_FILLED', 'PLACING', 'CANCELLING', 'UNKNOWN')" : ""
             return try Row.fetchAll(db, sql: "SELECT * FROM \"order\" WHERE instance_id = ? \(filter) ORDER BY placed_at, client_id",
                                     arguments: [instance]).map(Store.orderRecord)
         }

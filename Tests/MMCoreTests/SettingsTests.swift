@@ -71,6 +71,7 @@ import Testing
         ("sim.min_notional", "5", "5", "five"),
         ("mexc.rest_url", "http://127.0.0.1:8080/", "http://127.0.0.1:8080", "ftp://x"),
         ("mexc.ws_url", "ws://127.0.0.1:8080/ws", "ws://127.0.0.1:8080/ws", "https://x"),
+        ("orphans", "adopt", "adopt", "keep"),
         ("log.keep", "500", "500", "99"),
     ]
 

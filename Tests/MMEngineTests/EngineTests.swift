@@ -127,7 +127,10 @@ let busy = ["sim.seed": "11", "sim.takers": "300", "sim.volatility": "0.2%", "re
     @Test func otherVenuesSayWhatIsMissing() async throws {
         let store = try Store.inMemory()
         let manager = InstanceManager(store: store, clock: ManualClock())
-        await #expect(throws: EngineError("the live venue needs the MEXC connector, which this build does not have yet; set venue sim")) {
+        await #expect(throws: EngineError("the paper venue needs MEXC's streams, which this build does not have yet; set venue sim or live")) {
+            try await manager.start(id: 1, name: "x", settings: settings(["venue": "paper"]), loop: false)
+        }
+        await #expect(throws: EngineError("instance 1 trades live and needs the API keys of account 'default'")) {
             try await manager.start(id: 1, name: "x", settings: settings(["venue": "live"]), loop: false)
         }
     }

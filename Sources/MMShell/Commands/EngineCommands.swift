@@ -48,7 +48,8 @@ extension Shell {
             }
             let settings = try self.settings(of: r.id)
             if dryRun { out.line("would start \(describe(r)) on \(settings.venue) \(settings.pair)"); continue }
-            do { try await manager.start(id: r.id, name: r.name, settings: settings) } catch { throw .failure(error.message) }
+            let credentials = settings.venue == "live" ? try await apiCredentials(account: settings["account"].text!) : nil
+            do { try await manager.start(id: r.id, name: r.name, settings: settings, credentials: credentials) } catch { throw .failure(error.message) }
             out.line(Line([("started ", .plain), (describe(r), .bold), (" on \(settings.venue) \(settings.pair)", .plain)]))
         }
         if out.blocks.isEmpty { out.line("nothing to start") }

@@ -1,4 +1,6 @@
 import Foundation
+import MMCore
+import MMMexc
 import MMVault
 
 extension Commands {
@@ -65,10 +67,36 @@ extension Shell {
             do { try vault.delete(account: account) } catch { throw .failure(error.message) }
             return .message("deleted the keys of account '\(account)'")
         default:
-            let vault = try await unlockVault()
-            do { _ = try vault.credentials(account: account) } catch { throw .failure(error.message) }
-            throw .failure("the keys of account '\(account)' decrypt and authenticate; asking MEXC whether they work needs the MEXC connector, which this build does not have yet")
+            return try await testKeys(account: account)
         }
+    }
+
+    /// A live instance's keys, decrypted from the vault.
+    func apiCredentials(account: String) async throws(ShellError) -> APICredentials {
+        let vault = try await unlockVault()
+        do {
+            let c = try vault.credentials(account: account)
+            return APICredentials(key: c.apiKey, secret: c.secret)
+        } catch { throw .failure(error.message) }
+    }
+
+    /// Decrypts the keys, then asks MEXC (at `mexc.rest_url` of the current instance, if any)
+    /// for the account: a signed request that only valid keys pass.
+    func testKeys(account: String) async throws(ShellError) -> Output {
+        let credentials = try await apiCredentials(account: account)
+        let url = (current.flatMap { try? settings(of: $0) } ?? Settings())["mexc.rest_url"].text!
+        let client = MEXCClient(baseURL: url, credentials: credentials)
+        let info: AccountInfo
+        do { info = try await client.account() } catch {
+            throw .failure("the keys of account '\(account)' decrypt, but \(url) refused them: \(error)")
+        }
+        let offset = await client.timeOffset
+        let held = info.balances.filter { (Dec($0.free.text) ?? 0).isPositive || (Dec($0.locked.text) ?? 0).isPositive }.map(\.asset)
+        var out = Output(json: .object([("account", .string(account)), ("url", .string(url)), ("can_trade", info.canTrade.map { .bool($0) } ?? .null),
+                                        ("assets", .array(held.map { .string($0) })), ("clock_offset_ms", .int(Int(offset)))]))
+        out.line("the keys of account '\(account)' work at \(url)" + (info.canTrade == false ? ", but the account cannot trade" : "")
+                 + "; assets held: \(held.isEmpty ? "none" : held.joined(separator: ", ")); clock offset \(offset) ms")
+        return out
     }
 
     func setKeys(account: String, _ inv: Invocation) async throws(ShellError) -> Output {

@@ -1,0 +1,180 @@
+import Foundation
+import MMCore
+import MMEngine
+import MMMexc
+import MMSim
+import MMSimServer
+import MMStorage
+import MMStrategy
+import Testing
+
+/// A market busy enough that quotes near the touch fill within seconds.
+let busyMarket = ["sim.seed": "5", "sim.takers": "1500", "sim.volatility": "0.05%"]
+
+func liveSettings(_ server: LoopbackServer, _ extra: [String: String] = [:]) throws -> Settings {
+    var s = Settings()
+    let values = ["venue": "live", "mexc.rest_url": server.url, "pair": "BTCUSDT", "levels.count": "2", "spread.bid": "0.004%",
+                  "spread.ask": "0.004%", "levels.spread": "0.004%", "order.amount": "0.002", "refresh.time": "1s",
+                  "refresh.fill_delay": "0s"].merging(extra) { $1 }
+    for (k, v) in values { s.set(k, try Catalog.lookup(k).parse(v)) }
+    return s
+}
+
+/// After a run: every fill the server made for this instance is in the store exactly once, the
+/// account's balances are the starting ones plus those fills, and no order of ours is open.
+func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int, start: (base: Dec, quote: Dec),
+                      sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    await server.simulator.setFaults(.none)
+    let prefix = InstanceRunner.instancePrefix(id)
+    let serverFills = await server.simulator.fills("BTCUSDT").filter { $0.clientId.hasPrefix(prefix) }
+    let stored = try store.fills(instance: id)
+    #expect(Set(stored.map(\.tradeId)) == Set(serverFills.map { "\($0.orderId)#\($0.tradeId)" }), "no fill missed", sourceLocation: sourceLocation)
+    #expect(stored.count == serverFills.count, "no fill counted twice", sourceLocation: sourceLocation)
+    var base = start.base, quote = start.quote
+    for f in stored {
+        let q = Dec(f.quantity)!, p = Dec(f.price)!, fee = Dec(f.fee)!
+        if f.side == "buy" { base += q; quote -= q * p + fee } else { base -= q; quote += q * p - fee }
+    }
+    let account = try #require(await server.simulator.balances("BTCUSDT"), sourceLocation: sourceLocation)
+    #expect(account.asBalances.base.total == base && account.asBalances.quote.total == quote, "balances reconcile with the server's",
+            sourceLocation: sourceLocation)
+    #expect(await server.simulator.openOrders("BTCUSDT").filter { $0.clientId.hasPrefix(prefix) }.isEmpty, "no order left open",
+            sourceLocation: sourceLocation)
+    #expect(try store.orders(instance: id, openOnly: true).isEmpty, "no order open in our records", sourceLocation: sourceLocation)
+}
+
+@Suite(.serialized) struct LiveVenueTests {
+    @Test func quotesGetsFilledFollowsNewSettingsAndStopsClean() async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "live", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
+        var sawLadder = false
+        for _ in 0..<50 {
+            try await Task.sleep(for: .milliseconds(100))
+            let open = await server.simulator.openOrders("BTCUSDT")
+            sawLadder = sawLadder || (open.filter { $0.side == .buy }.count == 2 && open.filter { $0.side == .sell }.count == 2)
+        }
+        #expect(sawLadder, "two levels a side, on the server")
+        // One level a side from now on.
+        await manager.update(r.id, settings: try liveSettings(server, ["levels.count": "1"]), change: "levels.count 1")
+        try await Task.sleep(for: .seconds(2.5))
+        var oneLevel = true
+        for _ in 0..<10 {
+            try await Task.sleep(for: .milliseconds(150))
+            let open = await server.simulator.openOrders("BTCUSDT")
+            oneLevel = oneLevel && open.filter { $0.side == .buy }.count <= 1 && open.filter { $0.side == .sell }.count <= 1
+        }
+        #expect(oneLevel, "the new setting took effect")
+        let report = try #require(await manager.report(r.id))
+        #expect(report.fills > 0, "fills happen")
+        #expect(report.startBase == Dec("0.1") && report.startQuote == 6000)
+        _ = try #require(await manager.stop(r.id))
+        try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
+        let events = try store.events(instance: r.id)
+        #expect(events.first?.message.hasPrefix("started on live BTCUSDT") == true)
+        #expect(events.contains { $0.kind == "filled" })
+        #expect(!events.contains { $0.level == "error" }, "\(events.filter { $0.level == "error" }.map(\.message))")
+        await server.stop()
+    }
+
+    /// Each kind of trouble the server can make, at a rate that hits many requests of a run.
+    @Test(arguments: ["5xx=0.2", "429=0.1", "drop=0.2", "lost=0.2", "latency=0.5@120ms"])
+    func underFaultsNothingIsOrphanedMissedOrCountedTwice(faults: String) async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "faults", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
+        await server.simulator.setFaults(try FaultPlan(spec: faults + ",seed=9"))
+        try await Task.sleep(for: .seconds(5))
+        let report = try #require(await manager.report(r.id))
+        _ = await manager.stop(r.id)
+        let counts = await server.simulator.counts
+        let kind = String(faults.prefix { $0 != "=" })
+        if kind != "latency" { #expect((counts[kind] ?? 0) > 0, "the fault happened: \(counts)") }
+        #expect(report.fills > 0, "fills happen under \(faults)")
+        try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
+        // Every order the server took from us is in our records, including those whose reply was lost.
+        let recorded = Set(try store.orders(instance: r.id, openOnly: false).map(\.clientId))
+        let placed = await server.simulator.clientIds("BTCUSDT")
+        #expect(!placed.isEmpty && placed.isSubset(of: recorded), "\(placed.subtracting(recorded))")
+        await server.stop()
+    }
+
+    @Test func aCrashMidQuotingLeavesOrdersThatTheNextStartCancels() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "8", "sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "crash", limit: 10)
+        let settings = try liveSettings(server)
+        // The first process quotes, then dies: no stop, nothing cancelled.
+        do {
+            let crashed = InstanceManager(store: store)
+            try await crashed.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
+            await crashed.tickAll()
+        }
+        let left = await server.simulator.openOrders("BTCUSDT")
+        #expect(left.count == 4)
+        #expect(try store.orders(instance: r.id, openOnly: true).count == 4)
+        // An order of the same account that is not ours, which must never be touched.
+        let client = server.client()
+        let bid = (left.filter { $0.side == .buy }.map(\.price).min()! - 10).description
+        _ = try await client.placeOrder(NewOrder(symbol: "BTCUSDT", side: "BUY", type: "LIMIT_MAKER", quantity: "0.001", price: bid, clientId: "manual-1"))
+
+        let restarted = InstanceManager(store: store)
+        try await restarted.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
+        let open = await server.simulator.openOrders("BTCUSDT")
+        #expect(!open.contains { left.map(\.clientId).contains($0.clientId) }, "every orphan cancelled")
+        #expect(open.contains { $0.clientId == "manual-1" }, "someone else's order left alone")
+        let events = try store.events(instance: r.id)
+        #expect(events.filter { $0.message.hasPrefix("cancelled an order left by an earlier run") }.count == 4)
+        let records = try store.orders(instance: r.id, openOnly: false).filter { r in left.contains { $0.clientId == r.clientId } }
+        #expect(records.count == 4 && records.allSatisfy { $0.status == "CANCELED" })
+        await restarted.tickAll()
+        _ = await restarted.stop(r.id)
+        let after = await server.simulator.openOrders("BTCUSDT")
+        #expect(after.map(\.clientId) == ["manual-1"])
+        await server.stop()
+    }
+
+    @Test func orphansCanBeAdoptedInstead() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "8", "sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "adopt", limit: 10)
+        let settings = try liveSettings(server, ["orphans": "adopt", "refresh.time": "1h", "refresh.tolerance": "5%"])
+        do {
+            let crashed = InstanceManager(store: store)
+            try await crashed.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
+            await crashed.tickAll()
+        }
+        let left = await server.simulator.openOrders("BTCUSDT")
+        #expect(left.count == 4)
+        let restarted = InstanceManager(store: store)
+        try await restarted.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
+        let report = try #require(await restarted.report(r.id))
+        #expect(Set(report.orders.map(\.clientId)) == Set(left.map(\.clientId)), "the orphans are this run's orders now")
+        #expect(try store.events(instance: r.id).filter { $0.message.hasPrefix("adopted an order left by an earlier run") }.count == 4)
+        _ = await restarted.stop(r.id)
+        #expect(await server.simulator.openOrders("BTCUSDT").isEmpty, "adopted orders are cancelled at stop")
+        await server.stop()
+    }
+
+    @Test func aPairThatCannotBeTradedIsRefusedAtStart() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let manager = InstanceManager(store: store)
+        await #expect(throws: EngineError("cannot start instance 1: NOPEUSDT is not a MEXC spot symbol (MEXC -1121)")) {
+            try await manager.start(id: 1, name: "x", settings: try liveSettings(server, ["pair": "NOPEUSDT"]), credentials: server.credentials)
+        }
+        await #expect(throws: EngineError("instance 1 trades live and needs the API keys of account 'default'")) {
+            try await manager.start(id: 1, name: "x", settings: try liveSettings(server))
+        }
+        await server.stop()
+    }
+}
