@@ -66,7 +66,9 @@ let package = Package(
 
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
-        .executableTarget(name: "mmsh-bench", dependencies: ["MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "CMallocCounter"]),
+        .executableTarget(name: "mmsh-bench", dependencies: [
+            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMSimServer", "CMallocCounter",
+        ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),

@@ -3,8 +3,8 @@ import MMCore
 import MMSim
 import MMStrategy
 
-/// What an instance needs from a venue. The sim venue implements it now; the MEXC connector
-/// and the paper venue will.
+/// What an instance needs from a venue: the sim venue and the live venue (MEXC's REST API)
+/// implement it.
 public protocol Exchange: Sendable {
     /// The market's rules (tick, step, minimums, maker fee).
     func rules() async throws(ExchangeError) -> MarketRules

@@ -51,14 +51,7 @@ public actor InstanceManager {
             seedNote = "\(seed)\(config.seed == nil ? ", random" : "")"
             exchange = SimExchange(config: config, seed: seed, clock: clock)
         case "live":
-            guard let credentials else { throw EngineError("instance \(id) trades live and needs the API keys of account '\(settings["account"].text!)'") }
-            let url = settings["mexc.rest_url"].text!
-            let ipPool = ipPools[url] ?? WeightPool(), uidPool = uidPools[credentials.key] ?? WeightPool()
-            ipPools[url] = ipPool
-            uidPools[credentials.key] = uidPool
-            let client = MEXCClient(baseURL: url, credentials: credentials, ipPool: ipPool, uidPool: uidPool)
-            let previous = try? store.lastRun(instance: id)
-            exchange = LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt)
+            exchange = try liveExchange(id: id, settings: settings, credentials: credentials)
         default:
             throw EngineError("the \(settings.venue) venue needs MEXC's streams, which this build does not have yet; set venue sim or live")
         }
@@ -83,6 +76,30 @@ public actor InstanceManager {
                     try? await Task.sleep(for: interval)
                 }
             }
+        }
+    }
+
+    /// A live venue for the instance, its requests counted in the process's shared pools.
+    func liveExchange(id: Int, settings: Settings, credentials: APICredentials?) throws(EngineError) -> LiveExchange {
+        guard let credentials else { throw EngineError("instance \(id) trades live and needs the API keys of account '\(settings["account"].text!)'") }
+        let url = settings["mexc.rest_url"].text!
+        let ipPool = ipPools[url] ?? WeightPool(), uidPool = uidPools[credentials.key] ?? WeightPool()
+        ipPools[url] = ipPool
+        uidPools[credentials.key] = uidPool
+        let client = MEXCClient(baseURL: url, credentials: credentials, ipPool: ipPool, uidPool: uidPool)
+        let previous = try? store.lastRun(instance: id)
+        return LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt)
+    }
+
+    /// The live market as an instance that is not running would see it now: rules, book and
+    /// balances, for `preview`.
+    public func liveMarket(id: Int, settings: Settings, credentials: APICredentials?) async throws(EngineError) -> (MarketSnapshot, MarketRules) {
+        let exchange = try liveExchange(id: id, settings: settings, credentials: credentials)
+        do {
+            let rules = try await exchange.rules()
+            return (try await exchange.snapshot(), rules)
+        } catch {
+            throw EngineError("\(error.message) (MEXC \(error.code))")
         }
     }
 

@@ -424,7 +424,7 @@ public actor InstanceRunner {
         if runState == .running || runState == .waiting, let fresh = try? await exchange.snapshot() { lastSnapshot = fresh }
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
-                       hanging: state.hanging, target: config.inventoryTarget)
+                       hanging: state.hanging, target: config.inventoryTarget, rules: rules)
     }
 }
 
@@ -441,4 +441,6 @@ public struct InstanceReport: Sendable {
     public var startQuote: Dec
     public var hanging: Set<String>
     public var target: Dec
+    /// The market's rules as the venue gave them at start.
+    public var rules: MarketRules?
 }

@@ -138,8 +138,11 @@ public actor LiveExchange: Exchange {
             known[orderId] = Known(clientId: o.clientId, quantity: quantity, filled: 0)
             return ExchangeOrder(orderId: orderId, clientId: o.clientId, side: o.side, type: o.type, price: price, quantity: quantity,
                                  executed: 0, status: .new, time: clock.now())
-        } catch where error.outcomeUnknown {
-            // The order may exist: ask for it by our client id before deciding anything.
+        } catch where error.outcomeUnknown || Self.isDuplicateClientId(error) {
+            // The order may exist: ask for it by our client id before deciding anything. A
+            // refusal of our client id as a duplicate means an earlier send of this very request
+            // went through (libcurl sends a request again, once, when a reused connection turns
+            // out dead before any answer): the order is found the same way.
             let found: OrderResponse?
             do { found = try await client.queryOrder(symbol: symbol, clientId: o.clientId) } catch {
                 throw ExchangeError(code: ExchangeError.outcomeUnknownCode,
@@ -155,6 +158,12 @@ public actor LiveExchange: Exchange {
         } catch {
             throw ExchangeError(error)
         }
+    }
+
+    static func isDuplicateClientId(_ f: MEXCFailure) -> Bool {
+        guard case .exchange(_, let message, _) = f else { return false }
+        let m = message.lowercased()
+        return m.contains("duplicate") && m.contains("clientorderid")
     }
 
     public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {

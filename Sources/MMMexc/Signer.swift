@@ -13,25 +13,46 @@ public enum MEXCSigner {
     public static func encode(_ value: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(value.utf8.count)
+        append(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func append(_ value: String, to out: inout [UInt8]) {
         for byte in value.utf8 {
             if unreserved.contains(byte) {
                 out.append(byte)
             } else {
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `k=v&k=v` in the given order.
     public static func query(_ parameters: [(String, String)]) -> String {
-        parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+        var out = [UInt8]()
+        out.reserveCapacity(parameters.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 } + 16)
+        for (i, (name, value)) in parameters.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: "&")) }
+            append(name, to: &out)
+            out.append(UInt8(ascii: "="))
+            append(value, to: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Lowercase hex HMAC-SHA256 of `totalParams`, keyed with the secret.
     public static func signature(_ totalParams: String, secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(totalParams.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        let lower = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in mac {
+            out.append(lower[Int(byte >> 4)])
+            out.append(lower[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The whole signed query string: parameters, `recvWindow`, `timestamp`, then `signature`.

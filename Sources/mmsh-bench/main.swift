@@ -4,11 +4,19 @@ import Foundation
 let filter = CommandLine.arguments.dropFirst().first
 func selected(_ name: String) -> Bool { filter == nil || name.contains(filter!) }
 
-let benchmarks = (strategyBenchmarks() + matchingBenchmarks()).filter { selected($0.name) }
+let benchmarks = (strategyBenchmarks() + matchingBenchmarks() + mexcBenchmarks()).filter { selected($0.name) }
 var results: [Measurement] = []
 for b in benchmarks { results.append(measure(b)) }
 if !results.isEmpty { printTable(results) }
 var missed = results.contains { $0.verdict == "MISSED" }
+
+if selected("round trip") {
+    let row = try await placeOrderRoundTrip(count: 2000)
+    print("")
+    print(["benchmark", "p50", "p99", "target", "result"].joined(separator: "  |  "))
+    print(row.joined(separator: "  |  "))
+    missed = missed || row.last == "MISSED"
+}
 
 if selected("ten instances") {
     let row = try await tenInstances(seconds: Int(ProcessInfo.processInfo.environment["MMSH_BENCH_SECONDS"] ?? "") ?? 30)

@@ -80,6 +80,12 @@ struct Sim: ParsableCommand {
             do { server = try SimServer(options: options) } catch { throw ValidationError(error.message) }
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_IGN)
+            // A parent may have started us with these signals blocked (masks are inherited):
+            // Ctrl-C and a request to terminate must stop the server all the same.
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            for s in [SIGINT, SIGTERM] { sigaddset(&unblock, s) }
+            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
             let done = DispatchSemaphore(value: 0)
             let failure = FailureBox()
             let task = Task {

@@ -102,6 +102,9 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         let recorded = Set(try store.orders(instance: r.id, openOnly: false).map(\.clientId))
         let placed = await server.simulator.clientIds("BTCUSDT")
         #expect(!placed.isEmpty && placed.isSubset(of: recorded), "\(placed.subtracting(recorded))")
+        // And none of them is taken for refused or never placed.
+        let misjudged = try store.orders(instance: r.id, openOnly: false).filter { ["REJECTED", "NOT_PLACED", "NOT_FOUND"].contains($0.status) && placed.contains($0.clientId) }
+        #expect(misjudged.isEmpty, "\(misjudged.map { "\($0.clientId) \($0.status)" })")
         await server.stop()
     }
 

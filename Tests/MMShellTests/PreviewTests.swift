@@ -60,6 +60,6 @@ import Testing
     @Test func previewOnOtherVenuesSaysWhy() async throws {
         let h = try Harness()
         await h.run("new; set venue paper")
-        #expect(await h.run("preview").err.contains("the paper venue needs MEXC market data"))
+        #expect(await h.run("preview").err.contains("the paper venue needs MEXC's streams"))
     }
 }

@@ -166,10 +166,11 @@ final class PipedMmsh {
     let input = Pipe(), output = Pipe(), errors = Pipe()
     private var seen = ""
 
-    init(home: TempHome) throws {
+    init(home: TempHome, environment extra: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: mmshBinary)
         var env = ProcessInfo.processInfo.environment
         env["MMSH_HOME"] = home.path
+        for (k, v) in extra { env[k] = v }
         process.environment = env
         process.standardInput = input
         process.standardOutput = output

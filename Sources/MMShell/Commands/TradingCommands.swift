@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMEngine
 import MMSim
 import MMStorage
 import MMStrategy
@@ -9,7 +10,7 @@ extension Commands {
         CommandSpec("preview", summary: "show the ladder an instance would place now, and why",
                     args: [ArgSpec("ID", .instance, optional: true)],
                     examples: ["preview", "preview 2 --json"],
-                    details: "Runs the strategy once against the venue's current book and balances, whether the instance runs or not, and shows each order with its distance from the reference price, then every step of the decision. On the sim venue with sim.volatility 0 and sim.takers 0 the book is still, so the preview is exactly reproducible.",
+                    details: "Runs the strategy once against the venue's current book and balances, whether the instance runs or not, and shows each order with its distance from the reference price, then every step of the decision. On the sim venue with sim.volatility 0 and sim.takers 0 the book is still, so the preview is exactly reproducible. On the live venue it reads MEXC's book and the account's balances (the vault's passphrase is asked for the keys).",
                     showsData: true) { inv, shell in try await shell.preview(inv) },
     ]
 }
@@ -18,21 +19,34 @@ extension Shell {
     func preview(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let settings = try self.settings(of: r.id)
-        guard settings.venue == "sim" else {
-            throw .failure("preview: the \(settings.venue) venue needs MEXC market data, which this build cannot fetch yet; set venue sim to preview against the simulated market")
-        }
-        let market = SimMarketConfig(settings)
-        var view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
-                              book: SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules),
-                              balances: SimBook.startingBalances(market), rules: market.rules)
-        // A running instance is previewed against its own market as it is now, its orders included.
-        if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot {
+        var view: MarketView, rules: MarketRules
+        if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot, let running = report.rules {
+            // A running instance is previewed against its own market as it is now, its orders included.
+            rules = running
             view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances,
-                              orders: report.orders.map(\.live), rules: market.rules)
+                              orders: report.orders.map(\.live), rules: rules)
+        } else {
+            switch settings.venue {
+            case "sim":
+                let market = SimMarketConfig(settings)
+                rules = market.rules
+                view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
+                                  book: SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules),
+                                  balances: SimBook.startingBalances(market), rules: market.rules)
+            case "live":
+                let credentials = try await apiCredentials(account: settings["account"].text!)
+                let snapshot: MarketSnapshot
+                do { (snapshot, rules) = try await manager.liveMarket(id: r.id, settings: settings, credentials: credentials) } catch {
+                    throw .failure("preview: \(error.message)")
+                }
+                view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
+            default:
+                throw .failure("preview: the \(settings.venue) venue needs MEXC's streams, which this build does not have yet; set venue sim or live")
+            }
         }
         var state = StrategyState()
         let decision = Strategy.decide(view, state: &state, config: StrategyConfig(settings), explain: true)
-        return Preview.render(decision, instance: r, pair: settings.pair, venue: settings.venue, rules: market.rules)
+        return Preview.render(decision, instance: r, pair: settings.pair, venue: settings.venue, rules: rules)
     }
 }
 

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// `mmsh sim serve` as its own process, on a free loopback port.
+final class SimServeProcess {
+    let process = Process()
+    let output = Pipe()
+    let key = "mx0systemtest"
+    let secret = "5f1c9e2a7b3d4c6e8f0a1b2c3d4e5f60"
+    private(set) var url = ""
+    private(set) var banner = ""
+
+    init(_ arguments: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: mmshBinary)
+        process.arguments = ["sim", "serve", "--port", "0", "--key", key, "--secret", secret] + arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !banner.contains("In mmsh:") {
+            banner += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        if let range = banner.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) { url = String(banner[range]) }
+    }
+
+    /// Stops it as Ctrl-C would, and returns the rest of what it printed.
+    func stop() -> String {
+        process.interrupt()
+        process.waitUntilExit()
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+}
+
+@Suite(.serialized) struct LiveSystemTests {
+    func environment(_ server: SimServeProcess) -> [String: String] {
+        ["MMSH_PASSPHRASE": "correct horse battery staple", "MMSH_API_KEY": server.key, "MMSH_API_SECRET": server.secret]
+    }
+
+    @Test func simServeAnnouncesItselfAndRefusesBadOptions() throws {
+        let server = try SimServeProcess(["--pair", "ETHUSDT", "--faults", "5xx=0.01,seed=3"])
+        #expect(server.url.hasPrefix("http://127.0.0.1:"), "\(server.banner)")
+        #expect(server.banner.contains("(ETHUSDT)") && server.banner.contains("faults: 5xx=0.01,seed=3"))
+        #expect(server.banner.contains("key:    \(server.key)"))
+        #expect(server.stop().contains("stopped; requests:"))
+        #expect(server.process.terminationStatus == 0)
+
+        let home = TempHome()
+        for (args, message) in [(["--faults", "boom=1"], "unknown fault 'boom'"), (["--pair", "BTC"], "--pair: 'BTC' is not a symbol"),
+                                (["--key", "k"], "give --key and --secret together"), (["--set", "sim.tick=0.003"], "sim.tick must be a power of ten")] {
+            let r = try run(["sim", "serve", "--port", "0"] + args, home: home)
+            #expect(r.status != 0 && r.err.contains(message), "\(args): \(r.err)")
+        }
+    }
+
+    /// The whole path a user takes: keys into the vault, an instance pointed at the local MEXC,
+    /// started, killed hard while quoting, and started again: the orphans are found and cancelled.
+    @Test func aLiveInstanceFromTheShellSurvivesAHardKill() throws {
+        let server = try SimServeProcess(["--set", "sim.seed=4", "--set", "sim.takers=0"])
+        defer { _ = server.stop() }
+        let home = TempHome()
+        let env = environment(server)
+        let setup = try run(["-c", "keys set; new; set venue live; set mexc.rest_url \(server.url); set levels.count 2; keys test; preview"],
+                            home: home, environment: env)
+        #expect(setup.status == 0, "\(setup.err)")
+        #expect(setup.out.contains("the keys of account 'default' work at \(server.url); assets held: BTC, USDT"), "\(setup.out)")
+        // The ladder it would place, from the local MEXC's book and the account's balances.
+        #expect(setup.out.contains("live BTCUSDT · reference price 60000"), "\(setup.out)")
+
+        let mmsh = try PipedMmsh(home: home, environment: env)
+        mmsh.send("start 1\norders 1\n")
+        mmsh.waitFor("started 1 'mm1' on live BTCUSDT")
+        Thread.sleep(forTimeInterval: 1.5)
+        mmsh.signal(SIGKILL)
+
+        let again = try run(["-c", "start 1; stop 1; log 1 -n 200"], home: home, environment: env)
+        #expect(again.status == 0, "\(again.err)")
+        let cancelledOrphans = again.out.components(separatedBy: "cancelled an order left by an earlier run").count - 1
+        #expect(cancelledOrphans == 4, "\(again.out)")
+        #expect(again.out.contains("stopped (stop)"))
+        let open = try run(["-c", "orders 1 --json"], home: home, environment: env)
+        #expect(!open.out.contains("\"NEW\""), "\(open.out)")
+        let summary = server.stop()
+        #expect(summary.contains("ok "))
+        // The secret appears nowhere mmsh wrote: not in its output, its log or its database.
+        for text in [setup.out, setup.err, again.out, again.err] { #expect(!text.contains(server.secret)) }
+        for file in try FileManager.default.subpathsOfDirectory(atPath: home.path) {
+            let data = (try? Data(contentsOf: home.url.appendingPathComponent(file))) ?? Data()
+            #expect(data.range(of: Data(server.secret.utf8)) == nil, "\(file) holds the secret")
+        }
+    }
+}
