@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
@@ -37,9 +38,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
-        // MEXC's spot API: signing, its JSON shapes, market rules.
+        // MEXC's WebSocket frames: Swift generated from Protos/ by scripts/gen-proto, committed.
+        .target(name: "MMProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // MEXC's spot API: signing, its JSON shapes, market rules, stream frames, the local book.
         .target(name: "MMMexc", dependencies: [
-            "MMCore", "MMStrategy", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
+            "MMCore", "MMStrategy", "MMProto", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // `mmsh sim serve`: MEXC's spot REST API on loopback, over the sim venue's markets.
         .target(name: "MMSimServer", dependencies: [
@@ -74,7 +78,7 @@ let package = Package(
         .testTarget(name: "MMStrategyTests", dependencies: ["MMStrategy", "MMCore"]),
         .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMVaultTests", dependencies: ["MMVault"]),
-        .testTarget(name: "MMMexcTests", dependencies: ["MMMexc", "MMCore", "MMStrategy"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MMMexcTests", dependencies: ["MMMexc", "MMProto", "MMCore", "MMStrategy"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MMEngineTests", dependencies: ["MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),

@@ -302,9 +302,14 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
     /// Most decimals accepted from text.
     public static let maxParsedDecimals = 18
 
+    /// Most decimals accepted from an exchange's answers: MEXC reports fees such as
+    /// `0.0003998377369698171` (19 places); they are kept exactly.
+    public static let maxExchangeDecimals = Dec.maxScale
+
     /// Parses a plain decimal: optional sign, digits, optional point and digits (`12`, `-0.5`, `.25`).
-    /// Grouping, exponents and words are refused so nothing is ever guessed.
-    public static func parse(_ text: String) throws(DecParseError) -> Dec {
+    /// Grouping, exponents and words are refused so nothing is ever guessed. At most
+    /// `maxDecimals` decimals (user input: 18) and 38 significant digits.
+    public static func parse(_ text: String, maxDecimals: Int = maxParsedDecimals) throws(DecParseError) -> Dec {
         let t = text.trimmingSpaces
         guard !t.isEmpty else { throw .empty }
         var mantissa: Int128 = 0
@@ -323,7 +328,7 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
                 digits += 1
                 if seenPoint {
                     scale += 1
-                    if scale > maxParsedDecimals { throw .tooManyDecimals(maxParsedDecimals) }
+                    if scale > maxDecimals { throw .tooManyDecimals(maxDecimals) }
                 }
                 // 38 significant digits always fit 128 bits; leading zeros are free.
                 if mantissa >= powersOfTen[37] { throw .tooLarge }
@@ -340,6 +345,12 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
 
     public init?(_ description: String) {
         guard let d = try? Dec.parse(description) else { return nil }
+        self = d
+    }
+
+    /// A decimal as an exchange sent it, with up to `maxExchangeDecimals` decimals.
+    public init?(exchange text: String) {
+        guard let d = try? Dec.parse(text, maxDecimals: Dec.maxExchangeDecimals) else { return nil }
         self = d
     }
 
@@ -369,7 +380,7 @@ extension Dec: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
 
     /// For literals in code and tests only; a malformed literal is a programming error.
     public init(stringLiteral value: String) {
-        guard let d = try? Dec.parse(value) else { preconditionFailure("bad Dec literal \(value)") }
+        guard let d = try? Dec.parse(value, maxDecimals: Dec.maxScale) else { preconditionFailure("bad Dec literal \(value)") }
         self = d
     }
 }

@@ -16,7 +16,7 @@ public struct FlexibleText: Decodable, Sendable, Equatable {
 
     /// The value as an exact decimal.
     public func decimal() throws(MEXCFailure) -> Dec {
-        guard let d = Dec(text) else { throw .malformed("'\(text)' is not a decimal") }
+        guard let d = Dec(exchange: text) else { throw .malformed("'\(text)' is not a decimal") }
         return d
     }
 }
