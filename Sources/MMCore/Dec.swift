@@ -318,6 +318,7 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
         var seenPoint = false
         var digits = 0
         var index = 0
+        let limit = powersOfTen[37]
         for byte in t.utf8 {
             defer { index += 1 }
             switch byte {
@@ -331,16 +332,16 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
                     if scale > maxDecimals { throw .tooManyDecimals(maxDecimals) }
                 }
                 // 38 significant digits always fit 128 bits; leading zeros are free.
-                if mantissa >= powersOfTen[37] { throw .tooLarge }
+                if mantissa >= limit { throw .tooLarge }
                 mantissa = mantissa * 10 + Int128(byte - UInt8(ascii: "0"))
             default:
                 throw .invalid(t)
             }
         }
         guard digits > 0 else { throw .invalid(t) }
-        let value = Dec(mantissa: negative ? -mantissa : mantissa, scale: scale)
-        if value.magnitude >= maxParsedMagnitude { throw .tooLarge }
-        return value
+        // |value| < 10^20 ⇔ mantissa < 10^(20 + scale); 38 digits always fit, so compare mantissas.
+        if scale + 20 <= 37, mantissa >= powersOfTen[scale + 20] { throw .tooLarge }
+        return Dec(mantissa: negative ? -mantissa : mantissa, scale: scale)
     }
 
     public init?(_ description: String) {
@@ -402,6 +403,9 @@ extension Dec: Codable {
 
 extension String {
     var trimmingSpaces: String {
+        // Most text has nothing to trim: answer without copying (the hot path of exchange data).
+        let u = utf8
+        if let f = u.first, let l = u.last, f != 32, f != 9, l != 32, l != 9 { return self }
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }

@@ -108,10 +108,17 @@ public enum StreamFrames {
         }
     }
 
-    static func levels<Item>(_ items: [Item], _ price: (Item) -> String, _ quantity: (Item) -> String) throws(MEXCFailure) -> [BookLevel] {
+    static func levels(_ items: [PublicAggreDepthV3ApiItem]) throws(MEXCFailure) -> [BookLevel] {
         var out: [BookLevel] = []
         out.reserveCapacity(items.count)
-        for item in items { out.append(BookLevel(try dec(price(item), "price"), try dec(quantity(item), "quantity"))) }
+        for item in items { out.append(BookLevel(try dec(item.price, "price"), try dec(item.quantity, "quantity"))) }
+        return out
+    }
+
+    static func levels(_ items: [PublicLimitDepthV3ApiItem]) throws(MEXCFailure) -> [BookLevel] {
+        var out: [BookLevel] = []
+        out.reserveCapacity(items.count)
+        for item in items { out.append(BookLevel(try dec(item.price, "price"), try dec(item.quantity, "quantity"))) }
         return out
     }
 
@@ -120,10 +127,10 @@ public enum StreamFrames {
         switch w.body {
         case .publicAggreDepths(let d)?:
             return .depth(symbol: symbol, DepthDiff(fromVersion: try version(d.fromVersion, "fromVersion"), toVersion: try version(d.toVersion, "toVersion"),
-                                                    bids: try levels(d.bids, \.price, \.quantity), asks: try levels(d.asks, \.price, \.quantity)))
+                                                    bids: try levels(d.bids), asks: try levels(d.asks)))
         case .publicLimitDepths(let d)?:
             return .topOfBook(symbol: symbol, version: try version(d.version, "version"),
-                              bids: try levels(d.bids, \.price, \.quantity), asks: try levels(d.asks, \.price, \.quantity))
+                              bids: try levels(d.bids), asks: try levels(d.asks))
         case .publicAggreBookTicker(let t)?:
             return .bookTicker(symbol: symbol, bid: BookLevel(try dec(t.bidPrice, "bidPrice"), try dec(t.bidQuantity, "bidQuantity")),
                                ask: BookLevel(try dec(t.askPrice, "askPrice"), try dec(t.askQuantity, "askQuantity")))
