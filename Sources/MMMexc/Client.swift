@@ -36,8 +36,13 @@ public struct Endpoint: Sendable {
     public static let batchOrders = Endpoint(method: "POST", path: "/api/v3/batchOrders", signed: true, ipWeight: 1, uidWeight: 1)
     public static let tradeFee = Endpoint(method: "GET", path: "/api/v3/tradeFee", signed: true, ipWeight: 20, uidWeight: 0)
 
+    public static let createListenKey = Endpoint(method: "POST", path: "/api/v3/userDataStream", signed: true, ipWeight: 1, uidWeight: 0)
+    public static let keepListenKey = Endpoint(method: "PUT", path: "/api/v3/userDataStream", signed: true, ipWeight: 1, uidWeight: 0)
+    public static let closeListenKey = Endpoint(method: "DELETE", path: "/api/v3/userDataStream", signed: true, ipWeight: 1, uidWeight: 0)
+
     public static let all: [Endpoint] = [ping, time, exchangeInfo, defaultSymbols, depth, bookTicker, trades, account, placeOrder,
-                                         queryOrder, cancelOrder, cancelOpenOrders, openOrders, myTrades, batchOrders, tradeFee]
+                                         queryOrder, cancelOrder, cancelOpenOrders, openOrders, myTrades, batchOrders, tradeFee,
+                                         createListenKey, keepListenKey, closeListenKey]
 }
 
 /// An order to place: prices and quantities as plain decimal strings, already floored to the
@@ -256,6 +261,24 @@ public actor MEXCClient {
         if let startTime { parameters.append(("startTime", "\(startTime)")) }
         parameters.append(("limit", "\(min(100, max(1, limit)))"))
         return try await request(.myTrades, parameters, as: [AccountTrade].self)
+    }
+
+    // MARK: User data streams
+
+    struct ListenKey: Decodable { var listenKey: String }
+
+    /// A listenKey for the private channels, valid 60 minutes.
+    public func createListenKey() async throws(MEXCFailure) -> String {
+        try await request(.createListenKey, [], as: ListenKey.self).listenKey
+    }
+
+    /// Extends a listenKey by 60 minutes (MEXC advises every 30).
+    public func keepListenKey(_ key: String) async throws(MEXCFailure) {
+        _ = try await send(.keepListenKey, [("listenKey", key)])
+    }
+
+    public func closeListenKey(_ key: String) async throws(MEXCFailure) {
+        _ = try await send(.closeListenKey, [("listenKey", key)])
     }
 
     public func tradeFee(symbol: String) async throws(MEXCFailure) -> TradeFee {

@@ -26,6 +26,8 @@ public struct SimMarket: Sendable {
     public private(set) var lastTrade: Dec?
     /// The market's latest trades (the takers' prints at the touch), oldest first, at most 200.
     public private(set) var prints: [MarketPrint] = []
+    /// How many prints the market has made since it opened (`prints` keeps the newest).
+    public private(set) var printCount = 0
     private var random: SeededGenerator
 
     /// A market opening at `start` (ms) with `seed` (pick one when `sim.seed` is random).
@@ -73,6 +75,7 @@ public struct SimMarket: Sendable {
             if let price = lastTrade {
                 if prints.count == 200 { prints.removeFirst(100) }
                 prints.append(MarketPrint(price: price, quantity: size, time: time, takerSide: side))
+                printCount += 1
             }
         }
         if arrivals > 0 {

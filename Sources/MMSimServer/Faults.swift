@@ -12,19 +12,33 @@ public enum Fault: String, Sendable, CaseIterable {
     case lost
 }
 
+/// What goes wrong with one frame sent on a WebSocket connection.
+public enum StreamFault: String, Sendable, CaseIterable {
+    /// The server closes the connection.
+    case drop = "wsdrop"
+    /// A depth frame is never sent: the versions have a gap.
+    case gap
+    /// The frame is sent twice.
+    case duplicate = "dup"
+    /// The frame is sent after the next one.
+    case reorder
+}
+
 /// `--faults`: how often each fault happens, e.g. `latency=0.2@150ms,5xx=0.05,429=2%,drop=0.02,lost=0.05,seed=7`.
 public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public var latencyRate: Double = 0
     public var latency: TimeSpan = TimeSpan(milliseconds: 0)
     public var rates: [Fault: Double] = [:]
+    /// Per frame sent on a WebSocket connection.
+    public var streamRates: [StreamFault: Double] = [:]
     public var seed: UInt64?
 
     public static let none = FaultPlan()
     public init() {}
 
-    public var isNone: Bool { latencyRate == 0 && rates.values.allSatisfy { $0 == 0 } }
+    public var isNone: Bool { latencyRate == 0 && rates.values.allSatisfy { $0 == 0 } && streamRates.values.allSatisfy { $0 == 0 } }
 
-    public static let syntax = "KIND=RATE[,…] with KIND latency (RATE@DURATION), 5xx, 429, drop or lost, RATE 0–1 or a percentage, and seed=N"
+    public static let syntax = "KIND=RATE[,…] with KIND latency (RATE@DURATION), 5xx, 429, drop or lost (requests), wsdrop, gap, dup or reorder (stream frames), RATE 0–1 or a percentage, and seed=N"
 
     public init(spec: String) throws(SettingError) {
         for item in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
@@ -54,11 +68,14 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
                 latencyRate = rate
             } else if let fault = Fault(rawValue: kind) {
                 rates[fault] = rate
+            } else if let fault = StreamFault(rawValue: kind) {
+                streamRates[fault] = rate
             } else {
                 throw SettingError("--faults: unknown fault '\(kind)'; expected \(Self.syntax)")
             }
         }
         guard rates.values.reduce(0, +) <= 1 else { throw SettingError("--faults: the rates of 5xx, 429, drop and lost add up to more than 1") }
+        guard streamRates.values.reduce(0, +) <= 1 else { throw SettingError("--faults: the rates of wsdrop, gap, dup and reorder add up to more than 1") }
     }
 
     /// The fault for a roll `u` in [0, 1): each fault takes its share of the interval, in a fixed order.
@@ -71,10 +88,21 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// The fault for one stream frame, from a roll `u` in [0, 1).
+    func streamFault(for u: Double) -> StreamFault? {
+        var edge = 0.0
+        for f in StreamFault.allCases {
+            edge += streamRates[f] ?? 0
+            if u < edge { return f }
+        }
+        return nil
+    }
+
     public var description: String {
         var items: [String] = []
         if latencyRate > 0 { items.append("latency=\(latencyRate)@\(latency)") }
         for f in Fault.allCases { if let r = rates[f], r > 0 { items.append("\(f.rawValue)=\(r)") } }
+        for f in StreamFault.allCases { if let r = streamRates[f], r > 0 { items.append("\(f.rawValue)=\(r)") } }
         if let seed { items.append("seed=\(seed)") }
         return items.isEmpty ? "none" : items.joined(separator: ",")
     }

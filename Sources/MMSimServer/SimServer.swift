@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MMCore
 import MMMexc
@@ -31,6 +32,8 @@ public final class SimServer: Sendable {
     }
 
     /// Serves until the task is cancelled; `onListening` gets the port (useful with port 0).
+    /// REST and WebSocket share the port: `/ws` (with `?listenKey=` for the private channels)
+    /// upgrades to MEXC's WebSocket API.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let simulator = self.simulator
         var logger = Logger(label: "mmsh.sim.serve")
@@ -38,10 +41,60 @@ public final class SimServer: Sendable {
         let responder = CallbackResponder<SimRequestContext> { request, context in
             try await Self.respond(request, context, simulator)
         }
-        let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+        let app = Application(responder: responder,
+                              server: .http1WebSocketUpgrade { request, channel, _ in
+                                  try await Self.upgrade(request, channel, simulator)
+                              },
+                              configuration: .init(address: .hostname("127.0.0.1", port: port)),
                               onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
                               logger: logger)
-        try await app.run()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    await simulator.publish()
+                    try await Task.sleep(for: SimulatedMEXC.publishEvery)
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// A WebSocket connection at `/ws`: frames from the simulator go out, the client's JSON
+    /// requests come in. An unknown listenKey gets MEXC's plain-text refusal and the connection closes.
+    static func upgrade(_ request: HTTPRequest, _ channel: any Channel, _ simulator: SimulatedMEXC) async throws
+        -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let path = request.path ?? ""
+        guard path == "/ws" || path.hasPrefix("/ws?") else { return .dontUpgrade }
+        let listenKey = URLComponents(string: path)?.queryItems?.first { $0.name == "listenKey" }?.value
+        guard let (id, frames) = await simulator.openStream(listenKey: listenKey) else {
+            return .upgrade([:]) { _, outbound, _ in
+                try await outbound.write(.text("Invalid listen key"))
+                try await outbound.close(.policyViolation, reason: "Invalid listen key")
+            }
+        }
+        return .upgrade([:]) { inbound, outbound, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await frame in frames {
+                        switch frame {
+                        case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .close:
+                            // Dropped as a network would drop it: no close handshake.
+                            try await channel.close()
+                            return
+                        }
+                    }
+                }
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    if case .text(let text) = message { await simulator.received(text, on: id) }
+                }
+                group.cancelAll()
+            }
+            await simulator.closeStream(id)
+        }
     }
 
     static func respond(_ request: Request, _ context: SimRequestContext, _ simulator: SimulatedMEXC) async throws -> Response {

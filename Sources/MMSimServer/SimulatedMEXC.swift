@@ -79,6 +79,10 @@ public actor SimulatedMEXC {
         var updateId: Int64 = 1
         var clientIds: [String: String] = [:]
         var generated = 0
+        /// Fills made since the pair opened (`fills` keeps the newest).
+        var fillCount = 0
+        /// Client ids of orders that changed since the last publish.
+        var touched: Set<String> = []
     }
 
     var pairs: [String: Pair] = [:]
@@ -91,7 +95,12 @@ public actor SimulatedMEXC {
     var uidWindows: [String: WeightWindow] = [:]
     let uidLimit: Int
     /// Requests seen, by outcome, for tests and the server's summary.
-    public private(set) var counts: [String: Int] = [:]
+    public internal(set) var counts: [String: Int] = [:]
+    // The WebSocket side (SimStreams.swift).
+    var listenKeys: [String: Int64] = [:]
+    var streamSessions: [Int: StreamSession] = [:]
+    var nextSessionId = 0
+    var published: [String: Published] = [:]
 
     public init(options: SimServerOptions, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws(SettingError) {
         let config = SimMarketConfig(options.settings)
@@ -152,6 +161,12 @@ public actor SimulatedMEXC {
         return pairs[symbol]?.market.engine.openOrders ?? []
     }
 
+    /// The whole book of `symbol` (participants and the account), best first.
+    public func book(_ symbol: String) -> OrderBook {
+        catchUp(symbol)
+        return pairs[symbol]?.market.engine.book(depth: 5000) ?? OrderBook(bids: [], asks: [])
+    }
+
     /// The client id of every order placed on `symbol`.
     public func clientIds(_ symbol: String) -> Set<String> {
         Set(pairs[symbol]?.clientIds.values ?? [:].values)
@@ -168,6 +183,8 @@ public actor SimulatedMEXC {
         let trades = p.market.advance(to: now())
         if p.market.time != before { p.updateId += 1 }
         p.fills += trades
+        p.fillCount += trades.count
+        for t in trades { p.touched.insert(t.clientId) }
         if p.fills.count > 100_000 { p.fills.removeFirst(p.fills.count - 100_000) }
         pairs[symbol] = p
     }
@@ -270,6 +287,9 @@ public actor SimulatedMEXC {
             let pair = try pair(p)
             return SimResponse(200, .array(pair.market.engine.openOrders.map { orderJSON($0, pair) }))
         case ("GET", "/api/v3/myTrades"): return try myTrades(p)
+        case ("POST", "/api/v3/userDataStream"): return createListenKey(at: t)
+        case ("PUT", "/api/v3/userDataStream"): return try keepListenKey(p, at: t)
+        case ("DELETE", "/api/v3/userDataStream"): return try closeListenKey(p)
         case ("GET", "/api/v3/tradeFee"):
             let fee = try pair(p).market.config.rules.makerFee
             return SimResponse(200, .object([("data", .object([("makerCommission", .number(fee.description)), ("takerCommission", .number(fee.description))])),
@@ -310,6 +330,7 @@ public actor SimulatedMEXC {
         let pair = try pair(p)
         let limit = try Self.limit(p, default: 100, max: 5000)
         let book = pair.market.engine.book(depth: limit)
+        servedSnapshot(pair.symbol, book)
         func rows(_ levels: [BookLevel]) -> JSONText { .array(levels.map { .array([.string($0.price.description), .string($0.amount.description)]) }) }
         return SimResponse(200, .object([("lastUpdateId", .int(pair.updateId)), ("bids", rows(book.bids)), ("asks", rows(book.asks)),
                                          ("timestamp", .int(t))]))
@@ -400,8 +421,10 @@ public actor SimulatedMEXC {
             try e.place(clientId: clientId, side: side, type: type, price: price, quantity: quantity, time: t)
         }
         pair.fills += trades
+        pair.fillCount += trades.count
         pair.updateId += 1
         pair.clientIds[placed.orderId] = clientId
+        pair.touched.insert(clientId)
         pairs[pair.symbol] = pair
         return (pair, placed)
     }
@@ -455,6 +478,7 @@ public actor SimulatedMEXC {
         guard let id = try clientId(p, pair) else { throw .unknownOrder }
         let o = try pair.market.withEngine { e throws(ExchangeError) in try e.cancel(clientId: id) }
         pair.updateId += 1
+        pair.touched.insert(id)
         pairs[pair.symbol] = pair
         return SimResponse(200, cancelJSON(o, pair))
     }
@@ -467,6 +491,7 @@ public actor SimulatedMEXC {
             var pair = try pair(["symbol": s])
             let cancelled = (try? pair.market.withEngine { e throws(ExchangeError) in e.cancelAll() }) ?? []
             pair.updateId += 1
+            for o in cancelled { pair.touched.insert(o.clientId) }
             pairs[s] = pair
             out += cancelled.map { cancelJSON($0, pair) }
         }
