@@ -144,6 +144,8 @@ extension SimulatedMEXC {
 
     /// Sends what changed since the last call to every connection subscribed to it.
     public func publish() {
+        // Nobody listens: nothing to compute. The next diff covers everything since the last one.
+        guard !streamSessions.isEmpty else { return }
         let t = now()
         for symbol in order {
             catchUp(symbol)

@@ -110,12 +110,14 @@ import Testing
         defer { Task { await server.stop() } }
         let client = server.client()
         _ = try await client.account()
-        #expect(abs(await client.timeOffset) < 1000)
+        // The offset is measured from the middle of a round trip: within half of it (a loaded
+        // machine running the whole suite in parallel may take a while).
+        #expect(abs(await client.timeOffset) < 2000)
         // The server's clock jumps 30 s ahead: our timestamps fall outside recvWindow until the
         // client measures the offset again, which it does on the 700003 by itself.
         shift.ms = 30_000
         _ = try await client.account()
-        #expect(abs(await client.timeOffset - 30_000) < 1000)
+        #expect(abs(await client.timeOffset - 30_000) < 2000)
     }
 
     @Test func ourLimiterDelaysRatherThanDrops() async throws {
