@@ -99,7 +99,7 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim" version' -l 'version' -d 'Show the version.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh sim" -eq 1' -fa 'serve' -d 'Serve MEXC\'s spot REST API on 127.0.0.1 over simulated markets.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh sim" -eq 1' -fa 'serve' -d 'Serve MEXC\'s spot REST and WebSocket APIs on 127.0.0.1 over simulated markets.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" port' -l 'port' -d 'The port on 127.0.0.1; 0 picks a free one.' -rfka ''
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve"' -l 'pair' -d 'A symbol to trade (repeatable).' -rfka ''
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" key' -l 'key' -d 'The API key to accept (default: a random one, printed).' -rfka ''

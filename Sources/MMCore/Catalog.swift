@@ -127,6 +127,11 @@ public enum Catalog {
         SettingSpec("mexc.ws_url", .url(schemes: ["wss", "ws"]), default: .text("wss://wbs-api.mexc.com/ws"),
                     "MEXC WebSocket endpoint"),
 
+        SettingSpec("mexc.streams", .toggle, default: .bool(true),
+                    "live: the book, fills and balances from MEXC's WebSocket streams (REST polling while they are down); off polls REST only"),
+        SettingSpec("market.stale_after", .duration(min: .seconds(1), max: .minutes(10)), default: .duration(.seconds(5)),
+                    "with no fresh book for this long, cancel the quotes until market data is fresh again"),
+
         SettingSpec("orphans", .choice(["cancel", "adopt"]), default: .text("cancel"),
                     "orders of an earlier run found open at start: cancel them, or adopt them as this run's"),
 

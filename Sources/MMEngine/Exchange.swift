@@ -16,6 +16,15 @@ public protocol Exchange: Sendable {
     func openOrders() async throws(ExchangeError) -> [ExchangeOrder]
     /// Fills of the account's orders since the last call, oldest first, each reported once.
     func newFills() async throws(ExchangeError) -> [ExchangeTrade]
+    /// Every fill not yet reported, asked of the venue's authoritative record: for the end of a run.
+    func finalFills() async throws(ExchangeError) -> [ExchangeTrade]
+    /// Ends the venue's connections (streams) when the instance stops.
+    func close() async
+}
+
+extension Exchange {
+    public func finalFills() async throws(ExchangeError) -> [ExchangeTrade] { try await newFills() }
+    public func close() async {}
 }
 
 public struct MarketSnapshot: Sendable {
@@ -25,6 +34,8 @@ public struct MarketSnapshot: Sendable {
     public var balances: Balances
     /// Requests to the venue are being held back by its rate limits.
     public var throttled = false
+    /// How old the book is: zero when just fetched, the time since its stream last spoke otherwise.
+    public var dataAge: Duration = .zero
 }
 
 public struct OrderRequest: Sendable, Equatable {

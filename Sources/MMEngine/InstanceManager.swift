@@ -59,6 +59,7 @@ public actor InstanceManager {
         let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,
                                     token: token, notify: notify)
         do { try await runner.start(seedNote: seedNote) } catch {
+            await exchange.close()
             throw EngineError("cannot start instance \(id): \(error.message) (MEXC \(error.code))")
         }
         runners[id] = runner
@@ -88,13 +89,28 @@ public actor InstanceManager {
         uidPools[credentials.key] = uidPool
         let client = MEXCClient(baseURL: url, credentials: credentials, ipPool: ipPool, uidPool: uidPool)
         let previous = try? store.lastRun(instance: id)
-        return LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt)
+        let streams = settings["mexc.streams"].bool == true ? settings["mexc.ws_url"].text : nil
+        if let streams {
+            // Quoting one market's book while trading on another is the costliest mistake to make
+            // with a local simulator: refuse a REST and a stream endpoint that are not both local or both remote.
+            func local(_ u: String) -> Bool {
+                let host = URLComponents(string: u)?.host ?? ""
+                return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+            }
+            guard local(url) == local(streams) else {
+                throw EngineError("mexc.rest_url (\(url)) and mexc.ws_url (\(streams)) point at different exchanges; set mexc.ws_url to the same one (for mmsh sim serve: ws://HOST:PORT/ws), or set mexc.streams off")
+            }
+        }
+        return LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt, streamURL: streams,
+                            staleAfter: .milliseconds(settings["market.stale_after"].duration?.milliseconds ?? 5000))
     }
 
     /// The live market as an instance that is not running would see it now: rules, book and
     /// balances, for `preview`.
     public func liveMarket(id: Int, settings: Settings, credentials: APICredentials?) async throws(EngineError) -> (MarketSnapshot, MarketRules) {
-        let exchange = try liveExchange(id: id, settings: settings, credentials: credentials)
+        var polling = settings
+        polling.set("mexc.streams", .bool(false))
+        let exchange = try liveExchange(id: id, settings: polling, credentials: credentials)
         do {
             let rules = try await exchange.rules()
             return (try await exchange.snapshot(), rules)

@@ -69,6 +69,9 @@ public actor InstanceRunner {
     /// Why the venue stopped answering, while it does not; cleared (after a reconciliation) when it answers again.
     var contactLost: String?
     public private(set) var throttled = false
+    /// When the venue last gave a fresh book; quotes are cancelled when that is too long ago.
+    var freshAt: Int64 = 0
+    public private(set) var stale = false
 
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
@@ -105,6 +108,7 @@ public actor InstanceRunner {
         startBase = snapshot.balances.base.total
         startQuote = snapshot.balances.quote.total
         startedAt = clock.now()
+        freshAt = startedAt
         runId = try? store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description,
                                     seed: seedNote)
         runState = .running
@@ -167,8 +171,15 @@ public actor InstanceRunner {
         if !confirmed {
             log(.error, "error", "could not confirm that every order is cancelled: the venue does not answer; check open orders on MEXC")
         }
-        _ = try? await applyFills()
+        // Nothing can fill any more: the venue's own record of fills is read until it answers.
+        for attempt in 0..<5 {
+            do { try await applyFills(final: true); break } catch {
+                if attempt == 4 { log(.error, "error", "could not read the last fills: \(error.message); they are read at the next start") }
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+            }
+        }
         if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
+        await exchange.close()
         runState = end
         if let runId { try? store.finishRun(runId, at: clock.now(), state: end.rawValue) }
         log(end == .stopped ? .info : .error, "stopped", "stopped (\(reason)); \(cancelled) order\(cancelled == 1 ? "" : "s") cancelled")
@@ -194,6 +205,11 @@ public actor InstanceRunner {
             let previous = lastSnapshot?.balances
             let snapshot = try await exchange.snapshot()
             lastSnapshot = snapshot
+            freshAt = snapshot.time
+            if stale {
+                stale = false
+                log(.info, "market", "market data is fresh again; quoting resumes")
+            }
             if snapshot.throttled != throttled {
                 throttled = snapshot.throttled
                 log(throttled ? .warning : .info, "throttled",
@@ -209,8 +225,25 @@ public actor InstanceRunner {
         } catch where error.isOutcomeUnknown {
             if contactLost == nil { log(.warning, "connection", "lost contact with the venue: \(error.message)") }
             contactLost = error.message
+            await cancelIfStale()
         } catch {
             log(.error, "error", "\(error)")
+            await cancelIfStale()
+        }
+    }
+
+    /// No fresh book for `market.stale_after`: the quotes are priced on a market that may have
+    /// moved, so they are cancelled (as far as the venue answers) until data is fresh again.
+    func cancelIfStale() async {
+        let limit = Int64(settings["market.stale_after"].duration?.milliseconds ?? 5000)
+        let age = clock.now() - freshAt
+        guard age > limit else { return }
+        if !stale {
+            stale = true
+            log(.warning, "market", "no fresh market data for \(age / 1000)s; cancelling quotes until it is fresh again")
+        }
+        for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where !o.cancelling {
+            _ = await cancel(o, reason: "market data stale")
         }
     }
 
@@ -376,8 +409,8 @@ public actor InstanceRunner {
     }
 
     /// Applies each new fill exactly once: the store refuses a trade it has already seen.
-    func applyFills() async throws(ExchangeError) {
-        for t in try await exchange.newFills() where t.clientId.hasPrefix(Self.instancePrefix(id)) {
+    func applyFills(final: Bool = false) async throws(ExchangeError) {
+        for t in try await (final ? exchange.finalFills() : exchange.newFills()) where t.clientId.hasPrefix(Self.instancePrefix(id)) {
             let fresh = (try? store.recordFill(FillRecord(instanceId: id, tradeId: "\(t.orderId)#\(t.tradeId)", clientId: t.clientId,
                                                           side: t.side.rawValue, price: t.price.description,
                                                           quantity: t.quantity.description, fee: t.fee.description, time: t.time))) ?? false

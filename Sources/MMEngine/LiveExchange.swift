@@ -19,9 +19,11 @@ extension ExchangeError {
     }
 }
 
-/// The live venue: one symbol on MEXC spot through the REST API. Market data and fills are
-/// polled within the rate limits; orders are placed post-only under our client ids, and an
-/// order whose reply was lost is looked up by its client id before anything else is decided.
+/// The live venue: one symbol on MEXC spot. Orders go through the REST API, post-only under our
+/// client ids; an order whose reply was lost is looked up by its client id before anything else
+/// is decided. With a stream URL, the book is a local copy kept by the aggregated depth stream
+/// and fills and balances arrive on the private streams; while a stream is down, REST polling
+/// (within the rate limits) takes over, and stops again when it is back.
 public actor LiveExchange: Exchange {
     public let symbol: String
     let client: MEXCClient
@@ -51,6 +53,26 @@ public actor LiveExchange: Exchange {
     /// An order showed more executed than its reported fills: the next fills poll is not skipped.
     var fillsPending = false
 
+    // Streams (nil streamURL: REST polling only).
+    let streamURL: String?
+    /// Market data older than this is not quoted on; the public stream pings at half of it.
+    let staleAfter: Duration
+    var publicStream: StreamConnection?
+    var privateStream: StreamConnection?
+    var book = LocalBook()
+    var resnapshotting = false
+    var privateUp = false
+    var listenKey: String?
+    var keepAlive: Task<Void, Never>?
+    /// Fills from the private stream not yet handed to the instance.
+    var streamFills: [ExchangeTrade] = []
+    /// Balances from the private stream, by asset.
+    var streamBalances: [String: (free: Dec, locked: Dec)] = [:]
+    public private(set) var streamLog: [String] = []
+    /// REST fills are still polled while the private stream is up, this often, as a safety net.
+    static let fillsEveryWithStream: Int64 = 15_000
+    static let listenKeyKeepAlive: Duration = .seconds(30 * 60)
+
     /// How often each kind of data is polled (ms): fills, the account when nothing changed, public trades.
     static let fillsEvery: Int64 = 1000
     static let accountEvery: Int64 = 5000
@@ -60,11 +82,15 @@ public actor LiveExchange: Exchange {
 
     /// `fillsSince`: where to start looking for fills (the previous run's start), so fills
     /// made while mmsh was away are recorded too.
-    public init(client: MEXCClient, symbol: String, clock: any EngineClock, fillsSince: Int64? = nil) {
+    /// `streamURL`: MEXC's WebSocket endpoint (`mexc.ws_url`), or nil to poll REST only.
+    public init(client: MEXCClient, symbol: String, clock: any EngineClock, fillsSince: Int64? = nil, streamURL: String? = nil,
+                staleAfter: Duration = .seconds(5)) {
         self.client = client
         self.symbol = symbol
         self.clock = clock
         self.fillsSince = fillsSince
+        self.streamURL = streamURL
+        self.staleAfter = staleAfter
     }
 
     func call<T>(_ body: () async throws(MEXCFailure) -> T) async throws(ExchangeError) -> T {
@@ -98,32 +124,44 @@ public actor LiveExchange: Exchange {
             cursor = min(serverNow, fillsSince ?? serverNow)
         }
         cachedRules = rules
+        startStreams()
         return rules
     }
 
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
         let client = self.client, symbol = self.symbol
         let now = clock.now()
-        let depth = try await call { () async throws(MEXCFailure) in try await client.depth(symbol: symbol, limit: 100) }
-        let levels = try await call { () async throws(MEXCFailure) in try depth.levels() }
-        let book = OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) })
-        if accountStale || account.map({ now - $0.at >= Self.accountEvery }) ?? true {
+        let orderBook: OrderBook
+        var age: Duration = .zero
+        if let fresh = await streamedBook() {
+            (orderBook, age) = fresh
+        } else {
+            let depth = try await call { () async throws(MEXCFailure) in try await client.depth(symbol: symbol, limit: 100) }
+            let levels = try await call { () async throws(MEXCFailure) in try depth.levels() }
+            orderBook = OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) })
+        }
+        if privateUp, let base = streamBalances[baseAsset], let quote = streamBalances[quoteAsset],
+           account.map({ now - $0.at < 60_000 }) ?? false {
+            account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
+                                quote: AssetBalance(total: quote.free + quote.locked, available: quote.free)), account!.at)
+        } else if accountStale || account.map({ now - $0.at >= Self.accountEvery }) ?? true || privateUp {
             let info = try await call { () async throws(MEXCFailure) in try await client.account() }
             let quoteAsset = self.quoteAsset, baseAsset = self.baseAsset
             let base = try await call { () async throws(MEXCFailure) in try info.balance(baseAsset) }
             let quote = try await call { () async throws(MEXCFailure) in try info.balance(quoteAsset) }
             account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
                                 quote: AssetBalance(total: quote.free + quote.locked, available: quote.free)), now)
+            streamBalances = [baseAsset: base, quoteAsset: quote]
             accountStale = false
         }
-        if now - lastTradesPoll >= Self.tradesEvery {
+        if publicStream == nil || !book.isSynced, now - lastTradesPoll >= Self.tradesEvery {
             lastTradesPoll = now
             if let t = try await call({ () async throws(MEXCFailure) in try await client.trades(symbol: symbol, limit: 1) }).last {
                 lastTrade = (try await call { () async throws(MEXCFailure) in try t.price.decimal() }, t.time)
             }
         }
-        return MarketSnapshot(time: now, book: book, lastTrade: lastTrade?.price, balances: account!.balances,
-                              throttled: await client.throttled())
+        return MarketSnapshot(time: now, book: orderBook, lastTrade: lastTrade?.price, balances: account!.balances,
+                              throttled: await client.throttled(), dataAge: age)
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
@@ -190,40 +228,88 @@ public actor LiveExchange: Exchange {
         return out
     }
 
-    /// New fills from myTrades, oldest first, each reported once (keyed by order and trade id).
-    /// All or nothing: when a page cannot be read, nothing is marked as reported, so the same
-    /// fills come back at the next call instead of being lost.
+    /// New fills, oldest first, each reported once (keyed by order and trade id): those the
+    /// private stream brought, then those myTrades shows (polled every second without the
+    /// stream, as a safety net with it, and at once after it reconnects). A poll is all or
+    /// nothing: when a page cannot be read, nothing is marked as seen, so nothing is lost.
     public func newFills() async throws(ExchangeError) -> [ExchangeTrade] {
         let now = clock.now()
-        guard fillsPending || now - lastFillsPoll >= Self.fillsEvery else { return [] }
+        let every = privateUp ? Self.fillsEveryWithStream : Self.fillsEvery
+        guard fillsPending || now - lastFillsPoll >= every else { return takeStreamFills() }
         _ = try await rules()
         let client = self.client, symbol = self.symbol
         var start = cursor ?? 0
-        var fresh: [ExchangeTrade] = []
-        var seen = reported, orders = known
+        var raw: [RawFill] = []
         // Pages of 100 from the cursor on; a full page means there may be more.
         for _ in 0..<20 {
             let page = try await call { () async throws(MEXCFailure) in try await client.myTrades(symbol: symbol, startTime: start, limit: 100) }
             let sorted = try page.map { t throws(ExchangeError) in (t, try Self.time(t.time)) }.sorted { $0.1 < $1.1 }
-            for (t, time) in sorted {
-                let key = "\(t.orderId.text)#\(t.id.text)"
-                guard seen[key] == nil else { continue }
-                guard let trade = try await trade(t, time: time, orders: &orders) else { continue }
-                seen[key] = time
-                fresh.append(trade)
+            for (t, time) in sorted where reported["\(t.orderId.text)#\(t.id.text)"] == nil {
+                if let fill = try await rawFill(t, time: time) { raw.append(fill) }
             }
             guard page.count == 100, let last = sorted.last?.1, last > start else { break }
             start = last
         }
-        reported = seen
-        known = orders
         lastFillsPoll = now
         fillsPending = false
+        // Taken after the poll: a fill the stream brought while the poll was under way is in
+        // `reported` (so the poll skipped it) and must be handed over now.
+        let polled = commit(raw)
+        let out = (takeStreamFills() + polled).sorted { $0.time < $1.time }
         if let newest = reported.values.max() { cursor = max(cursor ?? 0, newest - Self.overlap) }
         let horizon = (cursor ?? 0) - 3_600_000
         reported = reported.filter { $0.value >= horizon }
-        if !fresh.isEmpty { accountStale = true }
-        return fresh
+        return out
+    }
+
+    func takeStreamFills() -> [ExchangeTrade] {
+        defer { streamFills = [] }
+        return streamFills
+    }
+
+    /// Every fill up to now, REST included, whatever the polling interval: for the end of a run,
+    /// once every order is cancelled.
+    public func finalFills() async throws(ExchangeError) -> [ExchangeTrade] {
+        fillsPending = true
+        return try await newFills()
+    }
+
+    /// A fill as MEXC reported it, from myTrades or the private deals stream.
+    struct RawFill {
+        var tradeId: String
+        var orderId: String
+        var clientId: String
+        var side: Side
+        var price: Dec
+        var quantity: Dec
+        /// In quote.
+        var fee: Dec
+        var time: Int64
+        var isMaker: Bool
+        var key: String { "\(orderId)#\(tradeId)" }
+    }
+
+    /// Marks fills as reported, skipping any seen already (the stream and REST both bring them),
+    /// and tells for each whether it completed its order. No suspension point: atomic.
+    func commit(_ fills: [RawFill]) -> [ExchangeTrade] {
+        var out: [ExchangeTrade] = []
+        for f in fills.sorted(by: { $0.time < $1.time }) where reported[f.key] == nil {
+            reported[f.key] = f.time
+            var k = known[f.orderId] ?? Known(clientId: f.clientId, quantity: 0, filled: 0)
+            k.filled += f.quantity
+            known[f.orderId] = k
+            accountStale = true
+            out.append(ExchangeTrade(tradeId: f.tradeId, orderId: f.orderId, clientId: f.clientId, side: f.side, price: f.price,
+                                     quantity: f.quantity, fee: f.fee, time: f.time, isMaker: f.isMaker,
+                                     orderFilled: k.quantity.isPositive && k.filled >= k.quantity))
+        }
+        return out
+    }
+
+    /// A fee in the pair's quote: one charged in base is valued at the fill's price; one
+    /// charged in another asset (MX) does not change the pair's balances.
+    func feeInQuote(_ amount: Dec, asset: String, price: Dec) -> Dec {
+        asset == quoteAsset ? amount : asset == baseAsset ? amount * price : 0
     }
 
     // MARK: Conversions
@@ -252,31 +338,162 @@ public actor LiveExchange: Exchange {
 
     /// A fill from myTrades; its client id comes from our records, or from MEXC when it is not
     /// in the fill (MEXC often sends null). Nil for fills of orders that are not ours.
-    func trade(_ t: AccountTrade, time: Int64, orders: inout [String: Known]) async throws(ExchangeError) -> ExchangeTrade? {
+    func rawFill(_ t: AccountTrade, time: Int64) async throws(ExchangeError) -> RawFill? {
         let orderId = t.orderId.text
         let client = self.client, symbol = self.symbol
-        if orders[orderId].map({ $0.clientId.isEmpty || $0.quantity.isZero }) ?? true {
+        if known[orderId].map({ $0.clientId.isEmpty || $0.quantity.isZero }) ?? true {
+            // What an order is never changes: safe to remember even if this poll fails later.
             if let r = try await call({ () async throws(MEXCFailure) in try await client.queryOrder(symbol: symbol, orderId: orderId) }) {
                 let clientId = r.clientOrderId ?? r.origClientOrderId ?? t.clientOrderId ?? ""
-                orders[orderId] = Known(clientId: clientId, quantity: (try? r.origQty.decimal()) ?? 0, filled: orders[orderId]?.filled ?? 0)
-            } else if let c = t.clientOrderId, !c.isEmpty, orders[orderId] == nil {
-                orders[orderId] = Known(clientId: c, quantity: 0, filled: 0)
+                known[orderId] = Known(clientId: clientId, quantity: (try? r.origQty.decimal()) ?? 0, filled: known[orderId]?.filled ?? 0)
+            } else if let c = t.clientOrderId, !c.isEmpty, known[orderId] == nil {
+                known[orderId] = Known(clientId: c, quantity: 0, filled: 0)
             }
         }
-        guard var k = orders[orderId], !k.clientId.isEmpty else { return nil }
+        guard let k = known[orderId], !k.clientId.isEmpty else { return nil }
         let price: Dec, quantity: Dec, commission: Dec
         do {
             price = try t.price.decimal()
             quantity = try t.qty.decimal()
             commission = try t.commission.decimal()
         } catch { throw ExchangeError(error) }
-        k.filled += quantity
-        orders[orderId] = k
-        // Fees in quote: a fee charged in base is valued at the fill's price; one charged in
-        // another asset (MX) does not change the pair's balances.
-        let fee = t.commissionAsset == quoteAsset ? commission : t.commissionAsset == baseAsset ? commission * price : 0
-        return ExchangeTrade(tradeId: t.id.text, orderId: orderId, clientId: k.clientId, side: t.isBuyer ? .buy : .sell, price: price,
-                             quantity: quantity, fee: fee, time: time, isMaker: t.isMaker,
-                             orderFilled: k.quantity.isPositive && k.filled >= k.quantity)
+        return RawFill(tradeId: t.id.text, orderId: orderId, clientId: k.clientId, side: t.isBuyer ? .buy : .sell, price: price,
+                       quantity: quantity, fee: feeInQuote(commission, asset: t.commissionAsset, price: price), time: time, isMaker: t.isMaker)
+    }
+
+    // MARK: Streams
+
+    func startStreams() {
+        guard let base = streamURL, publicStream == nil else { return }
+        let symbol = self.symbol
+        let ping = min(Duration.seconds(30), max(.milliseconds(500), staleAfter / 2))
+        let publicStream = StreamConnection(channels: ["spot@public.aggre.depth.v3.api.pb@100ms@\(symbol)",
+                                                       "spot@public.aggre.deals.v3.api.pb@100ms@\(symbol)"],
+                                            url: { base }) { [weak self] notice in await self?.handlePublic(notice) }
+        let privateStream = StreamConnection(channels: ["spot@private.orders.v3.api.pb", "spot@private.deals.v3.api.pb",
+                                                        "spot@private.account.v3.api.pb"],
+                                             url: { [weak self] in
+                                                 guard let self else { throw CancellationError() }
+                                                 return base + "?listenKey=" + (try await self.currentListenKey())
+                                             }) { [weak self] notice in await self?.handlePrivate(notice) }
+        self.publicStream = publicStream
+        self.privateStream = privateStream
+        Task {
+            await publicStream.configure(pingEvery: ping)
+            await publicStream.start()
+            await privateStream.start()
+        }
+        keepAlive = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.listenKeyKeepAlive)
+                guard !Task.isCancelled else { return }
+                await self?.keepListenKeyAlive()
+            }
+        }
+    }
+
+    /// The listenKey of the private stream, created when there is none (or the last one failed).
+    func currentListenKey() async throws -> String {
+        if let listenKey { return listenKey }
+        let key = try await client.createListenKey()
+        listenKey = key
+        return key
+    }
+
+    func keepListenKeyAlive() async {
+        guard let key = listenKey else { return }
+        do { try await client.keepListenKey(key) } catch {
+            // Expired or refused: the next connection asks for a new one.
+            listenKey = nil
+            note("listenKey could not be kept alive (\(error)); a new one is made at the next connection")
+        }
+    }
+
+    func note(_ s: String) {
+        streamLog.append(s)
+        if streamLog.count > 200 { streamLog.removeFirst(100) }
+    }
+
+    /// Stops the streams and closes the listenKey.
+    public func close() async {
+        keepAlive?.cancel()
+        await publicStream?.stop()
+        await privateStream?.stop()
+        if let key = listenKey { try? await client.closeListenKey(key) }
+        listenKey = nil
+        privateUp = false
+        book.reset()
+    }
+
+    /// The local book, when the stream keeps it in sync and its connection spoke within `staleAfter`.
+    func streamedBook() async -> (OrderBook, Duration)? {
+        guard let publicStream, book.isSynced, let last = await publicStream.lastMessageAt else { return nil }
+        let age = ContinuousClock.now - last
+        guard age <= staleAfter else { return nil }
+        return (book.book(depth: 100), age)
+    }
+
+    func handlePublic(_ notice: StreamNotice) async {
+        switch notice {
+        case .connected:
+            note("public stream connected")
+            book.reset()
+            await resnapshot()
+        case .disconnected(let reason):
+            note("public stream down: \(reason); polling REST meanwhile")
+            book.reset()
+        case .event(.depth(_, let diff)):
+            if case .needsSnapshot(let reason) = book.apply(diff) {
+                note("book out of sync (\(reason)); new snapshot")
+                await resnapshot()
+            }
+        case .event(.deals(_, let deals)):
+            if let last = deals.max(by: { $0.time < $1.time }) { lastTrade = (last.price, last.time) }
+        case .unreadable(let why):
+            note("unreadable frame: \(why)")
+        default: break
+        }
+    }
+
+    /// A REST snapshot for the local book; buffered diffs newer than it are applied on top.
+    func resnapshot() async {
+        guard !resnapshotting else { return }
+        resnapshotting = true
+        defer { resnapshotting = false }
+        guard let depth = try? await client.depth(symbol: symbol, limit: 1000), let levels = try? depth.levels() else { return }
+        _ = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
+                          asks: levels.asks.map { BookLevel($0.0, $0.1) })
+    }
+
+    func handlePrivate(_ notice: StreamNotice) async {
+        switch notice {
+        case .connected:
+            note("private stream connected")
+            privateUp = true
+            // Fills made while it was down come from REST, now.
+            fillsPending = true
+            accountStale = true
+        case .disconnected(let reason):
+            note("private stream down: \(reason); polling REST meanwhile")
+            privateUp = false
+            if reason.contains("Invalid listen key") { listenKey = nil }
+        case .event(.fill(let symbol, let d)) where symbol == self.symbol:
+            guard d.clientId.isEmpty == false || known[d.orderId] != nil else { return }
+            if known[d.orderId] == nil { known[d.orderId] = Known(clientId: d.clientId, quantity: 0, filled: 0) }
+            let clientId = d.clientId.isEmpty ? known[d.orderId]!.clientId : d.clientId
+            streamFills += commit([RawFill(tradeId: d.tradeId, orderId: d.orderId, clientId: clientId, side: d.side, price: d.price,
+                                           quantity: d.quantity, fee: feeInQuote(d.fee, asset: d.feeAsset, price: d.price),
+                                           time: d.time, isMaker: d.isMaker)])
+        case .event(.order(let symbol, let o)) where symbol == self.symbol:
+            var k = known[o.orderId] ?? Known(clientId: o.clientId, quantity: o.quantity, filled: 0)
+            if k.quantity.isZero { k.quantity = o.quantity }
+            if k.clientId.isEmpty { k.clientId = o.clientId }
+            known[o.orderId] = k
+        case .event(.balance(let b)):
+            streamBalances[b.asset] = (b.free, b.locked)
+        case .unreadable(let why):
+            note("unreadable frame: \(why)")
+        default: break
+        }
     }
 }

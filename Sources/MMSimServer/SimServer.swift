@@ -66,7 +66,7 @@ public final class SimServer: Sendable {
     static func upgrade(_ request: HTTPRequest, _ channel: any Channel, _ simulator: SimulatedMEXC) async throws
         -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let path = request.path ?? ""
-        guard path == "/ws" || path.hasPrefix("/ws?") else { return .dontUpgrade }
+        guard path == "/ws" || path.hasPrefix("/ws?"), await !simulator.refusingStreams else { return .dontUpgrade }
         let listenKey = URLComponents(string: path)?.queryItems?.first { $0.name == "listenKey" }?.value
         guard let (id, frames) = await simulator.openStream(listenKey: listenKey) else {
             return .upgrade([:]) { _, outbound, _ in

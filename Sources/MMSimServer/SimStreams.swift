@@ -79,6 +79,7 @@ extension SimulatedMEXC {
 
     /// A new connection; nil when its listenKey is not valid (MEXC refuses the upgrade).
     public func openStream(listenKey: String?) -> (id: Int, frames: AsyncStream<StreamOut>)? {
+        if refusingStreams { return nil }
         if let key = listenKey {
             guard let expiry = listenKeys[key], expiry > now() else { return nil }
         }
@@ -94,6 +95,17 @@ extension SimulatedMEXC {
     }
 
     public var openStreams: Int { streamSessions.count }
+
+    /// Cuts every WebSocket connection and, while `refuse` holds, refuses new ones (for tests
+    /// and demonstrations of the REST fallback).
+    public func cutStreams(refuse: Bool) {
+        refusingStreams = refuse
+        guard refuse else { return }
+        for (id, s) in streamSessions {
+            s.out.yield(.close)
+            streamSessions[id] = nil
+        }
+    }
 
     /// A JSON text frame from a client: SUBSCRIPTION, UNSUBSCRIPTION or PING.
     public func received(_ text: String, on id: Int) {

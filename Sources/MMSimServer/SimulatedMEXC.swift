@@ -101,6 +101,7 @@ public actor SimulatedMEXC {
     var streamSessions: [Int: StreamSession] = [:]
     var nextSessionId = 0
     var published: [String: Published] = [:]
+    public internal(set) var refusingStreams = false
 
     public init(options: SimServerOptions, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws(SettingError) {
         let config = SimMarketConfig(options.settings)
@@ -209,6 +210,7 @@ public actor SimulatedMEXC {
             }
         }
         counts["ok", default: 0] += 1
+        counts[r.method + " " + r.path, default: 0] += 1
         do {
             return try route(endpoint, p, at: t)
         } catch {

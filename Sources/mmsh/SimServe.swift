@@ -13,17 +13,22 @@ struct Sim: ParsableCommand {
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve MEXC's spot REST API on 127.0.0.1 over simulated markets.",
+            abstract: "Serve MEXC's spot REST and WebSocket APIs on 127.0.0.1 over simulated markets.",
             discussion: """
                 A local MEXC for the live venue, for tests and for any MEXC client: the same paths, \
                 parameters, JSON, HTTP statuses and error codes, signed requests checked with the key \
                 and secret printed at start, recvWindow and rate-limit weights enforced. Point an \
-                instance at it with 'set mexc.rest_url http://127.0.0.1:PORT' and 'set venue live'. \
+                instance at it with 'set mexc.rest_url http://127.0.0.1:PORT', 'set mexc.ws_url \
+                ws://127.0.0.1:PORT/ws' and 'set venue live'. The WebSocket API at /ws streams \
+                aggregated depth, deals and book tickers, and (with ?listenKey= from \
+                /api/v3/userDataStream) the account's orders, fills and balances. \
                 Each pair has its own market and its own account pocket, from the sim.* settings \
                 given with --set. Ctrl-C stops it.
                 --faults injects trouble at given rates: latency=RATE@DURATION (a delay), 5xx (a 503, \
                 not processed), 429 (refused with Retry-After), drop (the connection closes before \
-                processing), lost (processed, but the reply never arrives); seed=N repeats a run. \
+                processing), lost (processed, but the reply never arrives); on streams, per frame: \
+                wsdrop (the connection is dropped), gap (a depth frame is skipped), dup (sent twice), \
+                reorder (sent after the next); seed=N repeats a run. \
                 Example: --faults latency=0.2@150ms,5xx=0.05,lost=0.02
                 """
         )
@@ -118,11 +123,11 @@ struct Sim: ParsableCommand {
         static func announce(_ o: SimServerOptions, port: Int) {
             let url = "http://127.0.0.1:\(port)"
             print("""
-                mmsh sim serve: MEXC spot REST on \(url) (\(o.pairs.joined(separator: ", ")))
+                mmsh sim serve: MEXC spot REST on \(url), WebSocket on ws://127.0.0.1:\(port)/ws (\(o.pairs.joined(separator: ", ")))
                 key:    \(o.credentials.key)
                 secret: \(o.credentials.secret)
                 faults: \(o.faults)
-                In mmsh: set mexc.rest_url \(url); set venue live; keys set (this key and secret)
+                In mmsh: set mexc.rest_url \(url); set mexc.ws_url ws://127.0.0.1:\(port)/ws; set venue live; keys set (this key and secret)
                 """)
             fflush(nil)
         }

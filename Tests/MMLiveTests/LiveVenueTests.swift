@@ -13,7 +13,7 @@ let busyMarket = ["sim.seed": "5", "sim.takers": "1500", "sim.volatility": "0.05
 
 func liveSettings(_ server: LoopbackServer, _ extra: [String: String] = [:]) throws -> Settings {
     var s = Settings()
-    let values = ["venue": "live", "mexc.rest_url": server.url, "pair": "BTCUSDT", "levels.count": "2", "spread.bid": "0.004%",
+    let values = ["venue": "live", "mexc.rest_url": server.url, "mexc.ws_url": server.wsURL, "pair": "BTCUSDT", "levels.count": "2", "spread.bid": "0.004%",
                   "spread.ask": "0.004%", "levels.spread": "0.004%", "order.amount": "0.002", "refresh.time": "1s",
                   "refresh.fill_delay": "0s"].merging(extra) { $1 }
     for (k, v) in values { s.set(k, try Catalog.lookup(k).parse(v)) }
@@ -178,6 +178,89 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         await #expect(throws: EngineError("instance 1 trades live and needs the API keys of account 'default'")) {
             try await manager.start(id: 1, name: "x", settings: try liveSettings(server))
         }
+        await server.stop()
+    }
+}
+
+/// The live venue on streams: the book from the depth stream, fills and balances from the
+/// private streams, REST polling only while a stream is cut.
+@Suite(.serialized) struct StreamingVenueTests {
+    func depthPolls(_ server: LoopbackServer) async -> Int { await server.simulator.counts["GET /api/v3/depth"] ?? 0 }
+
+    @Test func streamsFeedTheBookAndPollingTakesOverWhileTheyAreCut() async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "streams", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
+        #expect(try await waitUntil { await server.simulator.openStreams == 2 }, "a public and a private connection")
+        try await Task.sleep(for: .seconds(1))
+        let before = await depthPolls(server)
+        try await Task.sleep(for: .seconds(2))
+        let streamed = await depthPolls(server) - before
+        #expect(streamed <= 2, "on streams the book is not polled (\(streamed) depth requests in 2 s)")
+
+        await server.simulator.cutStreams(refuse: true)
+        let cutAt = await depthPolls(server)
+        let placedBefore = try store.orders(instance: r.id, openOnly: false).count
+        try await Task.sleep(for: .seconds(2))
+        let polled = await depthPolls(server) - cutAt
+        #expect(polled >= 5, "while the streams are cut, REST polling takes over (\(polled) depth requests in 2 s)")
+        #expect(try store.orders(instance: r.id, openOnly: false).count > placedBefore, "quoting goes on")
+
+        await server.simulator.cutStreams(refuse: false)
+        #expect(try await waitUntil(15) { await server.simulator.openStreams == 2 }, "reconnected")
+        try await Task.sleep(for: .seconds(1))
+        let back = await depthPolls(server)
+        try await Task.sleep(for: .seconds(2))
+        #expect(await depthPolls(server) - back <= 2, "polling stops when the streams are back")
+
+        let report = try #require(await manager.report(r.id))
+        #expect(report.fills > 0)
+        _ = await manager.stop(r.id)
+        try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
+        #expect(await server.simulator.openStreams == 0, "stopping closes the streams")
+        await server.stop()
+    }
+
+    @Test func staleMarketDataCancelsTheQuotesUntilItIsFresh() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "8", "sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "stale", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server, ["market.stale_after": "1s", "refresh.time": "1h"]),
+                                credentials: server.credentials)
+        #expect(try await waitUntil { await server.simulator.openOrders("BTCUSDT").count == 4 })
+        // Nothing fresh arrives any more: the streams are cut and no REST answer comes back
+        // (requests are processed, their replies lost).
+        await server.simulator.cutStreams(refuse: true)
+        await server.simulator.setFaults(try FaultPlan(spec: "lost=1"))
+        #expect(try await waitUntil(8) { await server.simulator.openOrders("BTCUSDT").isEmpty }, "the quotes are cancelled")
+        #expect(try store.events(instance: r.id).contains { $0.message.hasPrefix("no fresh market data for") })
+        // Fresh again: quoting resumes.
+        await server.simulator.setFaults(.none)
+        await server.simulator.cutStreams(refuse: false)
+        #expect(try await waitUntil(15) { !(await server.simulator.openOrders("BTCUSDT")).isEmpty }, "quoting resumes")
+        #expect(try store.events(instance: r.id).contains { $0.message == "market data is fresh again; quoting resumes" })
+        let report = try #require(await manager.report(r.id))
+        _ = await manager.stop(r.id)
+        try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
+        await server.stop()
+    }
+
+    @Test func aRESTAndAStreamEndpointOfDifferentExchangesAreRefused() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let manager = InstanceManager(store: try Store.inMemory())
+        var settings = try liveSettings(server)
+        settings.set("mexc.ws_url", .text("wss://wbs-api.mexc.com/ws"))
+        await #expect(throws: EngineError.self) { try await manager.start(id: 1, name: "x", settings: settings, credentials: server.credentials) }
+        settings.set("mexc.streams", .bool(false))
+        try await manager.start(id: 1, name: "x", settings: settings, credentials: server.credentials, loop: false)
+        #expect(await server.simulator.openStreams == 0)
+        _ = await manager.stop(1)
         await server.stop()
     }
 }

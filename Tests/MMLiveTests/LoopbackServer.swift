@@ -12,6 +12,7 @@ final class LoopbackServer: Sendable {
     private let task: Task<Void, any Error>
 
     var simulator: SimulatedMEXC { server.simulator }
+    var wsURL: String { url.replacingOccurrences(of: "http://", with: "ws://") + "/ws" }
 
     /// `sim`: sim.* settings of every market; `shift`: ms added to the server's clock.
     static func start(pairs: [String] = ["BTCUSDT"], sim: [String: String] = [:], faults: String? = nil, limit: Int = 500,

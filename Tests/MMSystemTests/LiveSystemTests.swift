@@ -59,7 +59,7 @@ final class SimServeProcess {
         defer { _ = server.stop() }
         let home = TempHome()
         let env = environment(server)
-        let setup = try run(["-c", "keys set; new; set venue live; set mexc.rest_url \(server.url); set levels.count 2; keys test; preview"],
+        let setup = try run(["-c", "keys set; new; set venue live; set mexc.rest_url \(server.url); set mexc.ws_url \(server.url.replacingOccurrences(of: "http", with: "ws"))/ws; set levels.count 2; keys test; preview"],
                             home: home, environment: env)
         #expect(setup.status == 0, "\(setup.err)")
         #expect(setup.out.contains("the keys of account 'default' work at \(server.url); assets held: BTC, USDT"), "\(setup.out)")
