@@ -1,0 +1,106 @@
+import MMCore
+import MMStrategy
+import Testing
+@testable import MMSim
+
+/// The paper venue's matching against a recorded sequence of real book and trade updates.
+@Suite struct PaperMatcherTests {
+    let rules = MarketRules(tick: "0.01", step: "0.001", minQuantity: "0.001", minNotional: 1, makerFee: "0.001")
+
+    func book(_ bids: [(Dec, Dec)], _ asks: [(Dec, Dec)]) -> OrderBook {
+        OrderBook(bids: bids.map { BookLevel($0.0, $0.1) }, asks: asks.map { BookLevel($0.0, $0.1) })
+    }
+
+    @Test func aQuoteWaitsBehindTheVolumeThatWasThereFirst() throws {
+        var m = PaperMatcher(rules: rules, base: 1, quote: 10_000)
+        _ = m.book(book([(100, 2), ("99.5", 1)], [(101, 3)]), time: 1)
+        // Joins 2.0 already bid at 100.
+        let bid = try m.place(clientId: "b1", side: .buy, type: .limitMaker, price: 100, quantity: 1, time: 2)
+        #expect(bid.status == .new)
+        #expect(m.account.quoteLocked == Dec("100.1") && m.account.quoteFree == Dec("9899.9"))
+        // 1.5 sells at 100: all of it goes to the volume ahead.
+        #expect(m.trade(MarketTrade(price: 100, quantity: "1.5", takerSide: .sell, time: 3)).isEmpty)
+        // The level thins to 0.2 (cancellations): only that is still ahead.
+        #expect(m.book(book([(100, "0.2")], [(101, 3)]), time: 4).isEmpty)
+        // 0.7 sells at 100: 0.2 ahead, then 0.5 for us.
+        let fills = m.trade(MarketTrade(price: 100, quantity: "0.7", takerSide: .sell, time: 5))
+        #expect(fills.count == 1 && fills[0].quantity == Dec("0.5") && fills[0].price == 100 && !fills[0].orderFilled)
+        #expect(fills[0].fee == Dec("0.05"))
+        #expect(m.order(clientId: "b1")?.status == .partiallyFilled)
+        // A sale below our price went through us: the rest fills.
+        let through = m.trade(MarketTrade(price: "99.9", quantity: 2, takerSide: .sell, time: 6))
+        #expect(through.count == 1 && through[0].quantity == Dec("0.5") && through[0].orderFilled)
+        #expect(m.openOrders.isEmpty && m.order(clientId: "b1")?.status == .filled)
+        #expect(m.account.baseFree == 2 && m.account.quoteLocked == 0)
+        #expect(m.account.quoteFree == Dec(10_000) - 100 - Dec("0.1"))
+        // Buys do not reach a bid; a taker buying does not fill our bid.
+        #expect(m.trade(MarketTrade(price: 100, quantity: 5, takerSide: .buy, time: 7)).isEmpty)
+    }
+
+    @Test func aCrossingBookFillsWhatItHolds() throws {
+        var m = PaperMatcher(rules: rules, base: 5, quote: 10_000)
+        _ = m.book(book([(100, 1)], [(101, 1)]), time: 1)
+        _ = try m.place(clientId: "a1", side: .sell, type: .limitMaker, price: 101, quantity: 2, time: 2)
+        _ = try m.place(clientId: "a2", side: .sell, type: .limitMaker, price: 102, quantity: 1, time: 2)
+        // The real bids jump to 101.5 with 1.2 there: our ask at 101 is crossed and fills 1.2.
+        let fills = m.book(book([("101.5", "1.2"), (100, 1)], [(103, 1)]), time: 3)
+        #expect(fills.map(\.clientId) == ["a1"] && fills[0].quantity == Dec("1.2"))
+        #expect(m.account.baseLocked == Dec("1.8") && m.account.baseFree == 2)
+        #expect(m.account.quoteFree == Dec(10_000) + Dec("121.2") - Dec("0.1212"))
+        // Our orders are shown in the book the strategy sees.
+        #expect(m.book().asks.first == BookLevel(101, Dec("0.8")))
+        // A post-only order that would take is refused, and changes nothing.
+        let before = m.account
+        #expect(throws: ExchangeError.wouldTake) { try m.place(clientId: "x", side: .buy, type: .limitMaker, price: 103, quantity: 1, time: 4) }
+        #expect(m.account == before)
+        // Cancelling releases what is locked; an unknown order is -2011.
+        let cancelled = try m.cancel(clientId: "a1")
+        #expect(cancelled.status == .partiallyCanceled && cancelled.executed == Dec("1.2"))
+        #expect(m.account.baseLocked == 1)
+        #expect(throws: ExchangeError.unknownOrder) { try m.cancel(clientId: "a1") }
+    }
+
+    @Test func balancesAndRulesAreEnforced() throws {
+        var m = PaperMatcher(rules: rules, base: "0.5", quote: 50)
+        _ = m.book(book([(100, 1)], [(101, 1)]), time: 1)
+        #expect(throws: ExchangeError.insufficientBalance) { try m.place(clientId: "b", side: .buy, type: .limitMaker, price: 99, quantity: 1, time: 2) }
+        #expect(throws: ExchangeError.insufficientPosition) { try m.place(clientId: "s", side: .sell, type: .limitMaker, price: 102, quantity: 1, time: 2) }
+        #expect(throws: ExchangeError.amountPrecision) { try m.place(clientId: "s", side: .sell, type: .limitMaker, price: 102, quantity: "0.0001", time: 2) }
+        #expect(throws: ExchangeError.self) { try m.place(clientId: "s", side: .sell, type: .limitMaker, price: "102.001", quantity: "0.1", time: 2) }
+        _ = try m.place(clientId: "s", side: .sell, type: .limitMaker, price: 102, quantity: "0.1", time: 2)
+        #expect(throws: ExchangeError.self) { try m.place(clientId: "s", side: .sell, type: .limitMaker, price: 103, quantity: "0.1", time: 2) }
+    }
+
+    /// Over a long random sequence, what the account holds always equals its start plus its fills.
+    @Test func balancesReconcileOverARandomSequence() throws {
+        var random = SeededGenerator(seed: 42)
+        var m = PaperMatcher(rules: rules, base: 10, quote: 100_000)
+        var base = Dec(10), quote = Dec(100_000)
+        var mid = Dec(100)
+        var n = 0
+        for step in 0..<3000 {
+            mid += Dec(Int(random.next() % 5) - 2) * Dec("0.01")
+            let real = book([(mid - Dec("0.05"), Dec(Int(random.next() % 3) + 1)), (mid - Dec("0.10"), 2)],
+                            [(mid + Dec("0.05"), Dec(Int(random.next() % 3) + 1)), (mid + Dec("0.10"), 2)])
+            var fills = m.book(real, time: Int64(step))
+            if random.next() % 3 == 0 {
+                n += 1
+                let buy = random.next() % 2 == 0
+                _ = try? m.place(clientId: "o\(n)", side: buy ? .buy : .sell, type: .limitMaker,
+                                 price: buy ? mid - Dec("0.05") : mid + Dec("0.05"), quantity: "0.5", time: Int64(step))
+            }
+            if random.next() % 2 == 0 {
+                fills += m.trade(MarketTrade(price: mid + Dec(Int(random.next() % 9) - 4) * Dec("0.02"), quantity: Dec(Int(random.next() % 4)),
+                                             takerSide: random.next() % 2 == 0 ? .buy : .sell, time: Int64(step)))
+            }
+            if random.next() % 10 == 0, let o = m.openOrders.first { _ = try? m.cancel(clientId: o.clientId) }
+            for f in fills {
+                if f.side == .buy { base += f.quantity; quote -= f.price * f.quantity + f.fee } else { base -= f.quantity; quote += f.price * f.quantity - f.fee }
+            }
+            #expect(m.account.baseFree + m.account.baseLocked == base && m.account.quoteFree + m.account.quoteLocked == quote)
+            let lockedBase = m.openOrders.filter { $0.side == .sell }.reduce(Dec(0)) { $0 + $1.remaining }
+            #expect(m.account.baseLocked == lockedBase)
+            #expect(!m.account.baseFree.isNegative && !m.account.quoteFree.isNegative)
+        }
+    }
+}
