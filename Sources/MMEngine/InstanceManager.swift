@@ -52,8 +52,10 @@ public actor InstanceManager {
             exchange = SimExchange(config: config, seed: seed, clock: clock)
         case "live":
             exchange = try liveExchange(id: id, settings: settings, credentials: credentials)
+        case "paper":
+            exchange = try paperExchange(settings: settings)
         default:
-            throw EngineError("the \(settings.venue) venue needs MEXC's streams, which this build does not have yet; set venue sim or live")
+            throw EngineError("unknown venue \(settings.venue)")
         }
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,
@@ -90,19 +92,51 @@ public actor InstanceManager {
         let client = MEXCClient(baseURL: url, credentials: credentials, ipPool: ipPool, uidPool: uidPool)
         let previous = try? store.lastRun(instance: id)
         let streams = settings["mexc.streams"].bool == true ? settings["mexc.ws_url"].text : nil
-        if let streams {
-            // Quoting one market's book while trading on another is the costliest mistake to make
-            // with a local simulator: refuse a REST and a stream endpoint that are not both local or both remote.
-            func local(_ u: String) -> Bool {
-                let host = URLComponents(string: u)?.host ?? ""
-                return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-            }
-            guard local(url) == local(streams) else {
-                throw EngineError("mexc.rest_url (\(url)) and mexc.ws_url (\(streams)) point at different exchanges; set mexc.ws_url to the same one (for mmsh sim serve: ws://HOST:PORT/ws), or set mexc.streams off")
-            }
-        }
+        try checkSameExchange(rest: url, stream: streams)
         return LiveExchange(client: client, symbol: settings.pair, clock: clock, fillsSince: previous?.startedAt, streamURL: streams,
                             staleAfter: .milliseconds(settings["market.stale_after"].duration?.milliseconds ?? 5000))
+    }
+
+    /// The paper venue: MEXC's public data (no keys), simulated orders and balances.
+    func paperExchange(settings: Settings) throws(EngineError) -> PaperExchange {
+        let url = settings["mexc.rest_url"].text!
+        let streams = settings["mexc.streams"].bool == true ? settings["mexc.ws_url"].text : nil
+        try checkSameExchange(rest: url, stream: streams)
+        let ipPool = ipPools[url] ?? WeightPool()
+        ipPools[url] = ipPool
+        let client = MEXCClient(baseURL: url, credentials: nil, ipPool: ipPool)
+        let sim = SimMarketConfig(settings)
+        return PaperExchange(client: client, symbol: settings.pair, clock: clock, base: sim.base, quote: sim.quote, fee: sim.rules.makerFee,
+                             streamURL: streams, staleAfter: .milliseconds(settings["market.stale_after"].duration?.milliseconds ?? 5000))
+    }
+
+    /// Quoting one market's book while trading on another is the costliest mistake to make with a
+    /// local simulator: a REST and a stream endpoint that are not both local or both remote are refused.
+    func checkSameExchange(rest: String, stream: String?) throws(EngineError) {
+        guard let stream else { return }
+        func local(_ u: String) -> Bool {
+            let host = URLComponents(string: u)?.host ?? ""
+            return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        }
+        guard local(rest) == local(stream) else {
+            throw EngineError("mexc.rest_url (\(rest)) and mexc.ws_url (\(stream)) point at different exchanges; set mexc.ws_url to the same one (for mmsh sim serve: ws://HOST:PORT/ws), or set mexc.streams off")
+        }
+    }
+
+    /// The paper market as an instance that is not running would see it now (REST only).
+    public func paperMarket(settings: Settings) async throws(EngineError) -> (MarketSnapshot, MarketRules) {
+        var polling = settings
+        polling.set("mexc.streams", .bool(false))
+        let exchange = try paperExchange(settings: polling)
+        do {
+            let rules = try await exchange.rules()
+            let snapshot = try await exchange.snapshot()
+            await exchange.close()
+            return (snapshot, rules)
+        } catch {
+            await exchange.close()
+            throw EngineError("\(error.message) (MEXC \(error.code))")
+        }
     }
 
     /// The live market as an instance that is not running would see it now: rules, book and

@@ -47,8 +47,6 @@ public actor LiveExchange: Exchange {
 
     var account: (balances: Balances, at: Int64)?
     var accountStale = true
-    var lastTrade: (price: Dec, at: Int64)?
-    var lastTradesPoll: Int64 = 0
     var lastFillsPoll: Int64 = 0
     /// An order showed more executed than its reported fills: the next fills poll is not skipped.
     var fillsPending = false
@@ -57,10 +55,8 @@ public actor LiveExchange: Exchange {
     let streamURL: String?
     /// Market data older than this is not quoted on; the public stream pings at half of it.
     let staleAfter: Duration
-    var publicStream: StreamConnection?
+    let feed: MarketFeed
     var privateStream: StreamConnection?
-    var book = LocalBook()
-    var resnapshotting = false
     var privateUp = false
     var listenKey: String?
     var keepAlive: Task<Void, Never>?
@@ -73,10 +69,9 @@ public actor LiveExchange: Exchange {
     static let fillsEveryWithStream: Int64 = 15_000
     static let listenKeyKeepAlive: Duration = .seconds(30 * 60)
 
-    /// How often each kind of data is polled (ms): fills, the account when nothing changed, public trades.
+    /// How often each kind of data is polled (ms): fills, and the account when nothing changed.
     static let fillsEvery: Int64 = 1000
     static let accountEvery: Int64 = 5000
-    static let tradesEvery: Int64 = 5000
     /// Fills are asked again over this much time before the newest seen, so a late one is not missed.
     static let overlap: Int64 = 5000
 
@@ -91,6 +86,7 @@ public actor LiveExchange: Exchange {
         self.fillsSince = fillsSince
         self.streamURL = streamURL
         self.staleAfter = staleAfter
+        self.feed = MarketFeed(client: client, symbol: symbol, streamURL: streamURL, staleAfter: staleAfter)
     }
 
     func call<T>(_ body: () async throws(MEXCFailure) -> T) async throws(ExchangeError) -> T {
@@ -131,15 +127,8 @@ public actor LiveExchange: Exchange {
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
         let client = self.client, symbol = self.symbol
         let now = clock.now()
-        let orderBook: OrderBook
-        var age: Duration = .zero
-        if let fresh = await streamedBook() {
-            (orderBook, age) = fresh
-        } else {
-            let depth = try await call { () async throws(MEXCFailure) in try await client.depth(symbol: symbol, limit: 100) }
-            let levels = try await call { () async throws(MEXCFailure) in try depth.levels() }
-            orderBook = OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) })
-        }
+        let feed = self.feed
+        let (orderBook, age) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
         if privateUp, let base = streamBalances[baseAsset], let quote = streamBalances[quoteAsset],
            account.map({ now - $0.at < 60_000 }) ?? false {
             account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
@@ -154,13 +143,7 @@ public actor LiveExchange: Exchange {
             streamBalances = [baseAsset: base, quoteAsset: quote]
             accountStale = false
         }
-        if publicStream == nil || !book.isSynced, now - lastTradesPoll >= Self.tradesEvery {
-            lastTradesPoll = now
-            if let t = try await call({ () async throws(MEXCFailure) in try await client.trades(symbol: symbol, limit: 1) }).last {
-                lastTrade = (try await call { () async throws(MEXCFailure) in try t.price.decimal() }, t.time)
-            }
-        }
-        return MarketSnapshot(time: now, book: orderBook, lastTrade: lastTrade?.price, balances: account!.balances,
+        return MarketSnapshot(time: now, book: orderBook, lastTrade: await feed.lastTrade, balances: account!.balances,
                               throttled: await client.throttled(), dataAge: age)
     }
 
@@ -364,23 +347,17 @@ public actor LiveExchange: Exchange {
     // MARK: Streams
 
     func startStreams() {
-        guard let base = streamURL, publicStream == nil else { return }
-        let symbol = self.symbol
-        let ping = min(Duration.seconds(30), max(.milliseconds(500), staleAfter / 2))
-        let publicStream = StreamConnection(channels: ["spot@public.aggre.depth.v3.api.pb@100ms@\(symbol)",
-                                                       "spot@public.aggre.deals.v3.api.pb@100ms@\(symbol)"],
-                                            url: { base }) { [weak self] notice in await self?.handlePublic(notice) }
+        guard let base = streamURL, privateStream == nil else { return }
         let privateStream = StreamConnection(channels: ["spot@private.orders.v3.api.pb", "spot@private.deals.v3.api.pb",
                                                         "spot@private.account.v3.api.pb"],
                                              url: { [weak self] in
                                                  guard let self else { throw CancellationError() }
                                                  return base + "?listenKey=" + (try await self.currentListenKey())
                                              }) { [weak self] notice in await self?.handlePrivate(notice) }
-        self.publicStream = publicStream
         self.privateStream = privateStream
+        let feed = self.feed
         Task {
-            await publicStream.configure(pingEvery: ping)
-            await publicStream.start()
+            await feed.start()
             await privateStream.start()
         }
         keepAlive = Task { [weak self] in
@@ -417,52 +394,11 @@ public actor LiveExchange: Exchange {
     /// Stops the streams and closes the listenKey.
     public func close() async {
         keepAlive?.cancel()
-        await publicStream?.stop()
+        await feed.stop()
         await privateStream?.stop()
         if let key = listenKey { try? await client.closeListenKey(key) }
         listenKey = nil
         privateUp = false
-        book.reset()
-    }
-
-    /// The local book, when the stream keeps it in sync and its connection spoke within `staleAfter`.
-    func streamedBook() async -> (OrderBook, Duration)? {
-        guard let publicStream, book.isSynced, let last = await publicStream.lastMessageAt else { return nil }
-        let age = ContinuousClock.now - last
-        guard age <= staleAfter else { return nil }
-        return (book.book(depth: 100), age)
-    }
-
-    func handlePublic(_ notice: StreamNotice) async {
-        switch notice {
-        case .connected:
-            note("public stream connected")
-            book.reset()
-            await resnapshot()
-        case .disconnected(let reason):
-            note("public stream down: \(reason); polling REST meanwhile")
-            book.reset()
-        case .event(.depth(_, let diff)):
-            if case .needsSnapshot(let reason) = book.apply(diff) {
-                note("book out of sync (\(reason)); new snapshot")
-                await resnapshot()
-            }
-        case .event(.deals(_, let deals)):
-            if let last = deals.max(by: { $0.time < $1.time }) { lastTrade = (last.price, last.time) }
-        case .unreadable(let why):
-            note("unreadable frame: \(why)")
-        default: break
-        }
-    }
-
-    /// A REST snapshot for the local book; buffered diffs newer than it are applied on top.
-    func resnapshot() async {
-        guard !resnapshotting else { return }
-        resnapshotting = true
-        defer { resnapshotting = false }
-        guard let depth = try? await client.depth(symbol: symbol, limit: 1000), let levels = try? depth.levels() else { return }
-        _ = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
-                          asks: levels.asks.map { BookLevel($0.0, $0.1) })
     }
 
     func handlePrivate(_ notice: StreamNotice) async {

@@ -264,3 +264,40 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         await server.stop()
     }
 }
+
+/// The paper venue: the real market's public data (here the simulator's), simulated orders.
+@Suite(.serialized) struct PaperVenueTests {
+    @Test(arguments: [true, false])
+    func paperOrdersFillAgainstTheRealMarketAndNeverReachIt(streams: Bool) async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "paper", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        let settings = try liveSettings(server, ["venue": "paper", "sim.base": "1", "sim.quote": "50000", "sim.fee": "0.1%",
+                                                 "mexc.streams": streams ? "on" : "off"])
+        try await manager.start(id: r.id, name: r.name, settings: settings)
+        if streams { #expect(try await waitUntil { await server.simulator.openStreams == 1 }, "one public connection, no private one") }
+        try await Task.sleep(for: .seconds(6))
+        let report = try #require(await manager.report(r.id))
+        #expect(report.startBase == 1 && report.startQuote == 50000)
+        #expect(report.fills > 0, "paper orders fill as the real market trades through them")
+        _ = await manager.stop(r.id)
+        // Nothing was ever sent to the exchange but public requests.
+        let counts = await server.simulator.counts
+        #expect(counts["POST /api/v3/order"] == nil && counts["GET /api/v3/account"] == nil && counts["DELETE /api/v3/order"] == nil, "\(counts)")
+        #expect(await server.simulator.fills("BTCUSDT").isEmpty)
+        // The paper account is its start plus its fills.
+        let fills = try store.fills(instance: r.id)
+        var base = report.startBase, quote = report.startQuote
+        for f in fills {
+            let q = Dec(f.quantity)!, p = Dec(f.price)!, fee = Dec(f.fee)!
+            if f.side == "buy" { base += q; quote -= q * p + fee } else { base -= q; quote += q * p - fee }
+        }
+        let end = try #require(await manager.report(r.id)?.snapshot?.balances)
+        #expect(end.base.total == base && end.quote.total == quote)
+        #expect(end.base.locked == 0 && end.quote.locked == 0, "stopping cancelled every paper order")
+        #expect(try store.orders(instance: r.id, openOnly: true).isEmpty)
+        await server.stop()
+    }
+}

@@ -57,9 +57,11 @@ import Testing
         await h.run("stop 1")
     }
 
-    @Test func previewOnOtherVenuesSaysWhy() async throws {
+    @Test func previewWithoutAnAnswerFromMEXCSaysWhy() async throws {
         let h = try Harness()
-        await h.run("new; set venue paper")
-        #expect(await h.run("preview").err.contains("the paper venue needs MEXC's streams"))
+        // Port 9 on loopback: nothing listens, so nothing leaves this machine.
+        await h.run("new; set venue paper; set mexc.rest_url http://127.0.0.1:9; set mexc.ws_url ws://127.0.0.1:9/ws")
+        let r = await h.run("preview")
+        #expect(r.err.hasPrefix("error: preview: no answer from MEXC"), "\(r.err)")
     }
 }

@@ -10,7 +10,7 @@ extension Commands {
         CommandSpec("preview", summary: "show the ladder an instance would place now, and why",
                     args: [ArgSpec("ID", .instance, optional: true)],
                     examples: ["preview", "preview 2 --json"],
-                    details: "Runs the strategy once against the venue's current book and balances, whether the instance runs or not, and shows each order with its distance from the reference price, then every step of the decision. On the sim venue with sim.volatility 0 and sim.takers 0 the book is still, so the preview is exactly reproducible. On the live venue it reads MEXC's book and the account's balances (the vault's passphrase is asked for the keys).",
+                    details: "Runs the strategy once against the venue's current book and balances, whether the instance runs or not, and shows each order with its distance from the reference price, then every step of the decision. On the sim venue with sim.volatility 0 and sim.takers 0 the book is still, so the preview is exactly reproducible. On the live venue it reads MEXC's book and the account's balances (the vault's passphrase is asked for the keys); on the paper venue, MEXC's book and the paper account (sim.base, sim.quote).",
                     showsData: true) { inv, shell in try await shell.preview(inv) },
     ]
 }
@@ -41,7 +41,11 @@ extension Shell {
                 }
                 view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
             default:
-                throw .failure("preview: the \(settings.venue) venue needs MEXC's streams, which this build does not have yet; set venue sim or live")
+                let snapshot: MarketSnapshot
+                do { (snapshot, rules) = try await manager.paperMarket(settings: settings) } catch {
+                    throw .failure("preview: \(error.message)")
+                }
+                view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
             }
         }
         var state = StrategyState()

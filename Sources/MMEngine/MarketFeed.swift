@@ -1,0 +1,132 @@
+import Foundation
+import MMCore
+import MMMexc
+import MMSim
+import MMStrategy
+
+/// MEXC's public market data for one symbol, as the live and paper venues use it: the book kept
+/// by the aggregated depth stream (a REST snapshot on every connection and on any break in the
+/// versions), trades from the deals stream; while the stream is down, or without one, both are
+/// polled over REST instead, and the polling stops when the stream is back.
+public actor MarketFeed {
+    public let symbol: String
+    let client: MEXCClient
+    let streamURL: String?
+    /// A book older than this is not handed out; the stream pings at half of it.
+    let staleAfter: Duration
+    /// New public trades, oldest first, as they arrive (stream) or are polled (REST).
+    let onTrades: @Sendable ([MarketTrade]) async -> Void
+    var stream: StreamConnection?
+    var book = LocalBook()
+    var resnapshotting = false
+    public private(set) var lastTrade: Dec?
+    /// REST trades carry no id: the newest seen (time, and the prints at that time) tells new from old.
+    var lastPolledTrade: (time: Int64, seen: [String])?
+    var lastTradesPoll = ContinuousClock.now - .seconds(3600)
+    public private(set) var log: [String] = []
+    /// How often trades are polled while the stream does not bring them (weight 5 each).
+    let tradesEvery: Duration
+
+    public init(client: MEXCClient, symbol: String, streamURL: String?, staleAfter: Duration = .seconds(5), tradesEvery: Duration = .seconds(5),
+                onTrades: @escaping @Sendable ([MarketTrade]) async -> Void = { _ in }) {
+        self.tradesEvery = tradesEvery
+        self.client = client
+        self.symbol = symbol
+        self.streamURL = streamURL
+        self.staleAfter = staleAfter
+        self.onTrades = onTrades
+    }
+
+    public func start() async {
+        guard let url = streamURL, stream == nil else { return }
+        let s = StreamConnection(channels: ["spot@public.aggre.depth.v3.api.pb@100ms@\(symbol)", "spot@public.aggre.deals.v3.api.pb@100ms@\(symbol)"],
+                                 url: { url }) { [weak self] notice in await self?.handle(notice) }
+        stream = s
+        await s.configure(pingEvery: min(Duration.seconds(30), max(.milliseconds(500), staleAfter / 2)))
+        await s.start()
+    }
+
+    public func stop() async {
+        await stream?.stop()
+        stream = nil
+        book.reset()
+    }
+
+    func note(_ s: String) {
+        log.append(s)
+        if log.count > 200 { log.removeFirst(100) }
+    }
+
+    /// Whether the stream keeps the book now (no REST polling needed).
+    public var streaming: Bool { book.isSynced }
+
+    /// The book now, and how old it is: from the stream when it is in sync and its connection
+    /// spoke within `staleAfter`, else from REST (age zero). Trades are polled alongside when the
+    /// stream does not bring them.
+    public func current(depth: Int = 100) async throws(MEXCFailure) -> (book: OrderBook, age: Duration) {
+        if let stream, book.isSynced, let last = await stream.lastMessageAt {
+            let age = ContinuousClock.now - last
+            if age <= staleAfter { return (book.book(depth: depth), age) }
+        }
+        let d = try await client.depth(symbol: symbol, limit: depth)
+        let levels = try d.levels()
+        if ContinuousClock.now - lastTradesPoll >= tradesEvery { try await pollTrades() }
+        return (OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) }), .zero)
+    }
+
+    func pollTrades() async throws(MEXCFailure) {
+        lastTradesPoll = .now
+        let trades = try await client.trades(symbol: symbol, limit: 100)
+        var fresh: [MarketTrade] = []
+        var newest = lastPolledTrade
+        for t in trades.sorted(by: { $0.time < $1.time }) {
+            let key = "\(t.price.text)/\(t.qty.text)/\(t.isBuyerMaker)"
+            if let last = lastPolledTrade, t.time < last.time || (t.time == last.time && last.seen.contains(key)) { continue }
+            let trade = MarketTrade(price: try t.price.decimal(), quantity: try t.qty.decimal(), takerSide: t.isBuyerMaker ? .sell : .buy, time: t.time)
+            if newest.map({ t.time > $0.time }) ?? true { newest = (t.time, [key]) } else { newest?.seen.append(key) }
+            fresh.append(trade)
+        }
+        // The first poll only marks where the market is: older trades are not ours to act on.
+        let first = lastPolledTrade == nil
+        lastPolledTrade = newest
+        if let last = fresh.last { lastTrade = last.price }
+        if !first, !fresh.isEmpty { await onTrades(fresh) }
+    }
+
+    func handle(_ notice: StreamNotice) async {
+        switch notice {
+        case .connected:
+            note("public stream connected")
+            book.reset()
+            await resnapshot()
+        case .disconnected(let reason):
+            note("public stream down: \(reason); polling REST meanwhile")
+            book.reset()
+        case .event(.depth(_, let diff)):
+            if case .needsSnapshot(let reason) = book.apply(diff) {
+                note("book out of sync (\(reason)); new snapshot")
+                await resnapshot()
+            }
+        case .event(.deals(_, let deals)):
+            let trades = deals.sorted { $0.time < $1.time }.map { MarketTrade(price: $0.price, quantity: $0.quantity, takerSide: $0.takerSide, time: $0.time) }
+            if let last = trades.last {
+                lastTrade = last.price
+                lastPolledTrade = (last.time, [])
+            }
+            await onTrades(trades)
+        case .unreadable(let why):
+            note("unreadable frame: \(why)")
+        default: break
+        }
+    }
+
+    /// A REST snapshot for the local book; buffered diffs newer than it are applied on top.
+    func resnapshot() async {
+        guard !resnapshotting else { return }
+        resnapshotting = true
+        defer { resnapshotting = false }
+        guard let depth = try? await client.depth(symbol: symbol, limit: 1000), let levels = try? depth.levels() else { return }
+        _ = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
+                          asks: levels.asks.map { BookLevel($0.0, $0.1) })
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import MMCore
+import MMMexc
+import MMSim
+import MMStrategy
+import Synchronization
+
+/// Public trades handed from the market feed to the paper venue, taken at its next call.
+final class TradeInbox: Sendable {
+    private let trades = Mutex<[MarketTrade]>([])
+    func add(_ t: [MarketTrade]) { trades.withLock { $0 += t } }
+    func take() -> [MarketTrade] { trades.withLock { t in defer { t = [] }; return t } }
+}
+
+/// The paper venue: MEXC's real market through its public endpoints and streams (no keys), with
+/// the instance's orders simulated by `PaperMatcher`: a resting order fills when a real trade
+/// prints at its price after the volume that was there first, or through its price, or when the
+/// real book crosses it. Balances start from `sim.base` and `sim.quote`; fees are `sim.fee`.
+public actor PaperExchange: Exchange {
+    public let symbol: String
+    let client: MEXCClient
+    let clock: any EngineClock
+    let base: Dec, quote: Dec, fee: Dec
+    let feed: MarketFeed
+    let inbox = TradeInbox()
+    var matcher: PaperMatcher?
+    var pending: [ExchangeTrade] = []
+
+    public init(client: MEXCClient, symbol: String, clock: any EngineClock, base: Dec, quote: Dec, fee: Dec,
+                streamURL: String?, staleAfter: Duration = .seconds(5)) {
+        self.client = client
+        self.symbol = symbol
+        self.clock = clock
+        self.base = base
+        self.quote = quote
+        self.fee = fee
+        // Trades are what fills paper orders: polled every second while the stream is down.
+        let inbox = self.inbox
+        feed = MarketFeed(client: client, symbol: symbol, streamURL: streamURL, staleAfter: staleAfter, tradesEvery: .seconds(1)) { trades in
+            inbox.add(trades)
+        }
+    }
+
+    func call<T>(_ body: () async throws(MEXCFailure) -> T) async throws(ExchangeError) -> T {
+        do { return try await body() } catch { throw ExchangeError(error) }
+    }
+
+    /// The symbol's rules from exchangeInfo, with the paper account's own fee.
+    public func rules() async throws(ExchangeError) -> MarketRules {
+        if let matcher { return matcher.rules }
+        let client = self.client, symbol = self.symbol
+        let found: SymbolInfo?
+        do { found = try await client.exchangeInfo(symbol: symbol) } catch {
+            if case .exchange(-1121, _, _) = error { throw ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol") }
+            throw ExchangeError(error)
+        }
+        guard let info = found else { throw ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol") }
+        do { try info.checkTradable() } catch { throw ExchangeError(code: 30000, message: error.reason) }
+        var rules: MarketRules
+        do { rules = try info.rules() } catch { throw ExchangeError(code: -2, message: error.reason) }
+        rules.makerFee = fee
+        if let matcher { return matcher.rules }
+        matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info.quoteAsset)
+        await feed.start()
+        return rules
+    }
+
+    /// Trades printed since the last call fill what they reach, in the order they printed.
+    func matchTrades() {
+        guard matcher != nil else { return }
+        for t in inbox.take() { pending += matcher!.trade(t) }
+    }
+
+    public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
+        _ = try await rules()
+        let feed = self.feed
+        let (real, age) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
+        matchTrades()
+        pending += matcher!.book(real, time: clock.now())
+        return MarketSnapshot(time: clock.now(), book: matcher!.book(depth: 100), lastTrade: await feed.lastTrade,
+                              balances: matcher!.account.asBalances, dataAge: age)
+    }
+
+    public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
+        _ = try await rules()
+        let rules = matcher!.rules
+        return try matcher!.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
+                                  quantity: o.quantity.floored(toMultipleOf: rules.step), time: clock.now())
+    }
+
+    public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {
+        guard matcher != nil else { throw .unknownOrder }
+        return try matcher!.cancel(clientId: clientId)
+    }
+
+    public func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder? { matcher?.order(clientId: clientId) }
+
+    public func openOrders() async throws(ExchangeError) -> [ExchangeOrder] { matcher?.openOrders ?? [] }
+
+    public func newFills() async throws(ExchangeError) -> [ExchangeTrade] {
+        matchTrades()
+        defer { pending = [] }
+        return pending
+    }
+
+    public func close() async { await feed.stop() }
+}
