@@ -36,6 +36,8 @@ public struct MarketSnapshot: Sendable {
     public var throttled = false
     /// How old the book is: zero when just fetched, the time since its stream last spoke otherwise.
     public var dataAge: Duration = .zero
+    /// Where the book came from: "stream" or "rest" on MEXC's venues; nil for the sim venue.
+    public var source: String?
 }
 
 public struct OrderRequest: Sendable, Equatable {

@@ -457,7 +457,7 @@ public actor InstanceRunner {
         if runState == .running || runState == .waiting, let fresh = try? await exchange.snapshot() { lastSnapshot = fresh }
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
-                       hanging: state.hanging, target: config.inventoryTarget, rules: rules)
+                       hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled)
     }
 }
 
@@ -476,4 +476,8 @@ public struct InstanceReport: Sendable {
     public var target: Dec
     /// The market's rules as the venue gave them at start.
     public var rules: MarketRules?
+    /// Quotes are cancelled: no fresh market data for `market.stale_after`.
+    public var stale = false
+    /// Requests are being held back by the venue's rate limits.
+    public var throttled = false
 }

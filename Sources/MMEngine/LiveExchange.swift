@@ -128,7 +128,7 @@ public actor LiveExchange: Exchange {
         let client = self.client, symbol = self.symbol
         let now = clock.now()
         let feed = self.feed
-        let (orderBook, age) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
+        let (orderBook, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
         if privateUp, let base = streamBalances[baseAsset], let quote = streamBalances[quoteAsset],
            account.map({ now - $0.at < 60_000 }) ?? false {
             account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
@@ -144,7 +144,7 @@ public actor LiveExchange: Exchange {
             accountStale = false
         }
         return MarketSnapshot(time: now, book: orderBook, lastTrade: await feed.lastTrade, balances: account!.balances,
-                              throttled: await client.throttled(), dataAge: age)
+                              throttled: await client.throttled(), dataAge: age, source: source)
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {

@@ -63,15 +63,15 @@ public actor MarketFeed {
     /// The book now, and how old it is: from the stream when it is in sync and its connection
     /// spoke within `staleAfter`, else from REST (age zero). Trades are polled alongside when the
     /// stream does not bring them.
-    public func current(depth: Int = 100) async throws(MEXCFailure) -> (book: OrderBook, age: Duration) {
+    public func current(depth: Int = 100) async throws(MEXCFailure) -> (book: OrderBook, age: Duration, source: String) {
         if let stream, book.isSynced, let last = await stream.lastMessageAt {
             let age = ContinuousClock.now - last
-            if age <= staleAfter { return (book.book(depth: depth), age) }
+            if age <= staleAfter { return (book.book(depth: depth), age, "stream") }
         }
         let d = try await client.depth(symbol: symbol, limit: depth)
         let levels = try d.levels()
         if ContinuousClock.now - lastTradesPoll >= tradesEvery { try await pollTrades() }
-        return (OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) }), .zero)
+        return (OrderBook(bids: levels.bids.map { BookLevel($0.0, $0.1) }, asks: levels.asks.map { BookLevel($0.0, $0.1) }), .zero, "rest")
     }
 
     func pollTrades() async throws(MEXCFailure) {

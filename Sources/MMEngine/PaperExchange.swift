@@ -74,11 +74,11 @@ public actor PaperExchange: Exchange {
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
         _ = try await rules()
         let feed = self.feed
-        let (real, age) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
+        let (real, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
         matchTrades()
         pending += matcher!.book(real, time: clock.now())
         return MarketSnapshot(time: clock.now(), book: matcher!.book(depth: 100), lastTrade: await feed.lastTrade,
-                              balances: matcher!.account.asBalances, dataAge: age)
+                              balances: matcher!.account.asBalances, dataAge: age, source: source)
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {

@@ -89,6 +89,9 @@ enum StatusView {
             fields.append(("balances", .null))
         }
         fields.append(("pnl", pnl.map(pnlJSON) ?? .null))
+        if let report, let source = report.snapshot?.source {
+            fields.append(("data", .object([("source", .string(source)), ("stale", .bool(report.stale)), ("throttled", .bool(report.throttled))])))
+        }
         return .object(fields)
     }
 
@@ -108,6 +111,14 @@ enum StatusView {
         }
         let mid = snap.book.mid
         out.line(Line([("market  ", .bold), ("bid \(snap.book.bestBid?.description ?? "-")  ask \(snap.book.bestAsk?.description ?? "-")  mid \(mid?.description ?? "-")", .plain)]))
+        if let source = snap.source {
+            let what = source == "stream" ? "streams (book confirmed \(Int((snap.dataAge / .milliseconds(1)).rounded())) ms ago)"
+                : "REST polling (the stream is down or off)"
+            var notes: [(String, Style)] = [(what, .plain)]
+            if report.stale { notes.append(("; stale: quotes cancelled until data is fresh", .red)) }
+            if report.throttled { notes.append(("; throttled by the rate limits", .yellow)) }
+            out.line(Line([("data    ", .bold)] + notes))
+        }
         var balances = Table(["ASSET", "TOTAL", "AVAILABLE", "VALUE", "SHARE", "TARGET"], align: [.left, .right, .right, .right, .right, .right])
         if let mid {
             let baseValue = snap.balances.base.total * mid, quoteValue = snap.balances.quote.total

@@ -83,6 +83,23 @@ public struct AccountBalances: Sendable, Equatable {
     public var quoteFree: Dec
     public var quoteLocked: Dec = 0
 
+    /// Locks an order's funds, as MEXC does: a buy its value plus the fee, a sell its quantity.
+    /// Returns what was locked.
+    @discardableResult
+    mutating func lock(side: Side, price p: Dec, quantity q: Dec, fee: Dec) throws(ExchangeError) -> Dec {
+        let lock = side == .buy ? p * q * (1 + fee) : q
+        if side == .buy {
+            guard lock <= quoteFree else { throw .insufficientBalance }
+            quoteFree -= lock
+            quoteLocked += lock
+        } else {
+            guard lock <= baseFree else { throw .insufficientPosition }
+            baseFree -= lock
+            baseLocked += lock
+        }
+        return lock
+    }
+
     public var asBalances: Balances {
         Balances(base: AssetBalance(total: baseFree + baseLocked, available: baseFree),
                  quote: AssetBalance(total: quoteFree + quoteLocked, available: quoteFree))
@@ -138,17 +155,7 @@ public struct MatchingEngine: Sendable {
         if byClientId[clientId] != nil { throw .parameter("duplicate newClientOrderId \(clientId)") }
         let crosses = side == .buy ? asks.best.map { t >= $0 } ?? false : bids.best.map { t <= $0 } ?? false
         if type == .limitMaker && crosses { throw .wouldTake }
-        // Funds: a buy locks its value plus the fee; a sell locks its quantity.
-        let lock = side == .buy ? p * q * (1 + rules.makerFee) : q
-        if side == .buy {
-            guard lock <= account.quoteFree else { throw .insufficientBalance }
-            account.quoteFree -= lock
-            account.quoteLocked += lock
-        } else {
-            guard lock <= account.baseFree else { throw .insufficientPosition }
-            account.baseFree -= lock
-            account.baseLocked += lock
-        }
+        try account.lock(side: side, price: p, quantity: q, fee: rules.makerFee)
         let key = nextKey
         nextKey += 1
         var order = OwnOrder(key: key, clientId: clientId, side: side, type: type, ticks: t, lots: lots, executed: 0,

@@ -82,16 +82,7 @@ public struct PaperMatcher: Sendable {
             // The paper venue does not take liquidity it cannot really take: only post-only quotes.
             throw type == .limitMaker ? .wouldTake : .parameter("the paper venue places resting orders only")
         }
-        let lock = side == .buy ? p * q * (1 + rules.makerFee) : q
-        if side == .buy {
-            guard lock <= account.quoteFree else { throw .insufficientBalance }
-            account.quoteFree -= lock
-            account.quoteLocked += lock
-        } else {
-            guard lock <= account.baseFree else { throw .insufficientPosition }
-            account.baseFree -= lock
-            account.baseLocked += lock
-        }
+        let lock = try account.lock(side: side, price: p, quantity: q, fee: rules.makerFee)
         sequence += 1
         let order = ExchangeOrder(orderId: "paper-\(sequence)", clientId: clientId, side: side, type: type, price: p, quantity: q,
                                   executed: 0, status: .new, time: time)

@@ -79,20 +79,15 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The fault for a roll `u` in [0, 1): each fault takes its share of the interval, in a fixed order.
-    func fault(for u: Double) -> Fault? {
-        var edge = 0.0
-        for f in Fault.allCases {
-            edge += rates[f] ?? 0
-            if u < edge { return f }
-        }
-        return nil
-    }
+    func fault(for u: Double) -> Fault? { Self.pick(u, rates) }
 
     /// The fault for one stream frame, from a roll `u` in [0, 1).
-    func streamFault(for u: Double) -> StreamFault? {
+    func streamFault(for u: Double) -> StreamFault? { Self.pick(u, streamRates) }
+
+    static func pick<Kind: CaseIterable & Hashable>(_ u: Double, _ rates: [Kind: Double]) -> Kind? {
         var edge = 0.0
-        for f in StreamFault.allCases {
-            edge += streamRates[f] ?? 0
+        for f in Kind.allCases {
+            edge += rates[f] ?? 0
             if u < edge { return f }
         }
         return nil

@@ -43,6 +43,13 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
     #expect(try store.orders(instance: id, openOnly: true).isEmpty, "no order open in our records", sourceLocation: sourceLocation)
 }
 
+/// A process that starts an instance, quotes once, then dies: no stop, nothing cancelled.
+func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord, _ settings: Settings) async throws {
+    let crashed = InstanceManager(store: store)
+    try await crashed.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
+    await crashed.tickAll()
+}
+
 @Suite(.serialized) struct LiveVenueTests {
     @Test func quotesGetsFilledFollowsNewSettingsAndStopsClean() async throws {
         let server = try await LoopbackServer.start(sim: busyMarket)
@@ -114,12 +121,7 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         let store = try Store.inMemory()
         let r = try store.createInstance(name: "crash", limit: 10)
         let settings = try liveSettings(server)
-        // The first process quotes, then dies: no stop, nothing cancelled.
-        do {
-            let crashed = InstanceManager(store: store)
-            try await crashed.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
-            await crashed.tickAll()
-        }
+        try await quoteThenDie(server, store, r, settings)
         let left = await server.simulator.openOrders("BTCUSDT")
         #expect(left.count == 4)
         #expect(try store.orders(instance: r.id, openOnly: true).count == 4)
@@ -150,11 +152,7 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         let store = try Store.inMemory()
         let r = try store.createInstance(name: "adopt", limit: 10)
         let settings = try liveSettings(server, ["orphans": "adopt", "refresh.time": "1h", "refresh.tolerance": "5%"])
-        do {
-            let crashed = InstanceManager(store: store)
-            try await crashed.start(id: r.id, name: r.name, settings: settings, credentials: server.credentials, loop: false)
-            await crashed.tickAll()
-        }
+        try await quoteThenDie(server, store, r, settings)
         let left = await server.simulator.openOrders("BTCUSDT")
         #expect(left.count == 4)
         let restarted = InstanceManager(store: store)
@@ -200,6 +198,7 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         try await Task.sleep(for: .seconds(2))
         let streamed = await depthPolls(server) - before
         #expect(streamed <= 2, "on streams the book is not polled (\(streamed) depth requests in 2 s)")
+        #expect(await manager.report(r.id)?.snapshot?.source == "stream")
 
         await server.simulator.cutStreams(refuse: true)
         let cutAt = await depthPolls(server)
@@ -207,6 +206,7 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         try await Task.sleep(for: .seconds(2))
         let polled = await depthPolls(server) - cutAt
         #expect(polled >= 5, "while the streams are cut, REST polling takes over (\(polled) depth requests in 2 s)")
+        #expect(await manager.report(r.id)?.snapshot?.source == "rest")
         #expect(try store.orders(instance: r.id, openOnly: false).count > placedBefore, "quoting goes on")
 
         await server.simulator.cutStreams(refuse: false)
@@ -238,6 +238,7 @@ func expectReconciled(_ server: LoopbackServer, _ store: Store, instance id: Int
         await server.simulator.cutStreams(refuse: true)
         await server.simulator.setFaults(try FaultPlan(spec: "lost=1"))
         #expect(try await waitUntil(8) { await server.simulator.openOrders("BTCUSDT").isEmpty }, "the quotes are cancelled")
+        #expect(try await waitUntil { await manager.report(r.id)?.stale == true })
         #expect(try store.events(instance: r.id).contains { $0.message.hasPrefix("no fresh market data for") })
         // Fresh again: quoting resumes.
         await server.simulator.setFaults(.none)
