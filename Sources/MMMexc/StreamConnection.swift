@@ -14,17 +14,19 @@ public enum StreamNotice: Sendable, Equatable {
     case unreadable(String)
 }
 
-/// One WebSocket connection to MEXC's stream API, kept up: it subscribes to its channels (at most
-/// 30), sends `PING` every 30 s and treats a missing answer as a dead connection, reconnects
-/// with exponential backoff and jitter (resubscribing; the owner rebuilds its book on
-/// `.connected`), and replaces itself before MEXC's 24-hour limit. Binary frames are decoded into
-/// events; JSON control answers are checked for refusals.
+/// One WebSocket subscription to MEXC's stream API, kept up: it subscribes to its channels (at
+/// most 30 a connection), sends `PING` and takes two periods of silence for a dead connection,
+/// reconnects with exponential backoff and jitter (the owner rebuilds its book on `.connected`),
+/// and replaces its connection before MEXC's 24-hour limit without a gap: the new connection
+/// subscribes while the old one still delivers, and takes over where the old one stopped
+/// (depth diffs and deals the old one already delivered are not delivered twice).
 public actor StreamConnection {
     public let channels: [String]
     /// The URL to connect to, asked before every connection (a private stream refreshes its listenKey there).
     let url: @Sendable () async throws -> String
     let notify: @Sendable (StreamNotice) async -> Void
-    var task: Task<Void, Never>?
+    var supervisor: Task<Void, Never>?
+    /// Connections made so far (replacements included).
     public private(set) var connections = 0
     public private(set) var lastMessageAt: ContinuousClock.Instant?
 
@@ -32,6 +34,17 @@ public actor StreamConnection {
     /// A connection older than this is replaced (MEXC closes them at 24 h).
     public var lifetime: Duration = .seconds(23 * 3600 + 50 * 60)
     public var backoff: (first: Duration, max: Duration) = (.milliseconds(200), .seconds(30))
+
+    // Generations: the connection whose events are delivered, and its replacement while it subscribes.
+    var generation = 0
+    var active = 0
+    var incoming: Int?
+    var held: [StreamNotice] = []
+    var tasks: [Int: Task<Void, any Error>] = [:]
+    var promoted: Task<Void, any Error>?
+    /// What the active connection delivered last: where a replacement takes over.
+    var lastDepth: [String: Int64] = [:]
+    var recentDeals: [String] = []
 
     public init(channels: [String], url: @escaping @Sendable () async throws -> String,
                 notify: @escaping @Sendable (StreamNotice) async -> Void) {
@@ -48,97 +61,187 @@ public actor StreamConnection {
     }
 
     public func start() {
-        guard task == nil else { return }
-        task = Task { await self.keepUp() }
+        guard supervisor == nil else { return }
+        supervisor = Task { await self.keepUp() }
     }
 
     public func stop() async {
-        task?.cancel()
-        await task?.value
-        task = nil
+        supervisor?.cancel()
+        for t in tasks.values { t.cancel() }
+        await supervisor?.value
+        supervisor = nil
     }
 
-    func touched() { lastMessageAt = .now }
-    func connected() { connections += 1 }
-
-    struct Replace: Error {}
     struct Refused: Error { var message: String }
     struct Silent: Error {}
 
     func keepUp() async {
         var failures = 0
+        var current = launch()
         while !Task.isCancelled {
             let started = ContinuousClock.now
-            let reason: String
-            do {
-                try await runOnce()
-                reason = "closed by the server"
-            } catch is Replace {
-                reason = "replaced before MEXC's 24-hour limit"
-                failures = -1
-            } catch let r as Refused {
-                reason = r.message
-            } catch is Silent {
-                reason = "no answer to PING"
-            } catch {
-                reason = "\(error)"
-            }
+            let connection = current
+            let result = await withTaskCancellationHandler { await connection.result } onCancel: { connection.cancel() }
             if Task.isCancelled { break }
+            if let next = promoted {
+                // Replaced: the new connection already delivers; follow it.
+                promoted = nil
+                current = next
+                continue
+            }
+            let reason: String
+            switch result {
+            case .success: reason = "closed by the server"
+            case .failure(let r as Refused): reason = r.message
+            case .failure(is Silent): reason = "no answer to PING"
+            case .failure(let error): reason = "\(error)"
+            }
             await notify(.disconnected(reason: reason))
             // A connection that lived a while starts the backoff again.
             if ContinuousClock.now - started > .seconds(60) { failures = 0 }
             failures += 1
-            if failures > 0 {
-                let exponent = min(failures - 1, 16)
-                let base = min(backoff.max, backoff.first * (1 << exponent))
-                let jitter = Double.random(in: 0.5...1.0)
-                try? await Task.sleep(for: base * jitter)
-            }
+            let base = min(backoff.max, backoff.first * (1 << min(failures - 1, 16)))
+            try? await Task.sleep(for: base * Double.random(in: 0.5...1.0))
+            if Task.isCancelled { break }
+            incoming = nil
+            held = []
+            current = launch()
+        }
+        for t in tasks.values { t.cancel() }
+        tasks = [:]
+    }
+
+    /// Starts a connection as the active one.
+    func launch() -> Task<Void, any Error> {
+        generation += 1
+        active = generation
+        lastDepth = [:]
+        recentDeals = []
+        return connect(generation)
+    }
+
+    func connect(_ g: Int) -> Task<Void, any Error> {
+        connections += 1
+        let task = Task {
+            defer { Task { await self.ended(g) } }
+            try await self.run(g)
+        }
+        tasks[g] = task
+        return task
+    }
+
+    /// A connection is over: a replacement that never took over is forgotten (another is tried).
+    func ended(_ g: Int) {
+        if incoming == g {
+            incoming = nil
+            held = []
+        }
+        if g != active { tasks[g] = nil }
+        heardAt[g] = nil
+    }
+
+    /// The active connection is old: a new one subscribes beside it.
+    func replace(_ g: Int) {
+        guard g == active, incoming == nil else { return }
+        generation += 1
+        incoming = generation
+        held = []
+        _ = connect(generation)
+    }
+
+    /// A connection's subscription was confirmed.
+    func subscribed(_ g: Int) async {
+        if g == active {
+            await notify(.connected)
+        } else if g == incoming, let task = tasks[g] {
+            // Take over: deliver what the new connection holds past what the old one delivered.
+            let old = active
+            active = g
+            incoming = nil
+            promoted = task
+            let pending = held
+            held = []
+            for n in pending { await deliver(g, n) }
+            tasks[old]?.cancel()
+            tasks[old] = nil
         }
     }
 
-    func runOnce() async throws {
+    func deliver(_ g: Int, _ n: StreamNotice) async {
+        lastMessageAt = .now
+        if g == incoming {
+            held.append(n)
+            return
+        }
+        guard g == active else { return }
+        switch n {
+        case .event(.depth(let symbol, let diff)):
+            if let last = lastDepth[symbol], diff.toVersion <= last, promotedRecently { return }
+            lastDepth[symbol] = diff.toVersion
+        case .event(.deals(let symbol, let deals)):
+            let fresh = deals.filter { !recentDeals.contains($0.tradeId) || $0.tradeId.isEmpty }
+            recentDeals += deals.map(\.tradeId)
+            if recentDeals.count > 500 { recentDeals.removeFirst(recentDeals.count - 500) }
+            if fresh.count != deals.count {
+                if !fresh.isEmpty { await notify(.event(.deals(symbol: symbol, fresh))) }
+                return
+            }
+        default: break
+        }
+        await notify(n)
+    }
+
+    /// Whether the active connection took over from another one (its first frames may repeat
+    /// what the old one delivered; after that a repeat is the exchange's, and is passed on).
+    var promotedRecently: Bool { promoted != nil }
+
+    func run(_ g: Int) async throws {
         let address = try await url()
-        let channels = self.channels, pingEvery = self.pingEvery, lifetime = self.lifetime, notify = self.notify
+        let channels = self.channels, pingEvery = self.pingEvery, lifetime = self.lifetime
         var logger = Logger(label: "mmsh.stream")
         logger.logLevel = .critical
         // wss:// gets TLS with the system's trust roots from WSClient itself.
-        let client = WebSocketClient(url: address, configuration: .init(maxFrameSize: 1 << 20), logger: logger) {
-            inbound, outbound, _ in
+        let client = WebSocketClient(url: address, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
             let subscribe = "{\"method\":\"SUBSCRIPTION\",\"params\":[\(channels.map { "\"\($0)\"" }.joined(separator: ","))],\"id\":1}"
             try await outbound.write(.text(subscribe))
-            self.touchedFromOutside()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // PING, and a connection that stays silent for two periods is dead.
+                    var lastHeard = await self.lastMessageAt ?? .now
                     while true {
                         try await Task.sleep(for: pingEvery)
                         try await outbound.write(.text("{\"method\":\"PING\"}"))
-                        if let last = await self.lastMessageAt, ContinuousClock.now - last > pingEvery * 2 { throw Silent() }
+                        let heard = await self.heard(g) ?? lastHeard
+                        if ContinuousClock.now - heard > pingEvery * 2 { throw Silent() }
+                        lastHeard = heard
                     }
                 }
                 group.addTask {
+                    // Replaced when old; the replacement cancels this connection once it delivers,
+                    // and another is tried while it does not.
                     try await Task.sleep(for: lifetime)
-                    throw Replace()
+                    while true {
+                        await self.replace(g)
+                        try await Task.sleep(for: min(lifetime, .seconds(60)))
+                    }
                 }
                 group.addTask {
                     var subscribed = false
                     for try await message in inbound.messages(maxSize: 1 << 20) {
-                        await self.touched()
+                        await self.heardNow(g)
                         switch message {
                         case .binary(let buffer):
                             do {
                                 let event = try StreamFrames.decode(Data(buffer.readableBytesView))
-                                await notify(.event(event))
+                                await self.deliver(g, .event(event))
                             } catch {
-                                await notify(.unreadable("\(error)"))
+                                await self.deliver(g, .unreadable("\(error)"))
                             }
                         case .text(let text):
                             if text.contains("Not Subscribed successfully") || text == "Invalid listen key" { throw Refused(message: text) }
                             if !subscribed, text.contains("\"msg\":\"spot@") {
                                 subscribed = true
-                                await self.connected()
-                                await notify(.connected)
+                                await self.subscribed(g)
                             }
                         }
                     }
@@ -150,5 +253,11 @@ public actor StreamConnection {
         try await client.run()
     }
 
-    nonisolated func touchedFromOutside() { Task { await self.touched() } }
+    // When each connection was last heard from (PONG answers included).
+    var heardAt: [Int: ContinuousClock.Instant] = [:]
+    func heardNow(_ g: Int) {
+        heardAt[g] = .now
+        if g == active { lastMessageAt = .now }
+    }
+    func heard(_ g: Int) -> ContinuousClock.Instant? { heardAt[g] }
 }

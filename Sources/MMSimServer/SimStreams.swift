@@ -98,6 +98,10 @@ extension SimulatedMEXC {
 
     /// Cuts every WebSocket connection and, while `refuse` holds, refuses new ones (for tests
     /// and demonstrations of the REST fallback).
+    /// While muted, open connections get nothing: no frames, no answer to PING (a connection
+    /// that went silent without closing).
+    public func muteStreams(_ on: Bool) { mutedStreams = on }
+
     public func cutStreams(refuse: Bool) {
         refusingStreams = refuse
         guard refuse else { return }
@@ -109,7 +113,7 @@ extension SimulatedMEXC {
 
     /// A JSON text frame from a client: SUBSCRIPTION, UNSUBSCRIPTION or PING.
     public func received(_ text: String, on id: Int) {
-        guard var session = streamSessions[id] else { return }
+        guard var session = streamSessions[id], !mutedStreams else { return }
         struct Request: Decodable { var method: String; var params: [String]?; var id: Int? }
         guard let request = try? JSONDecoder().decode(Request.self, from: Data(text.utf8)) else {
             session.out.yield(.text(#"{"id":0,"code":0,"msg":"Invalid request"}"#))
@@ -157,7 +161,7 @@ extension SimulatedMEXC {
     /// Sends what changed since the last call to every connection subscribed to it.
     public func publish() {
         // Nobody listens: nothing to compute. The next diff covers everything since the last one.
-        guard !streamSessions.isEmpty else { return }
+        guard !streamSessions.isEmpty, !mutedStreams else { return }
         let t = now()
         for symbol in order {
             catchUp(symbol)

@@ -102,6 +102,7 @@ public actor SimulatedMEXC {
     var nextSessionId = 0
     var published: [String: Published] = [:]
     public internal(set) var refusingStreams = false
+    var mutedStreams = false
 
     public init(options: SimServerOptions, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws(SettingError) {
         let config = SimMarketConfig(options.settings)

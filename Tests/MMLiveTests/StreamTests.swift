@@ -150,4 +150,50 @@ func waitUntil(_ seconds: Double = 5, _ condition: () async -> Bool) async throw
         await privateStream.stop()
         await server.stop()
     }
+
+    /// Connections are replaced (here every 0.7 s instead of before 24 h) with no gap: the book
+    /// never needs a second snapshot and the owner never sees a reconnection.
+    @Test func replacementsLeaveNoGap() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0", "sim.volatility": "0", "sim.seed": "3", "sim.base": "10",
+                                                          "sim.quote": "1000000"])
+        defer { Task { await server.stop() } }
+        let client = server.client()
+        let recorder = StreamRecorder(client: client)
+        let connection = StreamConnection(channels: ["spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT"], url: { server.wsURL }) { await recorder.handle($0) }
+        await connection.configure(pingEvery: .milliseconds(300), lifetime: .milliseconds(700))
+        await connection.start()
+        #expect(try await waitUntil { await recorder.book.isSynced })
+        for i in 0..<60 {
+            let buy = i % 2 == 0
+            _ = try await client.placeOrder(NewOrder(symbol: "BTCUSDT", side: buy ? "BUY" : "SELL", type: "LIMIT_MAKER", quantity: "0.01",
+                                                     price: (buy ? Dec(59_900 - i) : Dec(60_100 + i)).description, clientId: "r-\(i)"))
+            try await Task.sleep(for: .milliseconds(70))
+        }
+        let want = await server.simulator.book("BTCUSDT")
+        #expect(try await waitUntil { let b = await recorder.book; return b.bids == want.bids && b.asks == want.asks })
+        #expect(await connection.connections >= 4, "replaced several times")
+        let (connects, snapshots) = (await recorder.connects, await recorder.snapshots)
+        #expect(connects == 1 && snapshots == 1, "no reconnection seen, no second snapshot")
+        #expect(!(await recorder.notices).contains { if case .disconnected = $0 { true } else { false } })
+        await connection.stop()
+        await server.stop()
+    }
+
+    @Test func aSilentConnectionIsTakenForDeadAndMadeAgain() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let recorder = StreamRecorder(client: server.client())
+        let connection = StreamConnection(channels: ["spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT"], url: { server.wsURL }) { await recorder.handle($0) }
+        await connection.configure(pingEvery: .milliseconds(200), backoff: (.milliseconds(50), .milliseconds(100)))
+        await connection.start()
+        #expect(try await waitUntil { await recorder.connects == 1 })
+        try await Task.sleep(for: .seconds(1))
+        #expect(!(await recorder.notices).contains { if case .disconnected = $0 { true } else { false } }, "PONGs keep it alive")
+        await server.simulator.muteStreams(true)
+        #expect(try await waitUntil { await recorder.notices.contains(.disconnected(reason: "no answer to PING")) })
+        await server.simulator.muteStreams(false)
+        #expect(try await waitUntil { await recorder.connects >= 2 }, "made again")
+        await connection.stop()
+        await server.stop()
+    }
 }
