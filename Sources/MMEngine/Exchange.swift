@@ -20,9 +20,13 @@ public protocol Exchange: Sendable {
     func finalFills() async throws(ExchangeError) -> [ExchangeTrade]
     /// Ends the venue's connections (streams) when the instance stops.
     func close() async
+    /// Calls `action` whenever the market changes between two snapshots (a stream applied a
+    /// change); venues without streams never call it.
+    func onMarketChange(_ action: @escaping @Sendable () -> Void) async
 }
 
 extension Exchange {
+    public func onMarketChange(_ action: @escaping @Sendable () -> Void) async {}
     public func finalFills() async throws(ExchangeError) -> [ExchangeTrade] { try await newFills() }
     public func close() async {}
 }

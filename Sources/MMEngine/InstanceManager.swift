@@ -68,6 +68,10 @@ public actor InstanceManager {
         active.insert(id)
         if loop {
             let interval = self.interval
+            // A decision at least every `interval`, and at once when the venue's book changes
+            // (streams): quotes follow the market within a frame, not a timer period.
+            let wakeup = Wakeup()
+            await exchange.onMarketChange { wakeup.signal() }
             loops[id] = Task { [weak self] in
                 while !Task.isCancelled {
                     await runner.tick()
@@ -76,7 +80,7 @@ public actor InstanceManager {
                         await self?.ended(id)
                         return
                     }
-                    try? await Task.sleep(for: interval)
+                    await wakeup.wait(upTo: interval)
                 }
             }
         }

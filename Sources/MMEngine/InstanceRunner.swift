@@ -72,6 +72,8 @@ public actor InstanceRunner {
     /// When the venue last gave a fresh book; quotes are cancelled when that is too long ago.
     var freshAt: Int64 = 0
     public private(set) var stale = false
+    /// Decision cycles run so far.
+    public private(set) var cycles = 0
 
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
@@ -198,6 +200,7 @@ public actor InstanceRunner {
     /// One decision cycle: fills, the market, the strategy, then its orders.
     public func tick() async {
         guard runState == .running || runState == .waiting, let rules else { return }
+        cycles += 1
         do {
             if contactLost != nil || !unresolved.isEmpty { try await reconcile() }
             let fillsBefore = fillCount
@@ -457,7 +460,7 @@ public actor InstanceRunner {
         if runState == .running || runState == .waiting, let fresh = try? await exchange.snapshot() { lastSnapshot = fresh }
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
-                       hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled)
+                       hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles)
     }
 }
 
@@ -480,4 +483,6 @@ public struct InstanceReport: Sendable {
     public var stale = false
     /// Requests are being held back by the venue's rate limits.
     public var throttled = false
+    /// Decision cycles run so far.
+    public var cycles = 0
 }

@@ -391,6 +391,8 @@ public actor LiveExchange: Exchange {
         if streamLog.count > 200 { streamLog.removeFirst(100) }
     }
 
+    public func onMarketChange(_ action: @escaping @Sendable () -> Void) async { await feed.onChange(action) }
+
     /// Stops the streams and closes the listenKey.
     public func close() async {
         keepAlive?.cancel()

@@ -24,6 +24,7 @@ public actor MarketFeed {
     var lastPolledTrade: (time: Int64, seen: [String])?
     var lastTradesPoll = ContinuousClock.now - .seconds(3600)
     public private(set) var log: [String] = []
+    var changed: (@Sendable () -> Void)?
     /// How often trades are polled while the stream does not bring them (weight 5 each).
     let tradesEvery: Duration
 
@@ -45,6 +46,9 @@ public actor MarketFeed {
         await s.configure(pingEvery: min(Duration.seconds(30), max(.milliseconds(500), staleAfter / 2)))
         await s.start()
     }
+
+    /// Called after each change the stream applies to the book, and each batch of trades.
+    public func onChange(_ action: @escaping @Sendable () -> Void) { changed = action }
 
     public func stop() async {
         await stream?.stop()
@@ -103,9 +107,12 @@ public actor MarketFeed {
             note("public stream down: \(reason); polling REST meanwhile")
             book.reset()
         case .event(.depth(_, let diff)):
-            if case .needsSnapshot(let reason) = book.apply(diff) {
+            switch book.apply(diff) {
+            case .applied: changed?()
+            case .needsSnapshot(let reason):
                 note("book out of sync (\(reason)); new snapshot")
                 await resnapshot()
+            default: break
             }
         case .event(.deals(_, let deals)):
             let trades = deals.sorted { $0.time < $1.time }.map { MarketTrade(price: $0.price, quantity: $0.quantity, takerSide: $0.takerSide, time: $0.time) }
@@ -114,6 +121,7 @@ public actor MarketFeed {
                 lastPolledTrade = (last.time, [])
             }
             await onTrades(trades)
+            changed?()
         case .unreadable(let why):
             note("unreadable frame: \(why)")
         default: break

@@ -103,5 +103,7 @@ public actor PaperExchange: Exchange {
         return pending
     }
 
+    public func onMarketChange(_ action: @escaping @Sendable () -> Void) async { await feed.onChange(action) }
+
     public func close() async { await feed.stop() }
 }

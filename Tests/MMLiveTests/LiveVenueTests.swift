@@ -224,6 +224,21 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         await server.stop()
     }
 
+    @Test func decisionsFollowTheStreamNotTheTimer() async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "fast", limit: 10)
+        // A 10-second timer: only changes of the book can wake the instance more often.
+        let manager = InstanceManager(store: store, interval: .seconds(10))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
+        try await Task.sleep(for: .seconds(3))
+        let cycles = await manager.report(r.id)?.cycles ?? 0
+        #expect(cycles >= 5, "a decision for each change of the book (\(cycles) in 3 s)")
+        _ = await manager.stop(r.id)
+        await server.stop()
+    }
+
     @Test func staleMarketDataCancelsTheQuotesUntilItIsFresh() async throws {
         let server = try await LoopbackServer.start(sim: ["sim.seed": "8", "sim.takers": "0"])
         defer { Task { await server.stop() } }
