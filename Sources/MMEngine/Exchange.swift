@@ -20,12 +20,16 @@ public protocol Exchange: Sendable {
     func finalFills() async throws(ExchangeError) -> [ExchangeTrade]
     /// Ends the venue's connections (streams) when the instance stops.
     func close() async
+    /// What happened to the venue's connections since the last call (a stream down or back, a
+    /// book resynchronised), for the instance's log; `warning` marks trouble.
+    func takeNotes() async -> [(warning: Bool, text: String)]
     /// Calls `action` whenever the market changes between two snapshots (a stream applied a
     /// change); venues without streams never call it.
     func onMarketChange(_ action: @escaping @Sendable () -> Void) async
 }
 
 extension Exchange {
+    public func takeNotes() async -> [(warning: Bool, text: String)] { [] }
     public func onMarketChange(_ action: @escaping @Sendable () -> Void) async {}
     public func finalFills() async throws(ExchangeError) -> [ExchangeTrade] { try await newFills() }
     public func close() async {}

@@ -201,6 +201,7 @@ public actor InstanceRunner {
     public func tick() async {
         guard runState == .running || runState == .waiting, let rules else { return }
         cycles += 1
+        for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
         do {
             if contactLost != nil || !unresolved.isEmpty { try await reconcile() }
             let fillsBefore = fillCount

@@ -64,7 +64,7 @@ public actor LiveExchange: Exchange {
     var streamFills: [ExchangeTrade] = []
     /// Balances from the private stream, by asset.
     var streamBalances: [String: (free: Dec, locked: Dec)] = [:]
-    public private(set) var streamLog: [String] = []
+    var notes: [(warning: Bool, text: String)] = []
     /// REST fills are still polled while the private stream is up, this often, as a safety net.
     static let fillsEveryWithStream: Int64 = 15_000
     static let listenKeyKeepAlive: Duration = .seconds(30 * 60)
@@ -382,13 +382,18 @@ public actor LiveExchange: Exchange {
         do { try await client.keepListenKey(key) } catch {
             // Expired or refused: the next connection asks for a new one.
             listenKey = nil
-            note("listenKey could not be kept alive (\(error)); a new one is made at the next connection")
+            note("listenKey could not be kept alive (\(error)); a new one is made at the next connection", warning: true)
         }
     }
 
-    func note(_ s: String) {
-        streamLog.append(s)
-        if streamLog.count > 200 { streamLog.removeFirst(100) }
+    func note(_ text: String, warning: Bool = false) {
+        notes.append((warning, text))
+        if notes.count > 200 { notes.removeFirst(100) }
+    }
+
+    public func takeNotes() async -> [(warning: Bool, text: String)] {
+        defer { notes = [] }
+        return await feed.takeNotes() + notes
     }
 
     public func onMarketChange(_ action: @escaping @Sendable () -> Void) async { await feed.onChange(action) }
@@ -412,7 +417,7 @@ public actor LiveExchange: Exchange {
             fillsPending = true
             accountStale = true
         case .disconnected(let reason):
-            note("private stream down: \(reason); polling REST meanwhile")
+            note("private stream down: \(reason); polling REST meanwhile", warning: true)
             privateUp = false
             if reason.contains("Invalid listen key") { listenKey = nil }
         case .event(.fill(let symbol, let d)) where symbol == self.symbol:
@@ -430,7 +435,7 @@ public actor LiveExchange: Exchange {
         case .event(.balance(let b)):
             streamBalances[b.asset] = (b.free, b.locked)
         case .unreadable(let why):
-            note("unreadable frame: \(why)")
+            note("unreadable frame: \(why)", warning: true)
         default: break
         }
     }

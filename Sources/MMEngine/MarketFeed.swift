@@ -23,7 +23,7 @@ public actor MarketFeed {
     /// REST trades carry no id: the newest seen (time, and the prints at that time) tells new from old.
     var lastPolledTrade: (time: Int64, seen: [String])?
     var lastTradesPoll = ContinuousClock.now - .seconds(3600)
-    public private(set) var log: [String] = []
+    var notes: [(warning: Bool, text: String)] = []
     var changed: (@Sendable () -> Void)?
     /// How often trades are polled while the stream does not bring them (weight 5 each).
     let tradesEvery: Duration
@@ -56,9 +56,14 @@ public actor MarketFeed {
         book.reset()
     }
 
-    func note(_ s: String) {
-        log.append(s)
-        if log.count > 200 { log.removeFirst(100) }
+    func note(_ text: String, warning: Bool = false) {
+        notes.append((warning, text))
+        if notes.count > 200 { notes.removeFirst(100) }
+    }
+
+    public func takeNotes() -> [(warning: Bool, text: String)] {
+        defer { notes = [] }
+        return notes
     }
 
     /// Whether the stream keeps the book now (no REST polling needed).
@@ -104,7 +109,7 @@ public actor MarketFeed {
             book.reset()
             await resnapshot()
         case .disconnected(let reason):
-            note("public stream down: \(reason); polling REST meanwhile")
+            note("public stream down: \(reason); polling REST meanwhile", warning: true)
             book.reset()
         case .event(.depth(_, let diff)):
             switch book.apply(diff) {
@@ -123,7 +128,7 @@ public actor MarketFeed {
             await onTrades(trades)
             changed?()
         case .unreadable(let why):
-            note("unreadable frame: \(why)")
+            note("unreadable frame: \(why)", warning: true)
         default: break
         }
     }

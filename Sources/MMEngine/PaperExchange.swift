@@ -103,6 +103,8 @@ public actor PaperExchange: Exchange {
         return pending
     }
 
+    public func takeNotes() async -> [(warning: Bool, text: String)] { await feed.takeNotes() }
+
     public func onMarketChange(_ action: @escaping @Sendable () -> Void) async { await feed.onChange(action) }
 
     public func close() async { await feed.stop() }

@@ -221,6 +221,10 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         _ = await manager.stop(r.id)
         try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
         #expect(await server.simulator.openStreams == 0, "stopping closes the streams")
+        // The log tells the story.
+        let stream = try store.events(instance: r.id).filter { $0.kind == "stream" }.map(\.message)
+        #expect(stream.contains("public stream connected") && stream.contains("private stream connected"), "\(stream)")
+        #expect(stream.contains { $0.hasPrefix("public stream down:") && $0.hasSuffix("polling REST meanwhile") }, "\(stream)")
         await server.stop()
     }
 
