@@ -84,8 +84,10 @@ public actor PaperExchange: Exchange {
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
         _ = try await rules()
         let rules = matcher!.rules
-        return try matcher!.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
-                                  quantity: o.quantity.floored(toMultipleOf: rules.step), time: clock.now())
+        let placed = try matcher!.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
+                                        quantity: o.quantity.floored(toMultipleOf: rules.step), time: clock.now())
+        pending += matcher!.takeTakerFills()
+        return placed
     }
 
     public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {

@@ -40,6 +40,7 @@ public struct PaperMatcher: Sendable {
     var closedOrder: [String] = []
     var sequence = 0
     var nextTrade = 0
+    var takerFills: [ExchangeTrade] = []
 
     public init(rules: MarketRules, base: Dec, quote: Dec, quoteAsset: String = "USDT") {
         self.rules = rules
@@ -78,9 +79,10 @@ public struct PaperMatcher: Sendable {
         if p * q < rules.minNotional { throw .minimum(rules.minNotional, quoteAsset) }
         guard resting[clientId] == nil, closed[clientId] == nil else { throw .parameter("duplicate newClientOrderId \(clientId)") }
         let crosses = side == .buy ? market.bestAsk.map { p >= $0 } ?? false : market.bestBid.map { p <= $0 } ?? false
+        if type == .immediateOrCancel { return try take(clientId: clientId, side: side, price: p, quantity: q, time: time) }
         guard !crosses else {
-            // The paper venue does not take liquidity it cannot really take: only post-only quotes.
-            throw type == .limitMaker ? .wouldTake : .parameter("the paper venue places resting orders only")
+            // Only a post-only quote can rest here: a plain limit order that would take is refused too.
+            throw type == .limitMaker ? .wouldTake : .parameter("the paper venue rests post-only orders; use IMMEDIATE_OR_CANCEL to take")
         }
         let lock = try account.lock(side: side, price: p, quantity: q, fee: rules.makerFee)
         sequence += 1
@@ -89,6 +91,53 @@ public struct PaperMatcher: Sendable {
         let ahead = Self.volume(at: p, in: side == .buy ? market.bids : market.asks)
         resting[clientId] = Resting(order: order, ahead: ahead, sequence: sequence, locked: lock)
         return order
+    }
+
+    /// An IMMEDIATE_OR_CANCEL order (a stop loss's liquidation): it takes what the real book
+    /// shows up to its price, level by level, at the taker fee (`makerFee` here), and the rest is
+    /// cancelled. The real book is not changed: paper volume never leaves the market.
+    mutating func take(clientId: String, side: Side, price limit: Dec, quantity q: Dec, time: Int64) throws(ExchangeError) -> ExchangeOrder {
+        let levels = side == .buy ? market.asks.filter { $0.price <= limit } : market.bids.filter { $0.price >= limit }
+        var left = q, cost = Dec(0), fees = Dec(0)
+        var fills: [(price: Dec, amount: Dec, fee: Dec)] = []
+        for level in levels where left.isPositive {
+            let take = min(left, level.amount).floored(toMultipleOf: rules.step)
+            guard take.isPositive else { continue }
+            let fee = (level.price * take * rules.makerFee).rounded(places: max(rules.tick.scale, 8), .up)
+            fills.append((level.price, take, fee))
+            cost += level.price * take
+            fees += fee
+            left -= take
+        }
+        let executed = q - left
+        if side == .buy {
+            guard cost + fees <= account.quoteFree else { throw .insufficientBalance }
+            account.quoteFree -= cost + fees
+            account.baseFree += executed
+        } else {
+            guard executed <= account.baseFree else { throw .insufficientPosition }
+            account.baseFree -= executed
+            account.quoteFree += cost - fees
+        }
+        sequence += 1
+        var order = ExchangeOrder(orderId: "paper-\(sequence)", clientId: clientId, side: side, type: .immediateOrCancel, price: limit,
+                                  quantity: q, executed: executed, status: executed == q ? .filled : executed.isZero ? .canceled : .partiallyCanceled,
+                                  time: time)
+        for (i, f) in fills.enumerated() {
+            nextTrade += 1
+            takerFills.append(ExchangeTrade(tradeId: "paper-t\(nextTrade)", orderId: order.orderId, clientId: clientId, side: side, price: f.price,
+                                            quantity: f.amount, fee: f.fee, time: time, isMaker: false,
+                                            orderFilled: i == fills.count - 1 && executed == q))
+        }
+        order.executed = executed
+        close(order)
+        return order
+    }
+
+    /// Fills of taking orders, handed over once.
+    public mutating func takeTakerFills() -> [ExchangeTrade] {
+        defer { takerFills = [] }
+        return takerFills
     }
 
     public mutating func cancel(clientId: String) throws(ExchangeError) -> ExchangeOrder {

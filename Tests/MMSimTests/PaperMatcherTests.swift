@@ -103,4 +103,19 @@ import Testing
             #expect(!m.account.baseFree.isNegative && !m.account.quoteFree.isNegative)
         }
     }
+
+    @Test func aLiquidationTakesWhatTheRealBookShows() throws {
+        var m = PaperMatcher(rules: rules, base: 5, quote: 1000)
+        _ = m.book(book([(100, 1), ("99.5", 2)], [(101, 1)]), time: 1)
+        // Sell 4 down to 99.5: 1 at 100 and 2 at 99.5 are there; the last 1 is cancelled.
+        let o = try m.place(clientId: "liq", side: .sell, type: .immediateOrCancel, price: "99.5", quantity: 4, time: 2)
+        #expect(o.status == .partiallyCanceled && o.executed == 3)
+        let fills = m.takeTakerFills()
+        #expect(fills.map(\.price) == [100, "99.5"] && fills.map(\.quantity) == [1, 2] && fills.allSatisfy { !$0.isMaker })
+        #expect(fills.last?.orderFilled == false)
+        #expect(m.account.baseFree == 2 && m.account.quoteFree == Dec(1000) + 299 - Dec("0.299"))
+        #expect(m.openOrders.isEmpty && m.takeTakerFills().isEmpty)
+        // The real book is not changed by paper volume.
+        #expect(m.market.bids.first == BookLevel(100, 1))
+    }
 }
