@@ -96,12 +96,12 @@ extension SimulatedMEXC {
 
     public var openStreams: Int { streamSessions.count }
 
-    /// Cuts every WebSocket connection and, while `refuse` holds, refuses new ones (for tests
-    /// and demonstrations of the REST fallback).
     /// While muted, open connections get nothing: no frames, no answer to PING (a connection
     /// that went silent without closing).
     public func muteStreams(_ on: Bool) { mutedStreams = on }
 
+    /// Cuts every WebSocket connection and, while `refuse` holds, refuses new ones (for tests
+    /// and demonstrations of the REST fallback).
     public func cutStreams(refuse: Bool) {
         refusingStreams = refuse
         guard refuse else { return }
