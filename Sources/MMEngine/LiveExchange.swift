@@ -125,7 +125,7 @@ public actor LiveExchange: Exchange {
     }
 
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
-        let client = self.client, symbol = self.symbol
+        let client = self.client
         let now = clock.now()
         let feed = self.feed
         let (orderBook, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }

@@ -123,7 +123,7 @@ public actor StreamConnection {
     func connect(_ g: Int) -> Task<Void, any Error> {
         connections += 1
         let task = Task {
-            defer { Task { await self.ended(g) } }
+            defer { self.ended(g) }
             try await self.run(g)
         }
         tasks[g] = task

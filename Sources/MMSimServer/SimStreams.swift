@@ -96,6 +96,16 @@ extension SimulatedMEXC {
 
     public var openStreams: Int { streamSessions.count }
 
+    /// Every listenKey expires at once (as after 60 minutes without a keepalive): their
+    /// connections close and new ones with them are refused.
+    public func expireListenKeys() {
+        listenKeys = [:]
+        for (id, s) in streamSessions where s.listenKey != nil {
+            s.out.yield(.close)
+            streamSessions[id] = nil
+        }
+    }
+
     /// While muted, open connections get nothing: no frames, no answer to PING (a connection
     /// that went silent without closing).
     public func muteStreams(_ on: Bool) { mutedStreams = on }

@@ -91,7 +91,7 @@ final class Session: Sendable {
             case .line(let line):
                 if Shell.shouldRecord(line) { editor.record(line) }
                 Interrupt.clear()
-                blocking { await shell.run(line: line, origin: .interactive) }
+                _ = blocking { await shell.run(line: line, origin: .interactive) }
                 // Ctrl-C ended a follow command (log --tail, status --watch): back on a line of its own.
                 if Interrupt.requested && !Interrupt.terminationRequested { print("") }
                 if blocking({ await shell.quitRequested }) { return 0 }

@@ -228,6 +228,27 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         await server.stop()
     }
 
+    @Test func anExpiredListenKeyIsMadeAnew() async throws {
+        let server = try await LoopbackServer.start(sim: busyMarket)
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "key", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
+        #expect(try await waitUntil { await server.simulator.openStreams == 2 })
+        await server.simulator.expireListenKeys()
+        #expect(try await waitUntil(10) { await server.simulator.openStreams == 2 }, "the private stream is back")
+        #expect(await server.simulator.counts["POST /api/v3/userDataStream"] == 2, "with a new listenKey")
+        try await Task.sleep(for: .seconds(1))
+        let report = try #require(await manager.report(r.id))
+        _ = await manager.stop(r.id)
+        try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
+        let stream = try store.events(instance: r.id).filter { $0.kind == "stream" }.map(\.message)
+        #expect(stream.filter { $0 == "private stream connected" }.count == 2, "\(stream)")
+        #expect(await server.simulator.counts["DELETE /api/v3/userDataStream"] == 1, "the listenKey is closed at stop")
+        await server.stop()
+    }
+
     @Test func decisionsFollowTheStreamNotTheTimer() async throws {
         let server = try await LoopbackServer.start(sim: busyMarket)
         defer { Task { await server.stop() } }
