@@ -182,6 +182,7 @@ public actor InstanceRunner {
         }
         if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
         await exchange.close()
+        for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
         runState = end
         if let runId { try? store.finishRun(runId, at: clock.now(), state: end.rawValue) }
         log(end == .stopped ? .info : .error, "stopped", "stopped (\(reason)); \(cancelled) order\(cancelled == 1 ? "" : "s") cancelled")

@@ -39,7 +39,11 @@ public actor StreamConnection {
     var generation = 0
     var active = 0
     var incoming: Int?
+    /// The replacement is subscribed, and waits for the old connection to reach its first diff.
+    var incomingReady = false
+    var readySince: ContinuousClock.Instant?
     var held: [StreamNotice] = []
+    var flushing = false
     var tasks: [Int: Task<Void, any Error>] = [:]
     var promoted: Task<Void, any Error>?
     /// What the active connection delivered last: where a replacement takes over.
@@ -83,6 +87,7 @@ public actor StreamConnection {
             let connection = current
             let result = await withTaskCancellationHandler { await connection.result } onCancel: { connection.cancel() }
             if Task.isCancelled { break }
+            if promoted == nil, incomingReady { await takeOver() }
             if let next = promoted {
                 // Replaced: the new connection already delivers; follow it.
                 promoted = nil
@@ -103,7 +108,9 @@ public actor StreamConnection {
             let base = min(backoff.max, backoff.first * (1 << min(failures - 1, 16)))
             try? await Task.sleep(for: base * Double.random(in: 0.5...1.0))
             if Task.isCancelled { break }
+            if let g = incoming { tasks[g]?.cancel() }
             incoming = nil
+            incomingReady = false
             held = []
             current = launch()
         }
@@ -134,6 +141,7 @@ public actor StreamConnection {
     func ended(_ g: Int) {
         if incoming == g {
             incoming = nil
+            incomingReady = false
             held = []
         }
         if g != active { tasks[g] = nil }
@@ -145,6 +153,7 @@ public actor StreamConnection {
         guard g == active, incoming == nil else { return }
         generation += 1
         incoming = generation
+        incomingReady = false
         held = []
         _ = connect(generation)
     }
@@ -153,27 +162,65 @@ public actor StreamConnection {
     func subscribed(_ g: Int) async {
         if g == active {
             await notify(.connected)
-        } else if g == incoming, let task = tasks[g] {
-            // Take over: deliver what the new connection holds past what the old one delivered.
-            let old = active
-            active = g
-            incoming = nil
-            promoted = task
-            let pending = held
-            held = []
-            for n in pending { await deliver(g, n) }
-            tasks[old]?.cancel()
-            tasks[old] = nil
+        } else if g == incoming {
+            incomingReady = true
+            readySince = .now
+            await takeOverWhenAligned()
         }
     }
 
+    /// The replacement takes over once the old connection has delivered every depth diff that
+    /// comes before the first one the replacement holds (a diff published before the replacement
+    /// subscribed reaches only the old connection, and may still be on its way); after a
+    /// minute it takes over regardless (a gap then asks for a snapshot, as any gap does).
+    func takeOverWhenAligned() async {
+        guard incomingReady, promoted == nil else { return }
+        var firstHeld: [String: Int64] = [:]
+        for case .event(.depth(let symbol, let diff)) in held where firstHeld[symbol] == nil { firstHeld[symbol] = diff.fromVersion }
+        let depthChannels = channels.filter { $0.contains(".depth.") }
+        let aligned = depthChannels.isEmpty
+            || (!firstHeld.isEmpty && firstHeld.allSatisfy { symbol, from in (lastDepth[symbol] ?? .min) >= from - 1 })
+        let waitedTooLong = readySince.map { ContinuousClock.now - $0 > .seconds(60) } ?? false
+        if aligned || waitedTooLong { await takeOver() }
+    }
+
+    /// Deliver what the new connection holds past what the old one delivered, then end the old one.
+    func takeOver() async {
+        guard let g = incoming, let task = tasks[g] else { return }
+        let old = active
+        active = g
+        incoming = nil
+        incomingReady = false
+        promoted = task
+        // While the held frames go out, newer ones of the new connection queue behind them.
+        flushing = true
+        while !held.isEmpty { await forward(held.removeFirst()) }
+        flushing = false
+        tasks[old]?.cancel()
+        tasks[old] = nil
+    }
+
+    /// A frame of connection `g`: passed on if it is the active one, held if it is the
+    /// replacement (or while the replacement's held frames go out), dropped otherwise.
     func deliver(_ g: Int, _ n: StreamNotice) async {
         lastMessageAt = .now
         if g == incoming {
             held.append(n)
+            if case .event(.depth) = n { await takeOverWhenAligned() }
             return
         }
         guard g == active else { return }
+        if flushing {
+            held.append(n)
+            return
+        }
+        await forward(n)
+        if incomingReady, case .event(.depth) = n { await takeOverWhenAligned() }
+    }
+
+    /// Passes a frame of the active connection on; right after a takeover, depth diffs and deals
+    /// the old connection already delivered are dropped.
+    func forward(_ n: StreamNotice) async {
         switch n {
         case .event(.depth(let symbol, let diff)):
             if let last = lastDepth[symbol], diff.toVersion <= last, promotedRecently { return }
@@ -201,7 +248,9 @@ public actor StreamConnection {
         var logger = Logger(label: "mmsh.stream")
         logger.logLevel = .critical
         // wss:// gets TLS with the system's trust roots from WSClient itself.
-        let client = WebSocketClient(url: address, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
+        // A dead or refusing server gets a second, not 15, to answer our close.
+        let client = WebSocketClient(url: address, configuration: .init(maxFrameSize: 1 << 20, closeTimeout: .seconds(1)), logger: logger) {
+            inbound, outbound, _ in
             let subscribe = "{\"method\":\"SUBSCRIPTION\",\"params\":[\(channels.map { "\"\($0)\"" }.joined(separator: ","))],\"id\":1}"
             try await outbound.write(.text(subscribe))
             try await withThrowingTaskGroup(of: Void.self) { group in

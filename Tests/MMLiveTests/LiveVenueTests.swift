@@ -210,7 +210,7 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         #expect(try store.orders(instance: r.id, openOnly: false).count > placedBefore, "quoting goes on")
 
         await server.simulator.cutStreams(refuse: false)
-        #expect(try await waitUntil(15) { await server.simulator.openStreams == 2 }, "reconnected")
+        #expect(try await waitUntil(30) { await server.simulator.openStreams == 2 }, "reconnected")
         try await Task.sleep(for: .seconds(1))
         let back = await depthPolls(server)
         try await Task.sleep(for: .seconds(2))
@@ -237,9 +237,11 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
         #expect(try await waitUntil { await server.simulator.openStreams == 2 })
         await server.simulator.expireListenKeys()
-        #expect(try await waitUntil(10) { await server.simulator.openStreams == 2 }, "the private stream is back")
+        #expect(try await waitUntil(30) { await server.simulator.openStreams == 2 }, "the private stream is back")
         #expect(await server.simulator.counts["POST /api/v3/userDataStream"] == 2, "with a new listenKey")
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await waitUntil {
+            ((try? store.events(instance: r.id)) ?? []).filter { $0.message == "private stream connected" }.count == 2
+        })
         let report = try #require(await manager.report(r.id))
         _ = await manager.stop(r.id)
         try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
@@ -277,13 +279,13 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         // (requests are processed, their replies lost).
         await server.simulator.cutStreams(refuse: true)
         await server.simulator.setFaults(try FaultPlan(spec: "lost=1"))
-        #expect(try await waitUntil(8) { await server.simulator.openOrders("BTCUSDT").isEmpty }, "the quotes are cancelled")
+        #expect(try await waitUntil(20) { await server.simulator.openOrders("BTCUSDT").isEmpty }, "the quotes are cancelled")
         #expect(try await waitUntil { await manager.report(r.id)?.stale == true })
         #expect(try store.events(instance: r.id).contains { $0.message.hasPrefix("no fresh market data for") })
         // Fresh again: quoting resumes.
         await server.simulator.setFaults(.none)
         await server.simulator.cutStreams(refuse: false)
-        #expect(try await waitUntil(15) { !(await server.simulator.openOrders("BTCUSDT")).isEmpty }, "quoting resumes")
+        #expect(try await waitUntil(30) { !(await server.simulator.openOrders("BTCUSDT")).isEmpty }, "quoting resumes")
         #expect(try store.events(instance: r.id).contains { $0.message == "market data is fresh again; quoting resumes" })
         let report = try #require(await manager.report(r.id))
         _ = await manager.stop(r.id)

@@ -45,7 +45,9 @@ actor StreamRecorder {
     var connects: Int { notices.filter { $0 == .connected }.count }
 }
 
-func waitUntil(_ seconds: Double = 5, _ condition: () async -> Bool) async throws -> Bool {
+/// Polls `condition` until it holds; the limit only matters when it never does (a loaded machine
+/// running the suite in parallel can be slow).
+func waitUntil(_ seconds: Double = 20, _ condition: () async -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < deadline {
         if await condition() { return true }
