@@ -99,20 +99,11 @@ public actor LiveExchange: Exchange {
     public func rules() async throws(ExchangeError) -> MarketRules {
         if let cachedRules { return cachedRules }
         let client = self.client, symbol = self.symbol
-        let notASymbol = ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol")
-        let found: SymbolInfo?
-        do { found = try await client.exchangeInfo(symbol: symbol) } catch {
-            if case .exchange(-1121, _, _) = error { throw notASymbol }
-            throw ExchangeError(error)
-        }
-        guard let info = found else { throw notASymbol }
-        do { try info.checkTradable() } catch { throw ExchangeError(code: 30000, message: error.reason) }
+        let (info, rules) = try await feed.symbolInfo()
         let apiSymbols = try await call { () async throws(MEXCFailure) in try await client.defaultSymbols() }
         guard apiSymbols.contains(symbol) else {
             throw ExchangeError(code: 10007, message: "\(symbol) cannot be traded through the API (not in defaultSymbols)")
         }
-        let rules: MarketRules
-        do { rules = try info.rules() } catch { throw ExchangeError(code: -2, message: error.reason) }
         baseAsset = info.baseAsset
         quoteAsset = info.quoteAsset
         if cursor == nil {

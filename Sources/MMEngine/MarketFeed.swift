@@ -47,6 +47,24 @@ public actor MarketFeed {
         await s.start()
     }
 
+    /// The symbol as exchangeInfo describes it, and its market rules; refused when it is not a
+    /// spot symbol, not open, not spot-tradable or one-sided.
+    public func symbolInfo() async throws(ExchangeError) -> (SymbolInfo, MarketRules) {
+        let notASymbol = ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol")
+        let found: SymbolInfo?
+        do { found = try await client.exchangeInfo(symbol: symbol) } catch {
+            if case .exchange(-1121, _, _) = error { throw notASymbol }
+            throw ExchangeError(error)
+        }
+        guard let info = found else { throw notASymbol }
+        do {
+            try info.checkTradable()
+            return (info, try info.rules())
+        } catch {
+            throw ExchangeError(code: 30000, message: error.reason)
+        }
+    }
+
     /// Called after each change the stream applies to the book, and each batch of trades.
     public func onChange(_ action: @escaping @Sendable () -> Void) { changed = action }
 

@@ -48,16 +48,7 @@ public actor PaperExchange: Exchange {
     /// The symbol's rules from exchangeInfo, with the paper account's own fee.
     public func rules() async throws(ExchangeError) -> MarketRules {
         if let matcher { return matcher.rules }
-        let client = self.client, symbol = self.symbol
-        let found: SymbolInfo?
-        do { found = try await client.exchangeInfo(symbol: symbol) } catch {
-            if case .exchange(-1121, _, _) = error { throw ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol") }
-            throw ExchangeError(error)
-        }
-        guard let info = found else { throw ExchangeError(code: -1121, message: "\(symbol) is not a MEXC spot symbol") }
-        do { try info.checkTradable() } catch { throw ExchangeError(code: 30000, message: error.reason) }
-        var rules: MarketRules
-        do { rules = try info.rules() } catch { throw ExchangeError(code: -2, message: error.reason) }
+        var (info, rules) = try await feed.symbolInfo()
         rules.makerFee = fee
         if let matcher { return matcher.rules }
         matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info.quoteAsset)

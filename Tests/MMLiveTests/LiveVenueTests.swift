@@ -235,7 +235,10 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         let r = try store.createInstance(name: "key", limit: 10)
         let manager = InstanceManager(store: store, interval: .milliseconds(100))
         try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server), credentials: server.credentials)
-        #expect(try await waitUntil { await server.simulator.openStreams == 2 })
+        // Both streams subscribed (an upgrade the server counts may not have subscribed yet).
+        #expect(try await waitUntil {
+            ((try? store.events(instance: r.id)) ?? []).contains { $0.message == "private stream connected" }
+        })
         await server.simulator.expireListenKeys()
         #expect(try await waitUntil(30) { await server.simulator.openStreams == 2 }, "the private stream is back")
         #expect(await server.simulator.counts["POST /api/v3/userDataStream"] == 2, "with a new listenKey")
