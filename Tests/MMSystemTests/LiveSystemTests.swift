@@ -16,10 +16,7 @@ final class SimServeProcess {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !banner.contains("In mmsh:") {
-            banner += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        banner = readUntil(output.fileHandleForReading.fileDescriptor, contains: "In mmsh:")
         if let range = banner.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) { url = String(banner[range]) }
     }
 
@@ -55,7 +52,7 @@ final class SimServeProcess {
     /// The whole path a user takes: keys into the vault, an instance pointed at the local MEXC,
     /// started, killed hard while quoting, and started again: the orphans are found and cancelled.
     @Test func aLiveInstanceFromTheShellSurvivesAHardKill() throws {
-        let server = try SimServeProcess(["--set", "sim.seed=4", "--set", "sim.takers=0"])
+        let server = try SimServeProcess(["--set", "sim.seed=4", "--set", "sim.takers=0", "--set", "sim.volatility=0"])
         defer { _ = server.stop() }
         let home = TempHome()
         let env = environment(server)

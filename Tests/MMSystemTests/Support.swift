@@ -93,6 +93,7 @@ final class Terminal {
 
     /// Waits for `text` to appear. tmux drops trailing blanks of screen lines, so they are
     /// dropped from `text` too (a prompt `mmsh> ` shows as `mmsh>` until something is typed).
+    @discardableResult
     func waitFor(_ text: String, timeout: Double = 15) throws -> String {
         let needle = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n")
@@ -182,10 +183,7 @@ final class PipedMmsh {
 
     /// Reads standard output until `text` has appeared (or 10 s have passed).
     func waitFor(_ text: String) {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !seen.contains(text) {
-            seen += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        seen = readUntil(output.fileHandleForReading.fileDescriptor, contains: text, after: seen)
     }
 
     func signal(_ sig: Int32) {
@@ -195,4 +193,23 @@ final class PipedMmsh {
     }
 
     var stderr: String { String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+}
+
+/// Reads `fd` until what was read contains `text`, the pipe closes, or `seconds` pass: a
+/// deadline that holds even when nothing arrives (a blocking read would wait forever).
+func readUntil(_ fd: Int32, contains text: String, after start: String = "", seconds: Double = 10) -> String {
+    var seen = start
+    let deadline = Date().addingTimeInterval(seconds)
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while !seen.contains(text) {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0 else { break }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(left * 1000)) > 0 else { break }
+        let n = read(fd, &buffer, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { break }
+        seen += String(decoding: buffer[..<n], as: UTF8.self)
+    }
+    return seen
 }
