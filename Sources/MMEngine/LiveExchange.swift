@@ -53,8 +53,7 @@ public actor LiveExchange: Exchange {
 
     // Streams (nil streamURL: REST polling only).
     let streamURL: String?
-    /// Market data older than this is not quoted on; the public stream pings at half of it.
-    let staleAfter: Duration
+    /// The book and trades: the public stream, or REST while it is down.
     let feed: MarketFeed
     var privateStream: StreamConnection?
     var privateUp = false
@@ -85,7 +84,6 @@ public actor LiveExchange: Exchange {
         self.clock = clock
         self.fillsSince = fillsSince
         self.streamURL = streamURL
-        self.staleAfter = staleAfter
         self.feed = MarketFeed(client: client, symbol: symbol, streamURL: streamURL, staleAfter: staleAfter)
     }
 

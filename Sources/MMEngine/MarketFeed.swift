@@ -84,9 +84,6 @@ public actor MarketFeed {
         return notes
     }
 
-    /// Whether the stream keeps the book now (no REST polling needed).
-    public var streaming: Bool { book.isSynced }
-
     /// The book now, and how old it is: from the stream when it is in sync and its connection
     /// spoke within `staleAfter`, else from REST (age zero). Trades are polled alongside when the
     /// stream does not bring them.
