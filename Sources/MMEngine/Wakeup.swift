@@ -6,6 +6,8 @@ final class Wakeup: Sendable {
     private struct State {
         var pending = false
         var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+        /// A wait whose timeout or cancellation came before it began waiting: it returns at once.
+        var ended: Int?
         var next = 0
     }
     private let state = Mutex(State())
@@ -30,6 +32,7 @@ final class Wakeup: Sendable {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
                     if s.pending { s.pending = false; return true }
+                    if s.ended == id { return true }
                     s.waiter = (id, c)
                     return false
                 }
@@ -43,7 +46,10 @@ final class Wakeup: Sendable {
 
     private func resume(_ id: Int) {
         let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard let w = s.waiter, w.id == id else { return nil }
+            guard let w = s.waiter, w.id == id else {
+                s.ended = id
+                return nil
+            }
             s.waiter = nil
             return w.continuation
         }
