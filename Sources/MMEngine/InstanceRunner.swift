@@ -36,6 +36,14 @@ public struct TrackedOrder: Sendable, Equatable {
     }
 }
 
+extension TrackedOrder {
+    /// An order the venue reports (adopted, or found after a lost reply).
+    init(_ o: ExchangeOrder, batch: Int, level: Int) {
+        self.init(clientId: o.clientId, side: o.side, price: o.price, amount: o.quantity, executed: o.executed, placedAt: o.time,
+                  batch: batch, level: level, cancelling: false)
+    }
+}
+
 /// A running instance: runs the strategy on its timer, places and cancels through its
 /// exchange, tracks every order by our client id, applies each fill once and records it all.
 public actor InstanceRunner {
@@ -122,8 +130,7 @@ public actor InstanceRunner {
         let open = try await exchange.openOrders()
         for o in open where o.clientId.hasPrefix(Self.instancePrefix(id)) {
             if adopt {
-                orders[o.clientId] = TrackedOrder(clientId: o.clientId, side: o.side, price: o.price, amount: o.quantity, executed: o.executed,
-                                                  placedAt: o.time, batch: state.batch, level: 0, cancelling: false)
+                orders[o.clientId] = TrackedOrder(o, batch: state.batch, level: 0)
                 record(o)
                 log(.warning, "order", "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
             } else if let cancelled = try? await exchange.cancel(clientId: o.clientId) {
@@ -266,9 +273,7 @@ public actor InstanceRunner {
             }
             record(found)
             if found.status.isOpen, orders[clientId] == nil {
-                orders[clientId] = TrackedOrder(clientId: clientId, side: found.side, price: found.price, amount: found.quantity,
-                                                executed: found.executed, placedAt: found.time, batch: state.batch, level: levels[clientId] ?? 0,
-                                                cancelling: false)
+                orders[clientId] = TrackedOrder(found, batch: state.batch, level: levels[clientId] ?? 0)
                 log(.info, "order", "found \(clientId), placed without an answer: \(found.side.rawValue) \(found.remaining) at \(found.price); tracking it")
             }
         }
@@ -281,8 +286,7 @@ public actor InstanceRunner {
                 if current.map({ !$0.status.isOpen }) ?? true { orders[o.clientId] = nil }
             }
             for o in open where o.clientId.hasPrefix(prefix) && orders[o.clientId] == nil {
-                orders[o.clientId] = TrackedOrder(clientId: o.clientId, side: o.side, price: o.price, amount: o.quantity, executed: o.executed,
-                                                  placedAt: o.time, batch: state.batch, level: levels[o.clientId] ?? 0, cancelling: false)
+                orders[o.clientId] = TrackedOrder(o, batch: state.batch, level: levels[o.clientId] ?? 0)
                 record(o)
                 log(.info, "order", "found \(o.clientId) open after the loss of contact; tracking it")
             }

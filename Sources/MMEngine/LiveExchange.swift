@@ -120,20 +120,23 @@ public actor LiveExchange: Exchange {
         let (orderBook, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
         if privateUp, let base = streamBalances[baseAsset], let quote = streamBalances[quoteAsset],
            account.map({ now - $0.at < 60_000 }) ?? false {
-            account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
-                                quote: AssetBalance(total: quote.free + quote.locked, available: quote.free)), account!.at)
+            account = (Self.balances(base, quote), account!.at)
         } else if accountStale || account.map({ now - $0.at >= Self.accountEvery }) ?? true || privateUp {
             let info = try await call { () async throws(MEXCFailure) in try await client.account() }
             let quoteAsset = self.quoteAsset, baseAsset = self.baseAsset
             let base = try await call { () async throws(MEXCFailure) in try info.balance(baseAsset) }
             let quote = try await call { () async throws(MEXCFailure) in try info.balance(quoteAsset) }
-            account = (Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
-                                quote: AssetBalance(total: quote.free + quote.locked, available: quote.free)), now)
+            account = (Self.balances(base, quote), now)
             streamBalances = [baseAsset: base, quoteAsset: quote]
             accountStale = false
         }
         return MarketSnapshot(time: now, book: orderBook, lastTrade: await feed.lastTrade, balances: account!.balances,
                               throttled: await client.throttled(), dataAge: age, source: source)
+    }
+
+    static func balances(_ base: (free: Dec, locked: Dec), _ quote: (free: Dec, locked: Dec)) -> Balances {
+        Balances(base: AssetBalance(total: base.free + base.locked, available: base.free),
+                 quote: AssetBalance(total: quote.free + quote.locked, available: quote.free))
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {

@@ -68,10 +68,7 @@ extension SimulatedMEXC {
         guard let key = p["listenKey"], listenKeys.removeValue(forKey: key) != nil else {
             throw ExchangeError(code: 730001, message: "Invalid listen key")
         }
-        for (id, s) in streamSessions where s.listenKey == key {
-            s.out.yield(.close)
-            streamSessions[id] = nil
-        }
+        dropSessions { $0.listenKey == key }
         return SimResponse(200, .object([("listenKey", .string(key))]))
     }
 
@@ -100,7 +97,12 @@ extension SimulatedMEXC {
     /// connections close and new ones with them are refused.
     public func expireListenKeys() {
         listenKeys = [:]
-        for (id, s) in streamSessions where s.listenKey != nil {
+        dropSessions { $0.listenKey != nil }
+    }
+
+    /// Drops the connections that match, as a network would: no close handshake.
+    func dropSessions(where matches: (StreamSession) -> Bool) {
+        for (id, s) in streamSessions where matches(s) {
             s.out.yield(.close)
             streamSessions[id] = nil
         }
@@ -114,11 +116,7 @@ extension SimulatedMEXC {
     /// and demonstrations of the REST fallback).
     public func cutStreams(refuse: Bool) {
         refusingStreams = refuse
-        guard refuse else { return }
-        for (id, s) in streamSessions {
-            s.out.yield(.close)
-            streamSessions[id] = nil
-        }
+        if refuse { dropSessions { _ in true } }
     }
 
     /// A JSON text frame from a client: SUBSCRIPTION, UNSUBSCRIPTION or PING.
