@@ -66,11 +66,22 @@ let package = Package(
         ]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
         .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc"]),
+        // The engine's control API on the wire: session frames, the socket client (plain POSIX, so a client starts in milliseconds).
+        .target(name: "MMControl"),
+        // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), sessions, metrics.
+        .target(name: "MMDaemon", dependencies: [
+            "MMControl", "MMShell", "MMEngine", "MMStorage", "MMVault", "MMCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
         .executableTarget(name: "mmsh", dependencies: [
-            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore",
+            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore", "MMControl", "MMDaemon", "MMStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -85,10 +96,14 @@ let package = Package(
         .testTarget(name: "MMSimTests", dependencies: ["MMSim", "MMStrategy", "MMCore"]),
         .testTarget(name: "MMVaultTests", dependencies: ["MMVault"]),
         .testTarget(name: "MMMexcTests", dependencies: ["MMMexc", "MMProto", "MMCore", "MMStrategy"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MMEngineTests", dependencies: ["MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore"]),
+        .testTarget(name: "MMEngineTests", dependencies: [
+            "MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "MMShellTests", dependencies: [
             "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
+        .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMStorage", "MMCore"]),
         // The REST client and the live venue against the simulator server on loopback.
         .testTarget(name: "MMLiveTests", dependencies: ["MMEngine", "MMMexc", "MMSimServer", "MMStorage", "MMStrategy", "MMSim", "MMCore"]),
         // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.

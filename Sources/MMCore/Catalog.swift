@@ -7,6 +7,14 @@ public enum Catalog {
     private static let zero = Bound.atLeast(0)
     private static let positive = Bound.above(0)
     private static let hundredPercent = Bound.atMost(1)
+    /// Amounts, prices and multipliers stay within ±10^15 (with at most 12 decimals, see
+    /// `SettingSpec.maxDecimals`): products and quotients of any two of them, and sums of those,
+    /// then fit `Dec`'s exact range with room to spare.
+    public static let largest = Dec(mantissa: 1_000_000_000_000_000, scale: 0)
+    private static let huge = Bound.atMost(largest)
+    private static let hugeNegative = Bound.atLeast(-largest)
+    /// Unbounded percentages stop at 10,000%.
+    private static let hugePercent = Bound.atMost(100)
 
     public static let specs: [SettingSpec] = [
         SettingSpec("venue", .choice(venues), default: .text("sim"),
@@ -14,13 +22,13 @@ public enum Catalog {
         SettingSpec("account", .name, default: .text("default"), "vault entry whose API keys a live instance uses"),
         SettingSpec("pair", .symbol, default: .text("BTCUSDT"), "MEXC symbol to quote"),
 
-        SettingSpec("order.amount", .decimal(unit: "amount", min: positive, max: nil), default: .decimal("0.001"),
+        SettingSpec("order.amount", .decimal(unit: "amount", min: positive, max: huge), default: .decimal("0.001"),
                     "level-0 order size, in base"),
-        SettingSpec("order.min", .decimal(unit: "amount", min: positive, max: nil), optional: true, default: .off,
+        SettingSpec("order.min", .decimal(unit: "amount", min: positive, max: huge), optional: true, default: .off,
                     "orders smaller than this are dropped"),
-        SettingSpec("order.max", .decimal(unit: "amount", min: positive, max: nil), optional: true, default: .off,
+        SettingSpec("order.max", .decimal(unit: "amount", min: positive, max: huge), optional: true, default: .off,
                     "orders larger than this are capped"),
-        SettingSpec("position.max", .decimal(unit: "amount", min: zero, max: nil), optional: true, default: .off,
+        SettingSpec("position.max", .decimal(unit: "amount", min: zero, max: huge), optional: true, default: .off,
                     "no buy that would take base holdings (with open buys) above this"),
 
         SettingSpec("spread.bid", .percent(min: zero, max: .below(1)), default: .percent("0.001"),
@@ -33,7 +41,7 @@ public enum Catalog {
         SettingSpec("levels.count", .integer(1...20), default: .integer(1), "levels per side"),
         SettingSpec("levels.spread", .percent(min: zero, max: .below(1)), default: .percent("0.001"),
                     "extra spread per level"),
-        SettingSpec("levels.amount", .decimal(unit: "amount", min: nil, max: nil), default: .decimal(0),
+        SettingSpec("levels.amount", .decimal(unit: "amount", min: hugeNegative, max: huge), default: .decimal(0),
                     "size added per level (may be negative)"),
 
         SettingSpec("refresh.time", .duration(min: TimeSpan(milliseconds: 100), max: .days(1)), default: .duration(.seconds(15)),
@@ -46,21 +54,21 @@ public enum Catalog {
                     "pause before new orders after a fill"),
 
         SettingSpec("price.source", .choice(priceSources), default: .text("mid"), "reference price"),
-        SettingSpec("price.inventory_cost", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+        SettingSpec("price.inventory_cost", .decimal(unit: "price", min: positive, max: huge), optional: true, default: .off,
                     "starting cost basis for price.source inventory_cost"),
 
         SettingSpec("inventory.skew", .toggle, default: .bool(false), "skew order sizes towards the target"),
         SettingSpec("inventory.target", .percent(min: zero, max: hundredPercent), default: .percent("0.5"),
                     "target share of portfolio value held in base"),
-        SettingSpec("inventory.range", .decimal(unit: "multiplier", min: positive, max: nil), default: .decimal(1),
+        SettingSpec("inventory.range", .decimal(unit: "multiplier", min: positive, max: huge), default: .decimal(1),
                     "skew range, in multiples of total order size"),
 
-        SettingSpec("band.ceiling", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+        SettingSpec("band.ceiling", .decimal(unit: "price", min: positive, max: huge), optional: true, default: .off,
                     "no buys at or above this price"),
-        SettingSpec("band.floor", .decimal(unit: "price", min: positive, max: nil), optional: true, default: .off,
+        SettingSpec("band.floor", .decimal(unit: "price", min: positive, max: huge), optional: true, default: .off,
                     "no sells at or below this price"),
         SettingSpec("band.moving", .toggle, default: .bool(false), "band follows the price"),
-        SettingSpec("band.moving_ceiling", .percent(min: zero, max: nil), default: .percent("0.01"),
+        SettingSpec("band.moving_ceiling", .percent(min: zero, max: hugePercent), default: .percent("0.01"),
                     "distance of the moving band above the price"),
         SettingSpec("band.moving_floor", .percent(min: zero, max: .below(1)), default: .percent("0.01"),
                     "distance of the moving band below the price"),
@@ -70,14 +78,14 @@ public enum Catalog {
         SettingSpec("ping_pong", .toggle, default: .bool(false), "alternate sides after fills"),
 
         SettingSpec("hanging.enabled", .toggle, default: .bool(false), "keep the other side of a one-sided fill"),
-        SettingSpec("hanging.cancel", .percent(min: positive, max: nil), default: .percent("0.1"),
+        SettingSpec("hanging.cancel", .percent(min: positive, max: hugePercent), default: .percent("0.1"),
                     "cancel a hanging order this far from the price"),
 
         SettingSpec("optimize.enabled", .toggle, default: .bool(false),
                     "a quote inside the book's spread moves to one tick better than the best price (dust ignored)"),
-        SettingSpec("optimize.bid_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),
+        SettingSpec("optimize.bid_depth", .decimal(unit: "amount", min: zero, max: huge), default: .decimal(0),
                     "bid-side book volume to ignore as dust"),
-        SettingSpec("optimize.ask_depth", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(0),
+        SettingSpec("optimize.ask_depth", .decimal(unit: "amount", min: zero, max: huge), default: .decimal(0),
                     "ask-side book volume to ignore as dust"),
 
         SettingSpec("costs.enabled", .toggle, default: .bool(false), "widen prices by the maker fee"),
@@ -85,7 +93,7 @@ public enum Catalog {
         SettingSpec("volatility.enabled", .toggle, default: .bool(false), "widen spreads with measured volatility"),
         SettingSpec("volatility.window", .duration(min: .seconds(10), max: .days(1)), default: .duration(.minutes(5)),
                     "how far back volatility is measured"),
-        SettingSpec("volatility.multiplier", .decimal(unit: "decimal", min: zero, max: nil), default: .decimal(1),
+        SettingSpec("volatility.multiplier", .decimal(unit: "decimal", min: zero, max: huge), default: .decimal(1),
                     "spread per unit of volatility"),
         SettingSpec("volatility.max_spread", .percent(min: zero, max: .below(1)), default: .percent("0.02"),
                     "cap on the widened spread"),
@@ -100,7 +108,7 @@ public enum Catalog {
         SettingSpec("hours.days", .weekdays, default: .days(.all), "trading days"),
         SettingSpec("hours.tz", .timeZone, default: .text("UTC"), "time zone of the trading hours"),
 
-        SettingSpec("sim.mid", .decimal(unit: "price", min: positive, max: nil), default: .decimal(60000),
+        SettingSpec("sim.mid", .decimal(unit: "price", min: positive, max: huge), default: .decimal(60000),
                     "starting mid price of the simulated market"),
         SettingSpec("sim.spread", .percent(min: zero, max: .below(1)), default: .percent("0.0005"),
                     "the simulated market's own spread"),
@@ -109,17 +117,17 @@ public enum Catalog {
         SettingSpec("sim.takers", .decimal(unit: "per minute", min: zero, max: .atMost(6000)), default: .decimal(30),
                     "taker orders arriving per minute; 0 means nobody trades"),
         SettingSpec("sim.seed", .seed, default: .seed(nil), "seed of the simulated market"),
-        SettingSpec("sim.base", .decimal(unit: "amount", min: zero, max: nil), default: .decimal("0.1"),
+        SettingSpec("sim.base", .decimal(unit: "amount", min: zero, max: huge), default: .decimal("0.1"),
                     "starting base balance of the simulated account"),
-        SettingSpec("sim.quote", .decimal(unit: "amount", min: zero, max: nil), default: .decimal(6000),
+        SettingSpec("sim.quote", .decimal(unit: "amount", min: zero, max: huge), default: .decimal(6000),
                     "starting quote balance of the simulated account"),
         SettingSpec("sim.fee", .percent(min: zero, max: .below("0.1")), default: .percent(0),
                     "maker fee of the simulated account"),
-        SettingSpec("sim.tick", .decimal(unit: "decimal", min: positive, max: nil), default: .decimal("0.01"),
+        SettingSpec("sim.tick", .decimal(unit: "decimal", min: positive, max: huge), default: .decimal("0.01"),
                     "price tick of the simulated pair"),
-        SettingSpec("sim.step", .decimal(unit: "decimal", min: positive, max: nil), default: .decimal("0.000001"),
+        SettingSpec("sim.step", .decimal(unit: "decimal", min: positive, max: huge), default: .decimal("0.000001"),
                     "amount step of the simulated pair"),
-        SettingSpec("sim.min_notional", .decimal(unit: "decimal", min: zero, max: nil), default: .decimal(1),
+        SettingSpec("sim.min_notional", .decimal(unit: "decimal", min: zero, max: huge), default: .decimal(1),
                     "minimum order value, in quote, of the simulated pair"),
 
         SettingSpec("mexc.rest_url", .url(schemes: ["https", "http"]), default: .text("https://api.mexc.com"),

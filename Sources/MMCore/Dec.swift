@@ -140,7 +140,7 @@ extension Dec {
                 let (sum, overflow) = x.addingReportingOverflow(y)
                 if !overflow { return Dec(mantissa: sum, scale: t) }
             }
-            precondition(t > 0, "Dec overflow: magnitude beyond 10^38")
+            if t == 0 { return outOfRange("a sum beyond 10^38") }
             t -= 1
         }
     }
@@ -173,7 +173,7 @@ extension Dec {
             if fits && scale <= maxScale {
                 return Dec(mantissa: Int128(bitPattern: low), scale: scale)
             }
-            precondition(scale > 0, "Dec overflow: magnitude beyond 10^38")
+            if scale == 0 { return outOfRange("a product beyond 10^38") }
             // Divide the 256-bit value by 10 towards zero.
             let negative = high < 0
             var (h, l) = (high, low)
@@ -192,11 +192,23 @@ extension Dec {
         return (nh, nl)
     }
 
-    /// `self / divisor` to `scale` decimals, rounded as asked. Division by zero is a programming error.
+    /// `self / divisor` to `scale` decimals, rounded as asked. A quotient too large for that
+    /// scale is given at the finest scale it fits (fewer decimals, rounded the same way), as
+    /// products are. Division by zero, or a quotient beyond 10^38, is out of range (`outOfRange`).
     public func divided(by divisor: Dec, scale: Int = Dec.divisionScale, rounding: DecRounding = .down) -> Dec {
-        precondition(!divisor.isZero, "Dec division by zero")
+        if divisor.isZero { return Dec.outOfRange("a division by zero") }
+        var scale = scale
+        while true {
+            if let q = quotient(by: divisor, scale: scale, rounding: rounding) { return q }
+            if scale == 0 { return Dec.outOfRange("a quotient beyond 10^38") }
+            scale -= 1
+        }
+    }
+
+    /// The quotient at exactly `scale` decimals, or nil when it does not fit 128 bits there.
+    private func quotient(by divisor: Dec, scale: Int, rounding: DecRounding) -> Dec? {
         // q = self.m * 10^(scale + d.scale - self.scale) / d.m
-        var num = self
+        let num = self
         var den = divisor
         var e = scale + den.scale - num.scale
         if e < 0 {
@@ -207,8 +219,7 @@ extension Dec {
         var numHigh: Int128 = 0, numLow: UInt128
         var denM = den.mantissa
         if e >= 0 {
-            precondition(e <= 38, "Dec division scale out of range")
-            num = Dec(mantissa: num.mantissa, scale: num.scale)
+            if e > 38 { return nil }
             let wide = num.mantissa.multipliedFullWidth(by: powersOfTen[e])
             (numHigh, numLow) = (wide.high, wide.low)
         } else {
@@ -222,7 +233,7 @@ extension Dec {
         let negative = (numHigh < 0) != (denM < 0) && !(numHigh == 0 && numLow == 0)
         if numHigh < 0 { (numHigh, numLow) = Dec.negate256(numHigh, numLow) }
         let d = denM.magnitude
-        precondition(UInt128(numHigh) < d, "Dec overflow in division")
+        if UInt128(numHigh) >= d { return nil }
         let (q, r) = d.dividingFullWidth((high: UInt128(numHigh), low: numLow))
         var mag = q
         if r != 0 {
@@ -235,7 +246,7 @@ extension Dec {
                 if twice.overflow || twice.partialValue > d || (twice.partialValue == d && q % 2 == 1) { mag += 1 }
             }
         }
-        precondition(mag <= UInt128(Int128.max), "Dec overflow in division")
+        if mag > UInt128(Int128.max) { return nil }
         let m = Int128(mag)
         return Dec(mantissa: negative ? -m : m, scale: scale)
     }
@@ -247,7 +258,7 @@ extension Dec {
     public func ceiled(toMultipleOf step: Dec) -> Dec { rounded(toMultipleOf: step, .up) }
 
     public func rounded(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
-        precondition(step.isPositive, "step must be positive")
+        guard step.isPositive else { return Dec.outOfRange("a rounding step that is not positive") }
         let s = max(scale, step.scale)
         if let x = mantissa(atScale: s), let st = step.mantissa(atScale: s) {
             // 64-bit division when the numbers allow it: 128-bit division is a slow library call.
@@ -270,7 +281,9 @@ extension Dec {
             }
             // A multiple of `step` needs no finer scale than the step's own.
             let (m, overflow) = q.multipliedReportingOverflow(by: step.mantissa)
-            return overflow ? Dec(mantissa: q * st, scale: s) : Dec(mantissa: m, scale: step.scale)
+            if !overflow { return Dec(mantissa: m, scale: step.scale) }
+            let (wide, wideOverflow) = q.multipliedReportingOverflow(by: st)
+            return wideOverflow ? Dec.outOfRange("a multiple beyond 10^38") : Dec(mantissa: wide, scale: s)
         }
         let q = divided(by: step, scale: 0, rounding: rounding)
         return q * step

@@ -78,6 +78,9 @@ public struct SettingSpec: Sendable {
         self.help = help
     }
 
+    /// Most decimals a decimal setting takes (MEXC's finest ticks and steps have fewer).
+    public static let maxDecimals = 12
+
     /// The type column of `settings`.
     public var typeName: String {
         let base: String
@@ -155,6 +158,9 @@ public struct SettingSpec: Sendable {
             return .text(s)
         case .decimal(let unit, let lo, let hi):
             guard let d = Dec(text) else { throw bad(unit == "amount" ? "an amount" : "a \(unit)") }
+            guard d.decimalPlaces <= Self.maxDecimals else {
+                throw SettingError("\(key): '\(text)' has more than \(Self.maxDecimals) decimals; accepted: \(rangeText), at most \(Self.maxDecimals) decimals")
+            }
             try check(d, lo, hi, render: { $0.description }, shown: text)
             return .decimal(d.normalized)
         case .percent(let lo, let hi):

@@ -49,7 +49,10 @@ public actor InstanceManager {
             let config = SimMarketConfig(settings)
             let seed = config.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
             seedNote = "\(seed)\(config.seed == nil ? ", random" : "")"
-            exchange = SimExchange(config: config, seed: seed, clock: clock)
+            let trap = DecRangeTrap()
+            let clock = self.clock
+            exchange = await Dec.withTrap(trap) { SimExchange(config: config, seed: seed, clock: clock) }
+            if let e = trap.error { throw EngineError("cannot start instance \(id): \(e); lower sim.mid, sim.base or sim.quote") }
         case "live":
             exchange = try liveExchange(id: id, settings: settings, credentials: credentials)
         case "paper":
@@ -62,7 +65,7 @@ public actor InstanceManager {
                                     token: token, notify: notify)
         do { try await runner.start(seedNote: seedNote) } catch {
             await exchange.close()
-            throw EngineError("cannot start instance \(id): \(error.message) (MEXC \(error.code))")
+            throw EngineError("cannot start instance \(id): \(error.message)")
         }
         runners[id] = runner
         active.insert(id)

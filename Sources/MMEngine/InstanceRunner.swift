@@ -83,6 +83,25 @@ public actor InstanceRunner {
     /// Decision cycles run so far.
     public private(set) var cycles = 0
 
+    // Storage that refuses writes (locked past its timeout, a full disk, a read-only file) must
+    // not lose anything: what could not be written is kept here, in order, and written first at
+    // every cycle; while anything is left the instance cancels its quotes and places nothing.
+    /// Fills the venue reported that are not stored yet, oldest first. A fill reaches the
+    /// strategy and the counts only once it is stored, so it is applied exactly once.
+    var unsavedFills: [ExchangeTrade] = []
+    /// The newest state of each order whose record could not be written.
+    var unsavedOrders: [String: OrderRecord] = [:]
+    /// Log entries not written yet (the newest `unsavedEventLimit`; older ones are counted).
+    var unsavedEvents: [EventRecord] = []
+    var droppedEvents = 0
+    static let unsavedEventLimit = 1000
+    /// The end of the run, when it could not be written.
+    var unsavedFinish: (at: Int64, state: String)?
+    /// Why the store refuses writes, while it does.
+    public private(set) var storageFailure: String?
+    /// Set while writes refused before are tried again (a refusal then is not news).
+    var retryingStorage = false
+
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
         self.id = id
@@ -100,29 +119,139 @@ public actor InstanceRunner {
     public static func instancePrefix(_ id: Int) -> String { "mm\(id)-" }
 
     func log(_ level: EventLevel, _ kind: String, _ message: String) {
-        let keep = settings["log.keep"].integer ?? 10_000
-        _ = try? store.appendEvent(EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message), keep: keep)
+        let event = EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message)
+        if storageFailure == nil {
+            do { _ = try store.appendEvent(event, keep: settings["log.keep"].integer ?? 10_000) } catch {
+                storageFailed(error)
+                keepUnsaved(event)
+            }
+        } else {
+            keepUnsaved(event)
+        }
         if level >= .warning { notify(id, level, message) }
     }
 
+    func keepUnsaved(_ event: EventRecord) {
+        unsavedEvents.append(event)
+        if unsavedEvents.count > Self.unsavedEventLimit {
+            unsavedEvents.removeFirst()
+            droppedEvents += 1
+        }
+    }
+
+    // MARK: Storage
+
+    /// The store refused a write: say so loudly, once, and stop quoting until it works again.
+    func storageFailed(_ error: StoreError) {
+        let first = storageFailure == nil && !retryingStorage
+        storageFailure = error.message
+        guard first else { return }
+        notify(id, .error, "cannot write to the database: \(error.message); quotes are cancelled and nothing is placed until it works again (fills are kept in memory meanwhile)")
+    }
+
+    /// Writes an order's record; when the store refuses, keeps it to write later. True when written.
+    @discardableResult
+    func save(_ r: OrderRecord) -> Bool {
+        if storageFailure == nil {
+            do {
+                try store.recordOrder(r)
+                unsavedOrders[r.clientId] = nil
+                return true
+            } catch {
+                storageFailed(error)
+            }
+        }
+        unsavedOrders[r.clientId] = r
+        return false
+    }
+
+    /// Writes what the store refused before, in order: fills first (applying each as it is
+    /// stored), then orders, the log and the end of the run. True when nothing is left.
+    func flushStorage() -> Bool {
+        let wasFailing = storageFailure
+        if wasFailing == nil && unsavedFills.isEmpty && unsavedOrders.isEmpty && unsavedEvents.isEmpty && unsavedFinish == nil { return true }
+        retryingStorage = wasFailing != nil
+        defer { retryingStorage = false }
+        storageFailure = nil
+        storeFills()
+        guard storageFailure == nil else { return false }
+        for (clientId, r) in unsavedOrders.sorted(by: { $0.key < $1.key }) {
+            do { try store.recordOrder(r); unsavedOrders[clientId] = nil } catch { storageFailed(error); return false }
+        }
+        let keep = settings["log.keep"].integer ?? 10_000
+        while let event = unsavedEvents.first {
+            do { _ = try store.appendEvent(event, keep: keep); unsavedEvents.removeFirst() } catch { storageFailed(error); return false }
+        }
+        if let finish = unsavedFinish, let runId {
+            do { try store.finishRun(runId, at: finish.at, state: finish.state); unsavedFinish = nil } catch { storageFailed(error); return false }
+        }
+        if let wasFailing {
+            let lost = droppedEvents > 0 ? "; \(droppedEvents) older log entries of the outage could not be kept" : ""
+            droppedEvents = 0
+            log(.warning, "storage", "the database accepts writes again (it failed with: \(wasFailing)); everything held in memory is written\(lost)")
+        }
+        return true
+    }
+
+    /// Stores the fills the venue reported, oldest first, applying each one once it is stored.
+    /// Stops at the first refusal: that fill and the later ones stay for the next attempt.
+    func storeFills() {
+        while let t = unsavedFills.first, storageFailure == nil {
+            let fresh: Bool
+            do {
+                fresh = try store.recordFill(FillRecord(instanceId: id, tradeId: Self.fillKey(t), clientId: t.clientId,
+                                                       side: t.side.rawValue, price: t.price.description,
+                                                       quantity: t.quantity.description, fee: t.fee.description, time: t.time))
+            } catch {
+                storageFailed(error)
+                return
+            }
+            unsavedFills.removeFirst()
+            if fresh { apply(t) }
+        }
+    }
+
+    static func fillKey(_ t: ExchangeTrade) -> String { "\(t.orderId)#\(t.tradeId)" }
+
+    /// What is waiting to be written, for `status`.
+    public var unsavedCounts: (fills: Int, orders: Int, events: Int) { (unsavedFills.count, unsavedOrders.count, unsavedEvents.count) }
+
     // MARK: Starting and stopping
 
-    public func start(seedNote: String?) async throws(ExchangeError) {
+    /// Starts the run. A run that cannot be recorded does not start: nothing it did could be found again.
+    public func start(seedNote: String?) async throws(EngineError) {
+        let trap = DecRangeTrap()
+        let failure: EngineError? = await Dec.withTrap(trap) { () async -> EngineError? in
+            do {
+                try await startChecked(seedNote: seedNote)
+                return nil
+            } catch let e as ExchangeError {
+                return EngineError("\(e.message) (MEXC \(e.code))")
+            } catch let e as StoreError {
+                return EngineError("the database cannot be written (\(e.message)); nothing was placed")
+            } catch {
+                return EngineError("\(error)")
+            }
+        }
+        if let e = trap.error { throw EngineError("\(e); check the instance's amounts and prices ('preview' shows the numbers)") }
+        if let failure { throw failure }
+        log(.success, "connection", "started on \(settings.venue) \(settings.pair)\(seedNote.map { " (seed \($0))" } ?? ""); base \(startBase), quote \(startQuote)")
+    }
+
+    func startChecked(seedNote: String?) async throws {
         let rules = try await exchange.rules()
         self.rules = rules
         let snapshot = try await exchange.snapshot()
         lastSnapshot = snapshot
-        // Orders of earlier runs of this instance that outlived them (a crash, a lost reply) are
-        // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
-        try await settleEarlierRuns()
         startBase = snapshot.balances.base.total
         startQuote = snapshot.balances.quote.total
         startedAt = clock.now()
         freshAt = startedAt
-        runId = try? store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description,
-                                    seed: seedNote)
+        // Orders of earlier runs of this instance that outlived them (a crash, a lost reply) are
+        // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
+        try await settleEarlierRuns()
+        runId = try store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description, seed: seedNote)
         runState = .running
-        log(.success, "connection", "started on \(settings.venue) \(settings.pair)\(seedNote.map { " (seed \($0))" } ?? ""); base \(startBase), quote \(startQuote)")
     }
 
     func settleEarlierRuns() async throws(ExchangeError) {
@@ -147,7 +276,7 @@ public actor InstanceRunner {
                 var closed = r
                 closed.status = "NOT_FOUND"
                 closed.updatedAt = clock.now()
-                try? store.recordOrder(closed)
+                save(closed)
             }
         }
     }
@@ -191,8 +320,18 @@ public actor InstanceRunner {
         await exchange.close()
         for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
         runState = end
-        if let runId { try? store.finishRun(runId, at: clock.now(), state: end.rawValue) }
+        unsavedFinish = (clock.now(), end.rawValue)
         log(end == .stopped ? .info : .error, "stopped", "stopped (\(reason)); \(cancelled) order\(cancelled == 1 ? "" : "s") cancelled")
+        // What the store refused is tried again for a few seconds before the run is let go.
+        for attempt in 0..<5 {
+            if flushStorage() { break }
+            if attempt == 4 {
+                let venueKeeps = settings.venue == "sim" ? "the simulated market ended with the run" : "they are read again from MEXC at the next start"
+                notify(id, .error, "the database still refuses writes (\(storageFailure ?? "unknown")): \(unsavedFills.count) fill(s), \(unsavedOrders.count) order update(s) and \(unsavedEvents.count) log entries of this run could not be stored; \(venueKeeps)")
+            } else {
+                try? await Task.sleep(for: .milliseconds(200 << attempt))
+            }
+        }
         return cancelled
     }
 
@@ -205,11 +344,28 @@ public actor InstanceRunner {
 
     // MARK: One cycle
 
-    /// One decision cycle: fills, the market, the strategy, then its orders.
+    /// One decision cycle: fills, the market, the strategy, then its orders. Arithmetic that
+    /// leaves the exact range fails this instance (its orders cancelled), never the process.
     public func tick() async {
+        let trap = DecRangeTrap()
+        await Dec.withTrap(trap) { await tickChecked(trap) }
+        if let e = trap.error { await fail(e) }
+    }
+
+    func fail(_ e: DecRangeError) async {
+        log(.error, "error", "\(e): the instance stops; check its amounts and prices ('preview' shows the numbers)")
+        // Whatever the broken numbers did to a simulated market, cancelling must not stop the process.
+        _ = await Dec.withTrap(DecRangeTrap()) { await stop(reason: "computation out of range", state: .failed) }
+    }
+
+    func tickChecked(_ trap: DecRangeTrap) async {
         guard runState == .running || runState == .waiting, let rules else { return }
         cycles += 1
         for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
+        guard flushStorage() else {
+            await holdWhileStorageFails()
+            return
+        }
         do {
             if contactLost != nil || !unresolved.isEmpty { try await reconcile() }
             let fillsBefore = fillCount
@@ -233,6 +389,7 @@ public actor InstanceRunner {
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules)
             let d = Strategy.decide(view, state: &state, config: config, explain: true)
+            guard trap.error == nil else { return }
             try await act(on: d, rules: rules)
         } catch where error.isOutcomeUnknown {
             if contactLost == nil { log(.warning, "connection", "lost contact with the venue: \(error.message)") }
@@ -242,6 +399,16 @@ public actor InstanceRunner {
             log(.error, "error", "\(error)")
             await cancelIfStale()
         }
+    }
+
+    /// While the store refuses writes nothing may be placed (it could not be found again after a
+    /// crash): the quotes are cancelled, and fills are still collected from the venue so that
+    /// they are held in memory, in order, until they can be stored.
+    func holdWhileStorageFails() async {
+        for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where !o.cancelling {
+            _ = await cancel(o, reason: "the database refuses writes")
+        }
+        try? await collectFills(final: false)
     }
 
     /// No fresh book for `market.stale_after`: the quotes are priced on a market that may have
@@ -299,10 +466,11 @@ public actor InstanceRunner {
     }
 
     func markNotPlaced(_ clientId: String) {
-        guard var r = try? store.orders(instance: id, openOnly: true).first(where: { $0.clientId == clientId }) else { return }
+        guard var r = unsavedOrders[clientId] ?? (try? store.orders(instance: id, openOnly: true).first(where: { $0.clientId == clientId }))
+        else { return }
         r.status = "NOT_PLACED"
         r.updatedAt = clock.now()
-        try? store.recordOrder(r)
+        save(r)
         log(.info, "order", "\(clientId) was never placed (its request got no answer)")
     }
 
@@ -348,13 +516,18 @@ public actor InstanceRunner {
         var record = OrderRecord(instanceId: id, clientId: clientId, orderId: nil, side: o.side.rawValue, price: o.price.description,
                                  quantity: o.amount.description, executed: "0", status: "PLACING", level: o.level,
                                  placedAt: now, updatedAt: now)
-        try? store.recordOrder(record)
+        // Recorded before it is sent, or not sent at all: an order we could not find again after a
+        // crash must never exist.
+        guard storageFailure == nil, save(record) else {
+            unsavedOrders[clientId] = nil
+            return nil
+        }
         do {
             let placed = try await exchange.place(OrderRequest(clientId: clientId, side: o.side, type: type, price: o.price, quantity: o.amount))
             record.orderId = placed.orderId
             record.status = placed.status.rawValue
             record.executed = placed.executed.description
-            try? store.recordOrder(record)
+            save(record)
             if placed.status.isOpen {
                 orders[clientId] = TrackedOrder(clientId: clientId, side: o.side, price: o.price, amount: o.amount,
                                                 executed: placed.executed, placedAt: now, batch: batch, level: o.level, cancelling: false)
@@ -364,14 +537,14 @@ public actor InstanceRunner {
         } catch where error.isOutcomeUnknown {
             // It may exist: kept as UNKNOWN, looked up by client id at the next cycle.
             record.status = "UNKNOWN"
-            try? store.recordOrder(record)
+            save(record)
             unresolved.insert(clientId)
             levels[clientId] = o.level
             log(.warning, "order", "placing \(o.side.rawValue) \(o.amount) at \(o.price) got no answer (\(error.message)); looking it up by \(clientId)")
             return nil
         } catch {
             record.status = "REJECTED"
-            try? store.recordOrder(record)
+            save(record)
             log(.warning, "rejected", "rejected \(o.side.rawValue) \(o.amount) at \(o.price): \(error.message) (MEXC \(error.code))")
             return nil
         }
@@ -410,37 +583,47 @@ public actor InstanceRunner {
     func record(_ o: ExchangeOrder) {
         let now = clock.now()
         let tracked = orders[o.clientId]
-        try? store.recordOrder(OrderRecord(instanceId: id, clientId: o.clientId, orderId: o.orderId, side: o.side.rawValue,
-                                           price: o.price.description, quantity: o.quantity.description,
-                                           executed: o.executed.description, status: o.status.rawValue,
-                                           level: tracked?.level ?? levels[o.clientId] ?? 0,
-                                           placedAt: tracked?.placedAt ?? o.time, updatedAt: now))
+        save(OrderRecord(instanceId: id, clientId: o.clientId, orderId: o.orderId, side: o.side.rawValue,
+                         price: o.price.description, quantity: o.quantity.description,
+                         executed: o.executed.description, status: o.status.rawValue,
+                         level: tracked?.level ?? levels[o.clientId] ?? 0,
+                         placedAt: tracked?.placedAt ?? o.time, updatedAt: now))
     }
 
-    /// Applies each new fill exactly once: the store refuses a trade it has already seen.
+    /// Applies each new fill exactly once: the store refuses a trade it has already seen, and a
+    /// fill is applied only once it is stored (until then it waits in `unsavedFills`).
     func applyFills(final: Bool = false) async throws(ExchangeError) {
-        for t in try await (final ? exchange.finalFills() : exchange.newFills()) where t.clientId.hasPrefix(Self.instancePrefix(id)) {
-            let fresh = (try? store.recordFill(FillRecord(instanceId: id, tradeId: "\(t.orderId)#\(t.tradeId)", clientId: t.clientId,
-                                                          side: t.side.rawValue, price: t.price.description,
-                                                          quantity: t.quantity.description, fee: t.fee.description, time: t.time))) ?? false
-            guard fresh else { continue }
-            fillCount += 1
-            feesPaid += t.fee
-            let before = orders.values.map(\.live)
-            state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
-                                complete: t.orderFilled), orders: before, config: config)
-            if var o = orders[t.clientId] {
-                o.executed += t.quantity
-                orders[t.clientId] = t.orderFilled ? nil : o
-                try? store.recordOrder(OrderRecord(instanceId: id, clientId: o.clientId, orderId: t.orderId, side: o.side.rawValue,
-                                                   price: o.price.description, quantity: o.amount.description,
-                                                   executed: o.executed.description,
-                                                   status: t.orderFilled ? OrderStatus.filled.rawValue : OrderStatus.partiallyFilled.rawValue,
-                                                   level: o.level, placedAt: o.placedAt, updatedAt: t.time))
-            }
-            log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
-                (t.fee.isZero ? "" : ", fee \(t.fee)"))
+        try await collectFills(final: final)
+        storeFills()
+    }
+
+    /// Takes the venue's new fills of this instance into `unsavedFills` (each once).
+    func collectFills(final: Bool) async throws(ExchangeError) {
+        let waiting = Set(unsavedFills.map(Self.fillKey))
+        for t in try await (final ? exchange.finalFills() : exchange.newFills())
+        where t.clientId.hasPrefix(Self.instancePrefix(id)) && !waiting.contains(Self.fillKey(t)) {
+            unsavedFills.append(t)
         }
+    }
+
+    /// A stored fill reaches the counts, the strategy and the order it filled.
+    func apply(_ t: ExchangeTrade) {
+        fillCount += 1
+        feesPaid += t.fee
+        let before = orders.values.map(\.live)
+        state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
+                            complete: t.orderFilled), orders: before, config: config)
+        if var o = orders[t.clientId] {
+            o.executed += t.quantity
+            orders[t.clientId] = t.orderFilled ? nil : o
+            save(OrderRecord(instanceId: id, clientId: o.clientId, orderId: t.orderId, side: o.side.rawValue,
+                             price: o.price.description, quantity: o.amount.description,
+                             executed: o.executed.description,
+                             status: t.orderFilled ? OrderStatus.filled.rawValue : OrderStatus.partiallyFilled.rawValue,
+                             level: o.level, placedAt: o.placedAt, updatedAt: t.time))
+        }
+        log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
+            (t.fee.isZero ? "" : ", fee \(t.fee)"))
     }
 
     func logBalanceChange(from a: Balances, to b: Balances) {
@@ -450,23 +633,32 @@ public actor InstanceRunner {
 
     /// Stores a P&L snapshot: value now against the value of holding the starting balances.
     func recordPnL(_ s: MarketSnapshot) {
-        guard let mid = s.book.mid else { return }
+        guard let mid = s.book.mid, storageFailure == nil else { return }
         lastPnLAt = s.time
         let value = s.balances.base.total * mid + s.balances.quote.total
         let hold = startBase * mid + startQuote
-        try? store.recordPnL(instance: id, time: s.time, mid: mid.description, base: s.balances.base.total.description,
-                             quote: s.balances.quote.total.description, value: value.description, hold: hold.description,
-                             fees: feesPaid.description)
+        do {
+            try store.recordPnL(instance: id, time: s.time, mid: mid.description, base: s.balances.base.total.description,
+                                quote: s.balances.quote.total.description, value: value.description, hold: hold.description,
+                                fees: feesPaid.description)
+        } catch {
+            storageFailed(error)
+        }
     }
 
     // MARK: Reports
 
     /// The instance's state, with the venue's balances as of now.
     public func report() async -> InstanceReport {
-        if runState == .running || runState == .waiting, let fresh = try? await exchange.snapshot() { lastSnapshot = fresh }
+        if runState == .running || runState == .waiting {
+            let trap = DecRangeTrap()
+            let fresh = await Dec.withTrap(trap) { try? await exchange.snapshot() }
+            if let fresh, trap.error == nil { lastSnapshot = fresh }
+        }
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
-                       hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles)
+                       hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
+                       storageFailure: storageFailure, unsavedFills: unsavedFills.count)
     }
 }
 
@@ -491,4 +683,8 @@ public struct InstanceReport: Sendable {
     public var throttled = false
     /// Decision cycles run so far.
     public var cycles = 0
+    /// Why the database refuses writes, while it does (quotes are cancelled meanwhile).
+    public var storageFailure: String?
+    /// Fills reported by the venue and held in memory until the database takes them.
+    public var unsavedFills = 0
 }

@@ -23,8 +23,9 @@ public final class Store: Sendable {
     private let db: DatabaseQueue
     public let path: String?
 
-    /// Opens (creating if needed) `mmsh.db` in `directory`.
-    public static func open(directory: DataDirectory) throws(StoreError) -> Store {
+    /// Opens (creating if needed) `mmsh.db` in `directory`. A write waits up to `busyTimeout`
+    /// seconds for another connection's lock before it fails.
+    public static func open(directory: DataDirectory, busyTimeout: Double = 2) throws(StoreError) -> Store {
         let path = directory.url.appendingPathComponent("mmsh.db").path
         // Create the file ourselves so that it is 0600 from its first byte; SQLite gives its
         // -wal and -shm files the same mode.
@@ -34,7 +35,7 @@ public final class Store: Sendable {
         }
         var config = Configuration()
         config.journalMode = .wal
-        config.busyMode = .timeout(2)
+        config.busyMode = .timeout(busyTimeout)
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
