@@ -181,13 +181,13 @@ _mmsh() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|sim|help)
+    run|sim|daemon|help)
         # Offer subcommand argument completions
         "_mmsh_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run sim help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run sim daemon help' -- "${cur}"))
         ;;
     esac
 }
@@ -262,6 +262,64 @@ _mmsh_sim_serve() {
         return
         ;;
     esac
+}
+
+_mmsh_daemon() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __mmsh_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    serve|status|stop)
+        # Offer subcommand argument completions
+        "_mmsh_daemon_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'serve status stop' -- "${cur}"))
+        ;;
+    esac
+}
+
+_mmsh_daemon_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--idle-exit --passphrase-file)
+    __mmsh_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--idle-exit')
+        return
+        ;;
+    '--passphrase-file')
+        __mmsh_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_mmsh_daemon_status() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __mmsh_offer_flags_options 0
+}
+
+_mmsh_daemon_stop() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __mmsh_offer_flags_options 0
 }
 
 _mmsh_help() {

@@ -30,6 +30,16 @@ function __mmsh_parse_tokens -S
             case 'serve'
                 __mmsh_parse_subcommand 0 'port=' 'pair=+' 'key=' 'secret=' 'faults=' 'set=+' 'limit=' 'version' 'h/help'
             end
+        case 'daemon'
+            __mmsh_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'serve'
+                __mmsh_parse_subcommand 0 'idle-exit=' 'passphrase-file=' 'version' 'h/help'
+            case 'status'
+                __mmsh_parse_subcommand 0 'json' 'version' 'h/help'
+            case 'stop'
+                __mmsh_parse_subcommand 0 'version' 'h/help'
+            end
         case 'help'
             __mmsh_parse_subcommand -r 1 'version'
         end
@@ -90,6 +100,7 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'run' -d 'Run a .mmsh script.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'sim' -d 'The simulated MEXC.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'daemon' -d 'The engine: the process that runs the instances of a data directory.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh run" -eq 1' -fa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'mmsh\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh run" keep-going' -l 'keep-going' -d 'Carry on after a failing line; exit 1 at the end if any failed.'
@@ -109,4 +120,18 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" limit' -l 'limit' -d 'Weight allowed per 10 s in each of the IP and UID pools.' -rfka ''
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" version' -l 'version' -d 'Show the version.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh sim serve" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'serve' -d 'Run the engine in the foreground (the default).'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'status' -d 'Whether an engine runs for the data directory, and what it does.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'stop' -d 'Stop every instance (orders cancelled and confirmed), then the engine.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" idle-exit' -l 'idle-exit' -d 'Exit after this many seconds with no running instance and no client attached (0: never).' -rfka ''
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" passphrase-file' -l 'passphrase-file' -d 'Unlock the vault at start with the passphrase in FILE (readable by its owner only), for unattended starts.' -rF
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon status" json' -l 'json' -d 'Print the engine\'s answer as JSON.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon status" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon stop" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon stop" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh help" version' -l 'version' -d 'Show the version.'

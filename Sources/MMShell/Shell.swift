@@ -36,10 +36,17 @@ public actor Shell {
 
     /// What completion needs to know, readable from the line editor's thread at any time.
     public nonisolated let completionData = Mutex(CompletionData())
+    /// The store, the running instances and the vault, shared by every shell of one engine.
+    public let engine: ShellEngine
     /// The running instances.
-    public let manager: InstanceManager
+    public var manager: InstanceManager { engine.manager }
     /// Warnings and errors of running instances, shown above the next prompt.
     public nonisolated let notifications = NotificationQueue()
+    /// Running inside the engine service: leaving this shell may leave instances running there.
+    /// Without it (dry runs, tests, `--no-engine`), instances end with the shell.
+    public let detachable: Bool
+    /// Where relative paths (`save`, `source`, `--secret-file`) start: the client's working directory.
+    public let workingDirectory: String
 
     /// API keys, encrypted; nil where no vault is available (in-memory tests).
     public let vault: Vault?
@@ -48,20 +55,37 @@ public actor Shell {
     /// Stored shell-wide options, read once: only `option` changes them, and it updates this.
     var storedOptions: [String: String]
 
+    /// A shell with an engine of its own (in-process: tests, dry runs).
     public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock(),
                 vault: Vault? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ShellError) {
+        try self.init(engine: ShellEngine(store: store, clock: clock, vault: vault), console: console, dryRun: dryRun,
+                      environment: environment)
+    }
+
+    /// A shell attached to a shared engine; `detachable` when that engine outlives the shell.
+    public init(engine: ShellEngine, console: any Console, dryRun: Bool = false, detachable: Bool = false,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                workingDirectory: String = FileManager.default.currentDirectoryPath) throws(ShellError) {
+        self.engine = engine
+        let store = engine.store
         self.store = store
         self.console = console
         self.dryRun = dryRun
-        self.vault = vault
+        self.vault = engine.vault
+        self.detachable = detachable
         self.environment = environment
-        let notifications = self.notifications
-        self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
-            notifications.append("[\(id)] \(level.rawValue): \(message)")
-        }
+        self.workingDirectory = workingDirectory
+        engine.hub.subscribe(notifications)
         storedOptions = try Shell.storeCall { try store.options() }
         let records = try Shell.storeCall { try store.instances() }
         completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+    }
+
+    deinit { engine.hub.unsubscribe(notifications) }
+
+    /// Options another shell of the engine may have changed since the last line.
+    func reloadOptions() {
+        if let fresh = try? store.options() { storedOptions = fresh }
     }
 
     /// Restores the instance that was current when the interactive shell was last left.
@@ -77,6 +101,7 @@ public actor Shell {
     /// Runs every statement of a line. Returns the first error (already reported), or nil.
     @discardableResult
     public func run(line: String, origin: LineOrigin) async -> ShellError? {
+        if engine.shared { reloadOptions() }
         let statements: [[Word]]
         do { statements = try Lexer.statements(line) } catch {
             report(error, origin: origin)
@@ -95,7 +120,17 @@ public actor Shell {
         return firstError
     }
 
+    /// Arithmetic that leaves the exact range fails the command with one line, never the process.
     private func run(words: [Word]) async -> ShellError? {
+        let trap = DecRangeTrap()
+        let error = await Dec.withTrap(trap) { await runChecked(words: words) }
+        if let e = trap.error {
+            return .failure("\(e); the instance's amounts and prices give numbers mmsh cannot hold exactly (lower order.amount, sim.mid, sim.quote or the like)")
+        }
+        return error
+    }
+
+    private func runChecked(words: [Word]) async -> ShellError? {
         do {
             let invocation = try parser.parse(words)
             if invocation.wantsHelp {
@@ -134,7 +169,7 @@ public actor Shell {
         switch option("color") {
         case "on": true
         case "off": false
-        default: console.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        default: console.isTerminal && environment["NO_COLOR"].map(\.isEmpty) ?? true
         }
     }
 
@@ -242,13 +277,23 @@ public actor Shell {
         }
     }
 
-    /// Runs that a killed mmsh left open are closed and said so in their logs.
+    /// Runs that a killed engine left open are closed and said so in their logs, in the words
+    /// that fit their venue: a simulated market ended with the process, MEXC's did not.
     public func closeInterruptedRuns() {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for id in (try? store.closeInterruptedRuns(at: now)) ?? [] {
-            _ = try? store.appendEvent(EventRecord(instanceId: id, time: now, level: "warning", kind: "connection",
-                message: "the last run ended without stopping (mmsh was killed); its simulated market ended with it"), keep: 10_000)
+            let venue = (try? settings(of: id).venue) ?? "sim"
+            let message = venue == "sim"
+                ? "the last run ended without stopping (mmsh was killed); its simulated market ended with it"
+                : "the last run ended without stopping (mmsh was killed); its orders may still be open on MEXC: they are cancelled (or adopted, with 'orphans adopt') at the next start"
+            _ = try? store.appendEvent(EventRecord(instanceId: id, time: now, level: "warning", kind: "connection", message: message), keep: 10_000)
         }
+    }
+
+    /// What an attached client shows: its prompt and what completion offers.
+    public func clientPrompt() async -> (prompt: String, instances: [(id: Int, name: String)], quit: Bool, historySize: Int) {
+        refreshCompletionData()
+        return (await prompt(), completionData.withLock { $0.instances }, quitRequested, historySize())
     }
 }
 
@@ -261,7 +306,46 @@ public struct CompletionData: Sendable {
 /// Lines waiting to be shown; filled by running instances, emptied by the prompt.
 public final class NotificationQueue: Sendable {
     private let lines = Mutex<[String]>([])
+    private let waker = Mutex<(@Sendable () -> Void)?>(nil)
     public init() {}
-    public func append(_ line: String) { lines.withLock { $0.append(line) } }
+    public func append(_ line: String) {
+        lines.withLock { $0.append(line) }
+        waker.withLock { $0 }?()
+    }
     public func take() -> [String] { lines.withLock { l in defer { l = [] }; return l } }
+    /// Called after each new line (an attached client is told at once).
+    public func onAppend(_ action: @escaping @Sendable () -> Void) { waker.withLock { $0 = action } }
+}
+
+/// Sends each instance warning to every attached shell's queue.
+public final class NotificationHub: Sendable {
+    private let queues = Mutex<[ObjectIdentifier: NotificationQueue]>([:])
+    public init() {}
+    public func subscribe(_ q: NotificationQueue) { queues.withLock { $0[ObjectIdentifier(q)] = q } }
+    public func unsubscribe(_ q: NotificationQueue) { _ = queues.withLock { $0.removeValue(forKey: ObjectIdentifier(q)) } }
+    public func publish(_ line: String) {
+        for q in queues.withLock({ Array($0.values) }) { q.append(line) }
+    }
+}
+
+/// What every shell of one engine shares: the store, the running instances, the vault (its
+/// unlocked key too) and the fan-out of instance warnings.
+public final class ShellEngine: Sendable {
+    public let store: Store
+    public let manager: InstanceManager
+    public let vault: Vault?
+    public let hub: NotificationHub
+    /// Several shells attach to this engine (the service), so options may change under a shell.
+    public let shared: Bool
+
+    public init(store: Store, clock: any EngineClock = WallClock(), vault: Vault? = nil, shared: Bool = false) {
+        self.store = store
+        self.vault = vault
+        self.shared = shared
+        let hub = NotificationHub()
+        self.hub = hub
+        self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
+            hub.publish("[\(id)] \(level.rawValue): \(message)")
+        }
+    }
 }

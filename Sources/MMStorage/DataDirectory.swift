@@ -1,8 +1,8 @@
 import Foundation
 
 /// The data directory: `$MMSH_HOME`, else `$XDG_DATA_HOME/mmsh`, else `~/.local/share/mmsh`.
-/// Created 0700. One mmsh process uses it at a time: instances run inside the process that
-/// opened them, so a second process would act on stale state.
+/// Created 0700. One engine uses it at a time (it holds the lock): the instances run there, and
+/// every shell is a client of that engine.
 public final class DataDirectory: Sendable {
     public let url: URL
     private let lockFD: Int32
@@ -16,8 +16,9 @@ public final class DataDirectory: Sendable {
         return URL(fileURLWithPath: home).appendingPathComponent(".local/share/mmsh")
     }
 
-    /// Creates the directory if needed, tightens it to 0700 and takes its lock.
-    public init(url: URL) throws(StoreError) {
+    /// Creates the directory if needed, tightens it to 0700 and takes its lock (unless `locking`
+    /// is false: a reader beside the engine, such as a dry run).
+    public init(url: URL, locking: Bool = true) throws(StoreError) {
         self.url = url
         let path = url.path
         do {
@@ -32,12 +33,16 @@ public final class DataDirectory: Sendable {
         let lockPath = url.appendingPathComponent("mmsh.lock").path
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        if !locking {
+            self.lockFD = fd
+            return
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 31, 0)
             let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             close(fd)
-            throw StoreError("another mmsh (pid \(pid)) is using \(path); close it first, or set MMSH_HOME to another directory")
+            throw StoreError("another mmsh engine (pid \(pid)) is using \(path); 'mmsh daemon stop' stops it, or set MMSH_HOME to another directory")
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
@@ -46,7 +51,7 @@ public final class DataDirectory: Sendable {
     }
 
     deinit {
-        flock(lockFD, LOCK_UN)
+        flock(lockFD, LOCK_UN)  // a no-op when the lock was not taken
         close(lockFD)
     }
 

@@ -3,6 +3,7 @@ import CCurl
 import Foundation
 import LineEditing
 import MMShell
+import MMControl
 import MMStorage
 
 @main
@@ -12,12 +13,14 @@ struct Mmsh: ParsableCommand {
         abstract: "The market-making shell for MEXC spot.",
         discussion: """
             Without arguments on a terminal, opens the interactive shell; with commands piped into \
-            standard input, runs them as a script. Data lives in $MMSH_HOME, else $XDG_DATA_HOME/mmsh, \
+            standard input, runs them as a script. Instances run in the engine, one background process \
+            per data directory that mmsh starts when none runs: closing the shell leaves them running, \
+            and any mmsh attaches again. Data lives in $MMSH_HOME, else $XDG_DATA_HOME/mmsh, \
             else ~/.local/share/mmsh.
             Exit codes: 0 ok, 1 a command failed, 64 usage error, 66 script not found or unreadable, 130 interrupted.
             """,
         version: "mmsh 0.1.0 (\(String(cString: curl_version()).split(separator: " ").first ?? "libcurl"))",
-        subcommands: [Run.self, Sim.self]
+        subcommands: [Run.self, Sim.self, Daemon.self]
     )
 
     @Option(name: .customShort("c"), help: ArgumentHelp("Run commands (separated by ';') and exit.", valueName: "commands"),
@@ -26,16 +29,16 @@ struct Mmsh: ParsableCommand {
 
     func run() throws {
         let interactive = isatty(STDIN_FILENO) != 0 && command == nil
-        let session = try Session.open(interactive: interactive)
+        let client: EngineClient
+        do { client = try EngineClient.attachOrExit(interactive: interactive) } catch let e as ExitCodeError { throw ExitCode(e.code) }
         if let command {
             Interrupt.install()
-            let error = session.blocking { await session.shell.run(line: command, origin: .argument) }
-            throw ExitCode(session.finish(reason: "end of -c", code: error?.exitCode ?? 0))
+            do { throw ExitCode(try client.run(command, origin: "argument")) } catch let e as ControlError {
+                FileHandle.standardError.write(Data("mmsh: error: \(e.message)\n".utf8))
+                throw ExitCode(1)
+            }
         }
-        if interactive {
-            throw ExitCode(session.interactiveLoop())
-        }
-        throw ExitCode(session.pipedLoop())
+        throw ExitCode(interactive ? client.interactiveLoop() : client.pipedLoop())
     }
 }
 
@@ -58,11 +61,23 @@ struct Run: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        let session = try Session.open(interactive: false, dryRun: dryRun)
-        Interrupt.install()
         let path = file, keepGoing = keepGoing, echo = echo
-        let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
-        throw ExitCode(session.finish(reason: "end of script", code: code))
+        if dryRun {
+            // A dry run needs no engine: it checks every line against a private copy of the data.
+            let session = try Session.open(dryRun: true)
+            Interrupt.install()
+            let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
+            throw ExitCode(code)
+        }
+        let client: EngineClient
+        do { client = try EngineClient.attachOrExit(interactive: false) } catch let e as ExitCodeError { throw ExitCode(e.code) }
+        Interrupt.install()
+        // The engine reads the script: its path is made absolute here, where it is relative to.
+        let absolute = path.hasPrefix("/") || path.hasPrefix("~") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        do { throw ExitCode(try client.runScript(path: absolute, keepGoing: keepGoing, echo: echo)) } catch let e as ControlError {
+            FileHandle.standardError.write(Data("mmsh: error: \(e.message)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

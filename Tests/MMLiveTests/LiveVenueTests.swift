@@ -299,7 +299,9 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
     @Test func aRESTAndAStreamEndpointOfDifferentExchangesAreRefused() async throws {
         let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
         defer { Task { await server.stop() } }
-        let manager = InstanceManager(store: try Store.inMemory())
+        let store = try Store.inMemory()
+        _ = try store.createInstance(name: "x", limit: 10)
+        let manager = InstanceManager(store: store)
         var settings = try liveSettings(server)
         settings.set("mexc.ws_url", .text("wss://wbs-api.mexc.com/ws"))
         await #expect(throws: EngineError.self) { try await manager.start(id: 1, name: "x", settings: settings, credentials: server.credentials) }

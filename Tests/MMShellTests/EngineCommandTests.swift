@@ -66,19 +66,48 @@ import Testing
         await h.run("stop 1")
     }
 
-    @Test func quitStopsRunningInstancesAfterAsking() async throws {
-        let h = try Harness(interactive: true, answers: [false, true])
+    @Test func quitWithoutAnEngineStopsRunningInstances() async throws {
+        let h = try Harness(interactive: true)
         await busyInstance(h)
         await h.run("new; start all")
-        #expect(await h.shell.manager.runningCount == 2)
-        #expect(await h.run("quit").out == "still here; 'quit --force' stops them without asking\n")
-        #expect(h.console.questions == ["2 instances are running; stop them (cancelling their orders) and quit?"])
-        #expect(await !h.shell.quitRequested)
         let out = await h.run("quit").out
         #expect(out.contains("stopped 1:") && out.contains("stopped 2:"))
+        #expect(h.console.questions.isEmpty, "nothing to ask: instances cannot outlive an in-process shell")
         let quit = await h.shell.quitRequested
         let running = await h.shell.manager.runningCount
         #expect(quit && running == 0)
+    }
+
+    @Test func quitInTheEngineAsksAndLeavesInstancesRunningByDefault() async throws {
+        let h = try Harness(interactive: true, answers: [false], detachable: true)
+        await busyInstance(h)
+        await h.run("new; start all")
+        #expect(await h.run("quit").out == "2 instances keep running in the engine; 'mmsh' attaches again, 'mmsh daemon stop' stops everything\n")
+        #expect(h.console.questions == ["2 instances are running; stop them before leaving? (no: they keep running in the engine, and 'mmsh' attaches again)"])
+        #expect(await h.shell.quitRequested)
+        #expect(await h.shell.manager.runningCount == 2)
+        await h.run("stop all")
+    }
+
+    @Test func quitStopAndDetachSayItWithoutAsking() async throws {
+        let h = try Harness(interactive: true, detachable: true)
+        await busyInstance(h)
+        await h.run("new; start all")
+        #expect(await h.run("quit --detach").out.contains("keep running in the engine"))
+        #expect(await h.shell.manager.runningCount == 2)
+        let out = await h.run("quit --stop").out
+        #expect(out.contains("stopped 1:") && out.contains("stopped 2:"))
+        #expect(h.console.questions.isEmpty)
+        #expect(await h.shell.manager.runningCount == 0)
+        #expect(await h.run("quit --stop --detach").error?.message == "quit: --stop and --detach exclude each other")
+    }
+
+    @Test func aScriptOrDashCEndingInTheEngineLeavesInstancesRunning() async throws {
+        let h = try Harness(interactive: false, detachable: true)
+        await busyInstance(h)
+        await h.run("start 1; quit")
+        #expect(await h.shell.manager.runningCount == 1)
+        await h.run("stop 1")
     }
 
     @Test func aRunLeftOpenByAKilledProcessIsClosedAtStart() async throws {

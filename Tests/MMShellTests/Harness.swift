@@ -22,7 +22,7 @@ final class Harness {
     let clock = TestClock()
 
     init(interactive: Bool = false, answers: [Bool] = [], secrets: [String] = [], environment: [String: String] = [:],
-         url: URL? = nil) throws {
+         url: URL? = nil, detachable: Bool = false) throws {
         self.url = url ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("mmsh-test-\(UUID().uuidString)")
         let directory = try DataDirectory(url: self.url)
@@ -30,8 +30,14 @@ final class Harness {
         self.store = try Store.open(directory: directory)
         self.console = BufferConsole(isInteractive: interactive, answers: answers, secrets: secrets)
         self.environment = environment
-        self.shell = try Shell(store: store, console: console, clock: clock, vault: Vault(url: self.url.appendingPathComponent("vault.json")),
-                               environment: environment)
+        let vault = Vault(url: self.url.appendingPathComponent("vault.json"))
+        if detachable {
+            // As in the engine service: a shared engine that outlives the shell.
+            self.shell = try Shell(engine: ShellEngine(store: store, clock: clock, vault: vault, shared: true), console: console,
+                                   detachable: true, environment: environment)
+        } else {
+            self.shell = try Shell(store: store, console: console, clock: clock, vault: vault, environment: environment)
+        }
     }
     let environment: [String: String]
 

@@ -183,7 +183,7 @@ import Testing
         #expect {
             _ = try DataDirectory(url: h.url)
         } throws: { error in
-            (error as? StoreError)?.message.contains("another mmsh (pid \(getpid())) is using") == true
+            (error as? StoreError)?.message.contains("another mmsh engine (pid \(getpid())) is using") == true
         }
     }
 

@@ -117,45 +117,84 @@ import Testing
 }
 
 @Suite struct RunningInstanceTests {
-    @Test func theEndOfACommandLineStopsItsInstances() throws {
+    /// Instances live in the engine: the end of `-c` leaves them running, another client sees
+    /// them, and stopping the engine stops them cleanly.
+    @Test func instancesOutliveTheClientThatStartedThem() throws {
         let home = TempHome()
         let r = try run(["-c", "new; set sim.seed 3; start 1; status 1 --json"], home: home)
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("\"state\": \"running\""))
-        #expect(r.err.hasPrefix("stopped 1: ") && r.err.hasSuffix("(end of -c)\n"))
-        // A later process sees it stopped, with its history.
-        let later = try run(["-c", "status; log 1 -n 50"], home: home)
-        #expect(later.out.contains("stopped"))
-        #expect(later.out.contains("started on sim BTCUSDT (seed 3)") && later.out.contains("stopped (end of -c)"))
+        #expect(r.err.isEmpty, "nothing is stopped at the end of -c: \(r.err)")
+        let later = try run(["-c", "status --json"], home: home)
+        #expect(later.out.contains("\"state\": \"running\""), "\(later.out)")
+        let stop = try run(["daemon", "stop"], home: home)
+        #expect(stop.status == 0 && stop.out == "engine stopped\n", "\(stop)")
+        let log = try run(["-c", "status; log 1 -n 50"], home: home)
+        #expect(log.out.contains("started on sim BTCUSDT (seed 3)") && log.out.contains("stopped (engine stopped)"), "\(log.out)")
+        #expect(!log.out.contains("running"))
     }
 
-    @Test func sigtermStopsInstancesCleanly() throws {
+    @Test func sigtermToTheEngineStopsInstancesCleanly() throws {
+        let home = TempHome()
+        #expect(try run(["-c", "new; start 1"], home: home).status == 0)
+        let pid = try #require(home.enginePid)
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(20_000) }
+        #expect(kill(pid, 0) != 0, "the engine exits")
+        let daemonLog = try String(contentsOf: home.url.appendingPathComponent("daemon.log"), encoding: .utf8)
+        #expect(daemonLog.contains("stopped 1: 2 orders cancelled (engine stopped)"), "\(daemonLog)")
+        #expect(try run(["-c", "log 1 -n 1"], home: home).out.contains("stopped (engine stopped)"))
+    }
+
+    @Test func sigtermToAClientLeavesTheEngineRunning() throws {
         let home = TempHome()
         let mmsh = try PipedMmsh(home: home)
         mmsh.send("new\nstart 1\n")
         mmsh.waitFor("started 1")
         mmsh.signal(SIGTERM)
-        #expect(mmsh.process.terminationReason == .exit && mmsh.process.terminationStatus == 143)
-        let stderr = mmsh.stderr
-        #expect(stderr.contains("stopped 1: ") && stderr.contains("(signal)"))
-        #expect(try run(["-c", "log 1 -n 1"], home: home).out.contains("stopped (signal)"))
+        #expect(mmsh.process.terminationReason == .exit)
+        #expect(try run(["-c", "status --json"], home: home).out.contains("\"state\": \"running\""))
+    }
+
+    @Test func daemonStatusAndStopSayWhatIsThere() throws {
+        let home = TempHome()
+        let none = try run(["daemon", "status"], home: home)
+        #expect(none.status == 3 && none.out == "no engine runs for \(home.path); any mmsh starts one\n")
+        #expect(try run(["-c", "new"], home: home).status == 0)
+        let up = try run(["daemon", "status", "--json"], home: home)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(up.out.utf8)) as? [String: Any])
+        #expect(object["pid"] as? Int == Int(home.enginePid ?? 0) && object["data_directory"] as? String == home.path)
+        #expect(try run(["daemon", "stop"], home: home).out == "engine stopped\n")
+        #expect(try run(["daemon", "stop"], home: home).out == "no engine runs for \(home.path)\n")
     }
 }
 
 @Suite struct CrashTests {
-    /// A hard kill while an instance runs: the next mmsh shows it stopped, history intact.
-    @Test func afterAHardKillEveryInstanceShowsStopped() throws {
+    /// A hard kill of the engine while an instance runs: the next client starts a new engine,
+    /// which shows the instance stopped with its history intact.
+    @Test func afterAHardKillOfTheEngineEveryInstanceShowsStopped() throws {
         let home = TempHome()
-        let mmsh = try PipedMmsh(home: home)
-        mmsh.send("new\nset sim.takers 600\nstart 1\n")
-        mmsh.waitFor("started 1")
+        #expect(try run(["-c", "new; set sim.takers 600; start 1"], home: home).status == 0)
         Thread.sleep(forTimeInterval: 1.5)
-        mmsh.signal(SIGKILL)
+        let killed = home.enginePid
+        home.killEngine()
         let after = try run(["-c", "status 1; log 1 -n 100"], home: home)
         #expect(after.status == 0, "\(after.err)")
+        #expect(home.enginePid != killed, "a new engine serves")
         #expect(after.out.contains("stopped"))
         #expect(after.out.contains("ended interrupted"))
         #expect(after.out.contains("started on sim BTCUSDT"))
-        #expect(after.out.contains("the last run ended without stopping (mmsh was killed)"))
+        #expect(after.out.contains("the last run ended without stopping (mmsh was killed); its simulated market ended with it"))
+    }
+
+    /// A stale socket from a crash is replaced, and a client never hangs on it.
+    @Test func aStaleSocketIsReplaced() throws {
+        let home = TempHome()
+        #expect(try run(["-c", "new"], home: home).status == 0)
+        home.killEngine()
+        #expect(FileManager.default.fileExists(atPath: home.url.appendingPathComponent("mmsh.sock").path))
+        let again = try run(["-c", "list"], home: home)
+        #expect(again.status == 0 && again.out.contains("mm1"), "\(again.err)")
     }
 }

@@ -71,16 +71,18 @@ import Testing
         #expect(history == "settings spread.min\nquit\n")
     }
 
-    @Test func anOpenShellHoldsTheDataDirectory() throws {
+    /// Two shells attach to one engine and see the same instances.
+    @Test func anotherClientAttachesBesideAnOpenShell() throws {
         let home = TempHome()
         let t = Terminal(home: home)
         try t.start()
         defer { t.stop() }
         try t.waitFor("mmsh> ")
+        try t.type("new shared")
+        try t.send("Enter")
+        try t.waitFor("created instance 1")
         let other = try run(["-c", "list"], home: home)
-        #expect(other.status == 1)
-        #expect(other.err.contains("another mmsh (pid"))
-        #expect(other.err.contains("is using \(home.path)"))
+        #expect(other.status == 0 && other.out.contains("shared"), "\(other.err)")
     }
 
     @Test func deleteAsksOnTheTerminal() throws {
@@ -144,7 +146,7 @@ import Testing
         let end = try t.waitFor("mmsh exited with status")
         #expect(end.contains("mmsh exited with status 0"))
         #expect(!screen.contains(Self.secret) && !screen.contains(Self.key) && !screen.contains("terminal pass"))
-        for name in try FileManager.default.contentsOfDirectory(atPath: home.path) {
+        for name in home.dataFiles {
             let text = String(decoding: try Data(contentsOf: home.url.appendingPathComponent(name)), as: UTF8.self)
             #expect(!text.contains(Self.secret) && !text.contains(Self.key) && !text.contains("terminal pass"), "\(name)")
         }
@@ -161,7 +163,7 @@ import Testing
         #expect(r.out.contains("mx0a…77"))
         let all = r.out + r.err
         #expect(!all.contains(Self.secret) && !all.contains(Self.key))
-        for name in try FileManager.default.contentsOfDirectory(atPath: home.path) {
+        for name in home.dataFiles {
             let text = String(decoding: try Data(contentsOf: home.url.appendingPathComponent(name)), as: UTF8.self)
             #expect(!text.contains(Self.secret) && !text.contains(Self.key), "\(name)")
         }
@@ -169,8 +171,10 @@ import Testing
         #expect(vaultMode == 0o600)
         // A wrong passphrase: a clear error, nothing changed.
         let before = try Data(contentsOf: home.url.appendingPathComponent("vault.json"))
-        let wrong = try run(["-c", "keys list"], home: home, environment: ["MMSH_PASSPHRASE": "nope"])
-        #expect(wrong.status == 1 && wrong.err == "error: wrong passphrase for the vault; nothing was unlocked\n")
+        // The engine keeps the vault unlocked for every client until 'vault lock'.
+        #expect(try run(["-c", "keys list"], home: home).out.contains("mx0a…77"))
+        let wrong = try run(["-c", "vault lock; keys list"], home: home, environment: ["MMSH_PASSPHRASE": "nope"])
+        #expect(wrong.status == 1 && wrong.err == "error: wrong passphrase for the vault; nothing was unlocked\n", "\(wrong)")
         #expect(try Data(contentsOf: home.url.appendingPathComponent("vault.json")) == before)
     }
 }

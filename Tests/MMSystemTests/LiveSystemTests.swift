@@ -67,6 +67,8 @@ final class SimServeProcess {
         mmsh.send("start 1\norders 1\n")
         mmsh.waitFor("started 1 'mm1' on live BTCUSDT")
         Thread.sleep(forTimeInterval: 1.5)
+        // The engine dies, as a crash would, with the instance's orders resting on the venue.
+        home.killEngine()
         mmsh.signal(SIGKILL)
 
         let again = try run(["-c", "start 1; stop 1; log 1 -n 200"], home: home, environment: env)
@@ -80,7 +82,7 @@ final class SimServeProcess {
         #expect(summary.contains("ok "))
         // The secret appears nowhere mmsh wrote: not in its output, its log or its database.
         for text in [setup.out, setup.err, again.out, again.err] { #expect(!text.contains(server.secret)) }
-        for file in try FileManager.default.subpathsOfDirectory(atPath: home.path) {
+        for file in home.dataFiles {
             let data = (try? Data(contentsOf: home.url.appendingPathComponent(file))) ?? Data()
             #expect(data.range(of: Data(server.secret.utf8)) == nil, "\(file) holds the secret")
         }

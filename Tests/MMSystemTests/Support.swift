@@ -12,7 +12,11 @@ final class TempHome {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-sys-\(UUID().uuidString)")
     init() { try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
     var path: String { url.path }
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit {
+        // The engine a test's clients started goes with its directory: every instance stopped.
+        _ = try? run(["daemon", "stop"], home: self)
+        try? FileManager.default.removeItem(at: url)
+    }
 
     func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
         let file = url.appendingPathComponent(name)
@@ -37,6 +41,8 @@ func run(_ arguments: [String], home: TempHome, input: String? = nil, executable
     var env = ProcessInfo.processInfo.environment
     env["MMSH_HOME"] = home.path
     env.removeValue(forKey: "NO_COLOR")
+    // An engine a client starts leaves soon after its last client when nothing runs.
+    env["MMSH_ENGINE_IDLE"] = "3"
     for (k, v) in extra { env[k] = v }
     p.environment = env
     p.currentDirectoryURL = home.url
@@ -51,6 +57,31 @@ func run(_ arguments: [String], home: TempHome, input: String? = nil, executable
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return RunResult(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+}
+
+extension TempHome {
+    /// The pid of the engine serving this directory (it writes it into the lock file), if one runs.
+    var enginePid: Int32? {
+        guard let text = try? String(contentsOf: url.appendingPathComponent("mmsh.lock"), encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 else { return nil }
+        return pid
+    }
+
+    /// Kills the engine as a crash would (SIGKILL) and waits for it to be gone.
+    func killEngine() {
+        guard let pid = enginePid else { return }
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(20_000) }
+    }
+
+    /// The files of the data directory that hold data (not its socket), for scans for secrets.
+    var dataFiles: [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? []).filter { name in
+            var info = stat()
+            return lstat(url.appendingPathComponent(name).path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        }
+    }
 }
 
 /// A real terminal: mmsh inside a private tmux server.
@@ -69,7 +100,7 @@ final class Terminal {
     /// Starts mmsh in a new 120×40 terminal. When mmsh exits, the pane shows
     /// `mmsh exited with status N` and stays open for the test to read.
     func start() throws {
-        let command = "env MMSH_HOME='\(home.path)' TERM=xterm '\(mmshBinary)'; echo \"mmsh exited with status $?\"; sleep 600"
+        let command = "env MMSH_HOME='\(home.path)' MMSH_ENGINE_IDLE=3 TERM=xterm '\(mmshBinary)'; echo \"mmsh exited with status $?\"; sleep 600"
         try tmux(["new-session", "-d", "-x", "120", "-y", "40", "-s", "t", command])
     }
 
@@ -171,6 +202,7 @@ final class PipedMmsh {
         process.executableURL = URL(fileURLWithPath: mmshBinary)
         var env = ProcessInfo.processInfo.environment
         env["MMSH_HOME"] = home.path
+        env["MMSH_ENGINE_IDLE"] = "3"
         for (k, v) in extra { env[k] = v }
         process.environment = env
         process.standardInput = input

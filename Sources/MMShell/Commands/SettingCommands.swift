@@ -146,7 +146,7 @@ extension Shell {
         let expanded = (text as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
         let base = scriptStack.last.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
-            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            ?? URL(fileURLWithPath: workingDirectory)
         return base.appendingPathComponent(expanded).standardizedFileURL
     }
 

@@ -31,9 +31,12 @@ public enum Commands {
                     examples: ["help", "help set", "set --help"]) { inv, shell in
             inv["COMMAND"].flatMap { Shell.registry.lookup($0) }.map(Help.command) ?? Help.overview()
         },
-        CommandSpec("quit", aliases: ["exit"], summary: "leave the shell, stopping running instances",
-                    flags: [FlagSpec("--force", "stop running instances without asking")], examples: ["quit", "quit --force"],
-                    details: "Running instances are stopped first: their orders are cancelled and each cancellation confirmed. On a terminal it asks before doing so.") { inv, shell in
+        CommandSpec("quit", aliases: ["exit"], summary: "leave the shell; running instances keep running in the engine, or stop",
+                    flags: [FlagSpec("--detach", "leave running instances running in the engine, without asking"),
+                            FlagSpec("--stop", "stop running instances (cancelling their orders) without asking"),
+                            FlagSpec("--force", "the same as --stop")],
+                    examples: ["quit", "quit --detach", "quit --stop"],
+                    details: "Instances run in the engine, a background process per data directory, not in the shell: leaving the shell leaves them running, and 'mmsh' attaches again. On a terminal, with instances running, quit (and Ctrl-D) asks whether to stop them first; --stop stops them (every order cancelled and each cancellation confirmed) and --detach leaves them without asking. The end of -c, of a script or of piped input leaves them running. Without the engine (mmsh --no-engine, dry runs) instances always stop with the shell.") { inv, shell in
             try await shell.quit(inv)
         },
     ]
@@ -42,14 +45,20 @@ public enum Commands {
 extension Shell {
     func quit(_ inv: Invocation) async throws(ShellError) -> Output {
         let running = await manager.runningCount
-        if running > 0 && !inv.has("--force") && console.isInteractive {
-            guard await console.confirm("\(running) instance\(running == 1 ? " is" : "s are") running; stop \(running == 1 ? "it" : "them") (cancelling \(running == 1 ? "its" : "their") orders) and quit?") else {
-                return .message("still here; 'quit --force' stops them without asking")
-            }
+        let stop = inv.has("--stop") || inv.has("--force")
+        if stop && inv.has("--detach") { throw .usage("quit: --stop and --detach exclude each other") }
+        var stopping = stop || (!detachable && running > 0)
+        if running > 0 && detachable && !stop && !inv.has("--detach") && console.isInteractive {
+            let (them, they) = running == 1 ? ("it", "it keeps") : ("them", "they keep")
+            stopping = await console.confirm("\(running) instance\(running == 1 ? " is" : "s are") running; stop \(them) before leaving? (no: \(they) running in the engine, and 'mmsh' attaches again)")
         }
         var out = Output()
-        for (id, n) in await shutdown(reason: "quit") {
-            out.line("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled")
+        if stopping {
+            for (id, n) in await shutdown(reason: "quit") {
+                out.line("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled")
+            }
+        } else if running > 0 {
+            out.line("\(running) instance\(running == 1 ? " keeps" : "s keep") running in the engine; 'mmsh' attaches again, 'mmsh daemon stop' stops everything")
         }
         requestQuit()
         return out

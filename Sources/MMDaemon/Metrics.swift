@@ -1,0 +1,68 @@
+import Foundation
+import MMCore
+import MMEngine
+import MMShell
+
+/// `/metrics` in Prometheus's text exposition format (version 0.0.4): a gauge or counter per
+/// instance figure, labelled with the instance's id, name, pair and venue.
+enum Metrics {
+    struct Family {
+        let name: String, help: String, type: String
+        var samples: [(labels: String, value: String)] = []
+    }
+
+    static func render(_ engine: ShellEngine, sessions: Int = 0, uptime: Double = 0) async -> String {
+        var families: [String: Family] = [:]
+        var order: [String] = []
+        func add(_ name: String, _ type: String, _ help: String, _ labels: String, _ value: String) {
+            if families[name] == nil {
+                families[name] = Family(name: name, help: help, type: type)
+                order.append(name)
+            }
+            families[name]!.samples.append((labels, value))
+        }
+        let records = (try? engine.store.instances()) ?? []
+        for r in records {
+            let raw = (try? engine.store.settings(r.id)) ?? [:]
+            let labels = "instance=\"\(r.id)\",name=\"\(escape(r.name))\",pair=\"\(escape(raw["pair"] ?? "BTCUSDT"))\",venue=\"\(escape(raw["venue"] ?? "sim"))\""
+            let report = await engine.manager.report(r.id)
+            let running = report.map { $0.state == .running || $0.state == .waiting } ?? false
+            add("mmsh_instance_running", "gauge", "1 while the instance quotes (or waits for its trading hours), else 0", labels, running ? "1" : "0")
+            guard let report, running else { continue }
+            add("mmsh_instance_open_orders", "gauge", "orders of the instance open on its venue", labels, "\(report.orders.count)")
+            add("mmsh_instance_fills_total", "counter", "fills applied in the current run", labels, "\(report.fills)")
+            add("mmsh_instance_decisions_total", "counter", "decision cycles run in the current run", labels, "\(report.cycles)")
+            add("mmsh_instance_stale", "gauge", "1 while quotes are cancelled for want of fresh market data", labels, report.stale ? "1" : "0")
+            add("mmsh_instance_throttled", "gauge", "1 while requests are held back by MEXC's rate limits", labels, report.throttled ? "1" : "0")
+            add("mmsh_instance_storage_failing", "gauge", "1 while the database refuses the instance's writes", labels, report.storageFailure == nil ? "0" : "1")
+            add("mmsh_instance_unsaved_fills", "gauge", "fills held in memory until the database takes them", labels, "\(report.unsavedFills)")
+            if let snap = report.snapshot, let mid = snap.book.mid {
+                let value = snap.balances.base.total * mid + snap.balances.quote.total
+                let hold = report.startBase * mid + report.startQuote
+                add("mmsh_instance_value_quote", "gauge", "portfolio value at the mid, in the quote asset", labels, value.description)
+                add("mmsh_instance_pnl_quote", "gauge", "value now less the value of holding the starting balances, after fees, in quote", labels, (value - hold).description)
+                add("mmsh_instance_mid_price", "gauge", "the market's mid price", labels, mid.description)
+                let baseValue = snap.balances.base.total * mid
+                if value.isPositive {
+                    add("mmsh_instance_inventory_ratio", "gauge", "share of the portfolio value held in the base asset", labels,
+                        baseValue.divided(by: value, scale: 8).description)
+                }
+                add("mmsh_instance_book_age_seconds", "gauge", "age of the book the instance decides on", labels,
+                    String(format: "%.3f", Double(snap.dataAge.components.seconds) + Double(snap.dataAge.components.attoseconds) / 1e18))
+            }
+        }
+        add("mmsh_engine_instances", "gauge", "instances defined in the data directory", "", "\(records.count)")
+        add("mmsh_engine_running_instances", "gauge", "instances running in this engine", "", "\(await engine.manager.runningCount)")
+        var text = ""
+        for name in order {
+            let f = families[name]!
+            text += "# HELP \(f.name) \(f.help)\n# TYPE \(f.name) \(f.type)\n"
+            for s in f.samples { text += s.labels.isEmpty ? "\(f.name) \(s.value)\n" : "\(f.name){\(s.labels)} \(s.value)\n" }
+        }
+        return text
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,526 @@
+/// The API's OpenAPI 3 document, served at `/v1/openapi.json`. A test checks it against the
+/// routes the engine serves, both ways.
+public enum OpenAPIDocument {
+    public static let json = #"""
+{
+  "openapi": "3.0.3",
+  "info": {
+    "title": "mmsh engine API",
+    "version": "1",
+    "description": "The control API of the mmsh engine: one process per data directory, serving HTTP/1.1 on the Unix socket mmsh.sock in that directory (mode 0600; only the same user may connect). Decimals are strings. Errors are a JSON body {\"error\": {\"code\", \"message\"}} with the same one-line message the shell prints."
+  },
+  "servers": [
+    {
+      "url": "http://localhost",
+      "description": "curl --unix-socket ~/.local/share/mmsh/mmsh.sock http://localhost/v1/instances"
+    }
+  ],
+  "paths": {
+    "/v1/openapi.json": {
+      "get": {
+        "summary": "this document",
+        "responses": {
+          "200": {
+            "description": "the OpenAPI document",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/daemon": {
+      "get": {
+        "summary": "the engine: pid, data directory, uptime, attached sessions, running instances",
+        "responses": {
+          "200": {
+            "description": "the engine",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Daemon"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/daemon/stop": {
+      "post": {
+        "summary": "stop every instance (orders cancelled and confirmed), then exit",
+        "responses": {
+          "202": {
+            "description": "stopping",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/instances": {
+      "get": {
+        "summary": "every instance with its state, orders, fills, balances and P&L (as `status --json`)",
+        "responses": {
+          "200": {
+            "description": "the instances",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/instances/{id}": {
+      "get": {
+        "summary": "one instance (as `status ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the instance",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/start": {
+      "post": {
+        "summary": "start quoting",
+        "responses": {
+          "200": {
+            "description": "started",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/stop": {
+      "post": {
+        "summary": "stop: cancel every order and confirm it",
+        "responses": {
+          "200": {
+            "description": "stopped",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/orders": {
+      "get": {
+        "summary": "open orders (as `orders ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the orders",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/fills": {
+      "get": {
+        "summary": "fills, newest last (as `fills ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the fills",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "the newest N (1 to 1000000; default 20)",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            }
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/events": {
+      "get": {
+        "summary": "the instance's log (as `log ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the log",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "the newest N (1 to 1000000; default 20)",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            }
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/settings": {
+      "get": {
+        "summary": "the instance's settings (as `show ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the settings",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/commands": {
+      "post": {
+        "summary": "run one shell command line, as `mmsh -c` would, with no current instance and nobody to ask",
+        "responses": {
+          "200": {
+            "description": "its result",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CommandResult"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "413": {
+            "$ref": "#/components/responses/Error"
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/CommandRequest"
+              }
+            }
+          }
+        }
+      }
+    },
+    "/v1/session": {
+      "get": {
+        "summary": "an attached shell's session: upgrades to a WebSocket of JSON frames (hello, run, out, err, ask, done, notify)",
+        "responses": {
+          "101": {
+            "description": "switching to the session's WebSocket"
+          }
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "summary": "Prometheus metrics, text exposition format 0.0.4",
+        "responses": {
+          "200": {
+            "description": "the metrics",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "parameters": {
+      "InstanceId": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "the instance's id",
+        "schema": {
+          "type": "integer",
+          "minimum": 1
+        }
+      }
+    },
+    "responses": {
+      "Error": {
+        "description": "the request was refused; nothing changed",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      }
+    },
+    "schemas": {
+      "Error": {
+        "type": "object",
+        "required": [
+          "error"
+        ],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": [
+              "code",
+              "message"
+            ],
+            "properties": {
+              "code": {
+                "type": "string",
+                "enum": [
+                  "bad_request",
+                  "not_found",
+                  "conflict",
+                  "failed",
+                  "too_large",
+                  "forbidden",
+                  "interrupted"
+                ]
+              },
+              "message": {
+                "type": "string",
+                "example": "there is no instance 7; 'list' shows them"
+              }
+            }
+          }
+        }
+      },
+      "Message": {
+        "type": "object",
+        "required": [
+          "message"
+        ],
+        "properties": {
+          "message": {
+            "type": "string",
+            "example": "started 1 'btc' on sim BTCUSDT"
+          }
+        }
+      },
+      "CommandRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "line"
+        ],
+        "properties": {
+          "line": {
+            "type": "string",
+            "example": "status --json"
+          }
+        }
+      },
+      "CommandResult": {
+        "type": "object",
+        "required": [
+          "exit_code",
+          "output",
+          "errors"
+        ],
+        "properties": {
+          "exit_code": {
+            "type": "integer",
+            "description": "0 ok, 1 a command failed, 64 usage error"
+          },
+          "output": {
+            "type": "string"
+          },
+          "errors": {
+            "type": "string"
+          }
+        }
+      },
+      "Daemon": {
+        "type": "object",
+        "properties": {
+          "pid": {
+            "type": "integer"
+          },
+          "data_directory": {
+            "type": "string"
+          },
+          "started_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "uptime_seconds": {
+            "type": "integer"
+          },
+          "sessions": {
+            "type": "integer"
+          },
+          "running": {
+            "type": "array",
+            "items": {
+              "type": "integer"
+            }
+          },
+          "idle_exit_seconds": {
+            "type": "integer",
+            "nullable": true
+          },
+          "api": {
+            "type": "string"
+          }
+        }
+      }
+    }
+  }
+}
+"""#
+}

@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import MMControl
+import MMEngine
+import MMShell
+import NIOCore
+
+/// An API error: a stable code and the same one-line message the shell prints.
+struct APIError: Error {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+
+    var response: Response {
+        let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}\n"
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A shell error as the API answers it.
+    init(_ e: ShellError) {
+        message = e.message
+        switch e.kind {
+        case .usage: (status, code) = (.badRequest, "bad_request")
+        case .interrupted: (status, code) = (.requestTimeout, "interrupted")
+        case .failure, .reported:
+            if e.message.hasPrefix("there is no instance") { (status, code) = (.notFound, "not_found") }
+            else if e.message.contains("running already") || e.message.contains("is not running") { (status, code) = (.conflict, "conflict") }
+            else { (status, code) = (.unprocessableContent, "failed") }
+        }
+    }
+
+    init(status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+}
+
+enum JSONText {
+    static func quote(_ s: String) -> String {
+        let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension EngineService {
+    /// Every path of the API. `openapi.json` describes each; a test holds the two together.
+    public static let paths: [(method: String, path: String)] = [
+        ("GET", "/v1/openapi.json"), ("GET", "/v1/daemon"), ("POST", "/v1/daemon/stop"),
+        ("GET", "/v1/instances"), ("GET", "/v1/instances/{id}"), ("POST", "/v1/instances/{id}/start"),
+        ("POST", "/v1/instances/{id}/stop"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
+        ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("POST", "/v1/commands"),
+        ("GET", "/v1/session"), ("GET", "/metrics"),
+    ]
+
+    func routes(_ router: Router<EngineRequestContext>) {
+        router.get("/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/v1/daemon") { _, _ in await self.describe() }
+        router.post("/v1/daemon/stop") { _, _ in
+            let running = await self.engine.manager.runningCount
+            self.requestStop()
+            return Self.json("{\"stopping\":true,\"running\":\(running)}\n", status: .accepted)
+        }
+        router.get("/v1/instances") { _, _ in await self.command("status --json") }
+        router.get("/v1/instances/{id}") { _, c in await self.command("status \(try Self.id(c)) --json") }
+        router.post("/v1/instances/{id}/start") { _, c in await self.command("start \(try Self.id(c))", json: false) }
+        router.post("/v1/instances/{id}/stop") { _, c in await self.command("stop \(try Self.id(c))", json: false) }
+        router.get("/v1/instances/{id}/orders") { _, c in await self.command("orders \(try Self.id(c)) --json") }
+        router.get("/v1/instances/{id}/fills") { r, c in
+            let n = try Self.count(r, "limit")
+            return await self.command("fills \(try Self.id(c))\(n.map { " -n \($0)" } ?? "") --json")
+        }
+        router.get("/v1/instances/{id}/events") { r, c in
+            let n = try Self.count(r, "limit")
+            return await self.command("log \(try Self.id(c))\(n.map { " -n \($0)" } ?? "") --json")
+        }
+        router.get("/v1/instances/{id}/settings") { _, c in await self.command("show \(try Self.id(c)) --json") }
+        router.post("/v1/commands") { request, _ in
+            let line = try await Self.commandLine(request)
+            return await self.command(line, json: false, wholeResult: true)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: await Metrics.render(self.engine))))
+        }
+        router.ws("/v1/session") { inbound, outbound, _ in
+            self.sessions.withLock { $0 += 1 }
+            defer { self.sessions.withLock { $0 -= 1 }; self.touch() }
+            let (frames, sink) = AsyncStream<SessionFrame>.makeStream()
+            let session = AttachedSession(engine: self.engine, environment: self.options.environment) { sink.yield($0) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await frame in frames { try await outbound.write(.text(frame.encoded())) }
+                }
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        if case .text(let text) = message { await session.received(text) }
+                    }
+                } catch {}
+                await session.detached()
+                sink.finish()
+                try? await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    static func id(_ c: EngineRequestContext) throws -> Int {
+        let text = c.parameters.get("id") ?? ""
+        guard let id = Int(text), id > 0 else {
+            throw APIError(status: .badRequest, code: "bad_request", message: "'\(text)' is not an instance id; ids are whole numbers from 1")
+        }
+        return id
+    }
+
+    static func count(_ r: Request, _ name: String) throws -> Int? {
+        guard let text = r.uri.queryParameters.get(name) else { return nil }
+        guard let n = Int(text), (1...1_000_000).contains(n) else {
+            throw APIError(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a count from 1 to 1000000")
+        }
+        return n
+    }
+
+    /// The body of `POST /v1/commands`: `{"line": "..."}` and nothing else.
+    static func commandLine(_ request: Request) async throws -> String {
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 64 * 1024) } catch {
+            throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is over 64 KiB")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
+            throw APIError(status: .badRequest, code: "bad_request", message: "the body must be a JSON object such as {\"line\": \"status --json\"}")
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "line" }) {
+            throw APIError(status: .badRequest, code: "bad_request", message: "unknown field '\(unknown)'; the body takes only \"line\"")
+        }
+        guard let line = object["line"] as? String else {
+            throw APIError(status: .badRequest, code: "bad_request", message: "\"line\" must be a string: the command to run")
+        }
+        return line
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Runs one command line in a shell of its own (no current instance, nobody to ask) and
+    /// answers its JSON, or its result as `{"exit_code", "output", "errors"}`.
+    func command(_ line: String, json: Bool = true, wholeResult: Bool = false) async -> Response {
+        touch()
+        let console = BufferConsole()
+        let shell: Shell
+        do { shell = try Shell(engine: engine, console: console, detachable: true, environment: options.environment) } catch {
+            return APIError(error).response
+        }
+        let error = await shell.run(line: line, origin: .argument)
+        let (out, err) = console.take()
+        if wholeResult {
+            let body = "{\"exit_code\":\(error?.exitCode ?? 0),\"output\":\(JSONText.quote(out)),\"errors\":\(JSONText.quote(err))}\n"
+            return Self.json(body, status: error.map { APIError($0).status } ?? .ok)
+        }
+        if let error { return APIError(error).response }
+        if json { return Self.json(out) }
+        return Self.json("{\"message\":\(JSONText.quote(out.trimmingCharacters(in: .newlines)))}\n")
+    }
+
+    func describe() async -> Response {
+        let running = await engine.manager.runningIds
+        let body = """
+            {"pid":\(getpid()),"data_directory":\(JSONText.quote(directory.url.path)),"started_at":\(JSONText.quote(ISO8601DateFormatter().string(from: startedAt))),\
+            "uptime_seconds":\(Int(Date().timeIntervalSince(startedAt))),"sessions":\(sessions.withLock { $0 }),"running":\(running),\
+            "idle_exit_seconds":\(options.idleExit.map { "\($0.components.seconds)" } ?? "null"),"api":"\(EngineFiles.apiVersion)"}
+
+            """
+        return Self.json(body)
+    }
+}
+
+extension APIError: ResponseGenerator {
+    func response(from request: Request, context: some RequestContext) throws -> Response { response }
+}
+
+extension APIError: HTTPResponseError {
+    var headers: HTTPFields { [.contentType: "application/json"] }
+    func body(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        ByteBuffer(string: "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}\n")
+    }
+}
