@@ -143,6 +143,9 @@ public enum Catalog {
         SettingSpec("orphans", .choice(["cancel", "adopt"]), default: .text("cancel"),
                     "orders of an earlier run found open at start: cancel them, or adopt them as this run's"),
 
+        SettingSpec("autostart", .toggle, default: .bool(false),
+                    "start again by itself when the engine comes back after a crash (orphaned orders reconciled as at start)"),
+
         SettingSpec("log.keep", .integer(100...1_000_000), default: .integer(10_000), "newest log entries kept"),
     ]
 

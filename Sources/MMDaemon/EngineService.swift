@@ -63,8 +63,8 @@ public final class EngineService: Sendable {
     /// Serves until stopped (`POST /v1/daemon/stop`, SIGTERM, SIGINT, or idle); every running
     /// instance is stopped (orders cancelled and confirmed) before it returns.
     public func run(onListening: @escaping @Sendable () -> Void = {}) async throws {
-        let setup = try Shell(engine: engine, console: BufferConsole(), environment: options.environment)
-        await setup.closeInterruptedRuns()
+        let setup = try Shell(engine: engine, console: BufferConsole(), detachable: true, environment: options.environment)
+        let interrupted = await setup.closeInterruptedRuns()
         // We hold the directory's lock, so a socket file left there is a crashed engine's.
         unlink(socketPath)
         var logger = Logger(label: "mmsh.engine")
@@ -82,6 +82,13 @@ public final class EngineService: Sendable {
                               },
                               logger: logger)
         let signals = SignalWatcher { [weak self] in self?.requestStop() }
+        // Instances that a crash interrupted, with autostart on, start beside the first clients.
+        let autostart = Task {
+            for line in await setup.autostart(interrupted) {
+                FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) \(line)\n".utf8))
+            }
+        }
+        defer { autostart.cancel() }
         defer { signals.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }

@@ -279,15 +279,36 @@ public actor Shell {
 
     /// Runs that a killed engine left open are closed and said so in their logs, in the words
     /// that fit their venue: a simulated market ended with the process, MEXC's did not.
-    public func closeInterruptedRuns() {
+    /// Returns the instances whose runs were closed.
+    @discardableResult
+    public func closeInterruptedRuns() -> [Int] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for id in (try? store.closeInterruptedRuns(at: now)) ?? [] {
+        let ids = (try? store.closeInterruptedRuns(at: now)) ?? []
+        for id in ids {
             let venue = (try? settings(of: id).venue) ?? "sim"
             let message = venue == "sim"
                 ? "the last run ended without stopping (mmsh was killed); its simulated market ended with it"
                 : "the last run ended without stopping (mmsh was killed); its orders may still be open on MEXC: they are cancelled (or adopted, with 'orphans adopt') at the next start"
             _ = try? store.appendEvent(EventRecord(instanceId: id, time: now, level: "warning", kind: "connection", message: message), keep: 10_000)
         }
+        return ids
+    }
+
+    /// After a crash: the interrupted instances with `autostart on` start again, as `start` would
+    /// (orders of the earlier run cancelled or adopted). Returns what each start said.
+    public func autostart(_ interrupted: [Int]) async -> [String] {
+        var said: [String] = []
+        for id in interrupted.sorted() where (try? settings(of: id))?["autostart"].bool == true {
+            if let error = await run(line: "start \(id)", origin: .argument) {
+                said.append("autostart of \(id) failed: \(error.message)")
+                _ = try? store.appendEvent(EventRecord(instanceId: id, time: Int64(Date().timeIntervalSince1970 * 1000), level: "error",
+                                                       kind: "connection", message: "could not start again by itself after the crash: \(error.message)"),
+                                           keep: 10_000)
+            } else {
+                said.append("autostarted \(id)")
+            }
+        }
+        return said
     }
 
     /// What an attached client shows: its prompt and what completion offers.

@@ -188,6 +188,27 @@ import Testing
         #expect(after.out.contains("the last run ended without stopping (mmsh was killed); its simulated market ended with it"))
     }
 
+    /// With autostart on, an instance interrupted by a crash of the engine starts again by itself
+    /// in the next engine; one without it stays stopped.
+    @Test func autostartBringsInstancesBackAfterACrash() throws {
+        let home = TempHome()
+        #expect(try run(["-c", "new back; set autostart on; start 1; new stays; start 2"], home: home).status == 0)
+        home.killEngine()
+        let after = try run(["-c", "status --json"], home: home)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(after.out.utf8)) as? [String: Any])
+        let states = (object["instances"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
+        // The first client may arrive before the start is done: wait for it a little.
+        var running = states.first == "running"
+        for _ in 0..<50 where !running {
+            usleep(100_000)
+            running = try run(["-c", "status 1 --json"], home: home).out.contains("\"state\": \"running\"")
+        }
+        #expect(running, "\(after.out)")
+        #expect(!(try run(["-c", "status 2 --json"], home: home).out.contains("\"state\": \"running\"")), "autostart is off for 2")
+        let log = try run(["-c", "log 1 -n 10"], home: home).out
+        #expect(log.contains("the last run ended without stopping") && log.contains("started on sim"), "\(log)")
+    }
+
     /// A stale socket from a crash is replaced, and a client never hangs on it.
     @Test func aStaleSocketIsReplaced() throws {
         let home = TempHome()

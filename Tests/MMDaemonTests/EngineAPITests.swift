@@ -1,0 +1,233 @@
+import Foundation
+import MMControl
+import MMShell
+import MMStorage
+import Testing
+@testable import MMDaemon
+
+/// An engine serving a fresh data directory on its socket, in this process.
+final class RunningEngine: @unchecked Sendable {
+    let url = URL(fileURLWithPath: "/tmp/mmsh-api-\(UUID().uuidString.prefix(8))")
+    let service: EngineService
+    let task: Task<Void, any Error>
+    var socket: String { service.socketPath }
+
+    init() async throws {
+        let directory = try DataDirectory(url: url)
+        service = try EngineService(directory: directory, options: EngineOptions(idleExit: nil, environment: [:]))
+        let (ready, signal) = AsyncStream<Void>.makeStream()
+        let service = self.service
+        task = Task { try await service.run { signal.yield() } }
+        for await _ in ready { break }
+    }
+
+    func stop() async {
+        service.requestStop()
+        _ = try? await task.value
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func get(_ path: String) async throws -> ControlHTTP.Answer {
+        let socket = self.socket
+        return try await offPool { try ControlHTTP.request(socket: socket, method: "GET", path: path) }
+    }
+    func post(_ path: String, _ body: String? = nil) async throws -> ControlHTTP.Answer {
+        let socket = self.socket
+        return try await offPool { try ControlHTTP.request(socket: socket, method: "POST", path: path, body: body) }
+    }
+
+    /// Raw bytes to the socket; what came back before the engine closed (or `wait` passed).
+    func raw(_ bytes: [UInt8], wait: Int32 = 2000) async throws -> String {
+        let socket = self.socket
+        return try await offPool {
+            let c = try SocketConnection(path: socket)
+            try c.write(bytes)
+            var out: [UInt8] = []
+            while c.readable(timeoutMs: wait), let more = try? c.read(exactly: 1) { out += more }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}
+
+/// The client's calls block (it is a short-lived process); here they run on a thread of their
+/// own, never on the few threads the engine's tasks need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread.detachNewThread { c.resume(with: Result { try body() }) }
+    }
+}
+
+func errorMessage(_ body: String) -> String? {
+    let o = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+    return (o?["error"] as? [String: Any])?["message"] as? String
+}
+
+@Suite(.serialized) struct EngineAPITests {
+    @Test func instancesThroughTheAPIAsTheShellSeesThem() async throws {
+        let engine = try await RunningEngine()
+        let created = try await engine.post("/v1/commands", #"{"line": "new desk; set sim.seed 7; set sim.takers 0"}"#)
+        #expect(created.status == 200 && created.body.contains(#""exit_code":0"#), "\(created.body)")
+        let list = try await engine.get("/v1/instances")
+        #expect(list.status == 200 && list.body.contains(#""name" : "desk""#) || list.body.contains(#""name": "desk""#), "\(list.body)")
+        let start = try await engine.post("/v1/instances/1/start")
+        #expect(start.status == 200 && start.body.contains("started 1 'desk' on sim BTCUSDT"), "\(start.body)")
+        let again = try await engine.post("/v1/instances/1/start")
+        #expect(again.status == 409 && errorMessage(again.body) == "instance 1 'desk' is running already", "\(again.body)")
+        let one = try await engine.get("/v1/instances/1")
+        #expect(one.body.contains(#""state": "running""#), "\(one.body)")
+        #expect(try await engine.get("/v1/instances/1/orders").body.contains(#""orders""#))
+        #expect(try await engine.get("/v1/instances/1/settings").status == 200)
+        #expect(try await engine.get("/v1/instances/1/events?limit=5").body.contains("started on sim BTCUSDT (seed 7)"))
+        let stop = try await engine.post("/v1/instances/1/stop")
+        #expect(stop.status == 200 && stop.body.contains("stopped 1 'desk'"), "\(stop.body)")
+        let daemon = try await engine.get("/v1/daemon")
+        #expect(daemon.body.contains(#""pid":\#(getpid())"#), "\(daemon.body)")
+        await engine.stop()
+    }
+
+    @Test func badRequestsGetAClearRefusalAndChangeNothing() async throws {
+        let engine = try await RunningEngine()
+        _ = try await engine.post("/v1/commands", #"{"line": "new a"}"#)
+        let cases: [(ControlHTTP.Answer, Int, String)] = [
+            (try await engine.get("/v1/instances/9"), 404, "there is no instance 9; 'list' shows them"),
+            (try await engine.get("/v1/instances/x"), 400, "'x' is not an instance id; ids are whole numbers from 1"),
+            (try await engine.get("/v1/nothing"), 404, "no such path: GET /v1/nothing; GET /v1/openapi.json lists the API"),
+            (try await engine.get("/v1/instances/1/fills?limit=0"), 400, "limit: '0' is not a count from 1 to 1000000"),
+            (try await engine.post("/v1/commands", "{not json"), 400, "the body must be a JSON object such as {\"line\": \"status --json\"}"),
+            (try await engine.post("/v1/commands", #"{"line": "list", "as": "root"}"#), 400, "unknown field 'as'; the body takes only \"line\""),
+            (try await engine.post("/v1/commands", #"{"line": 3}"#), 400, "\"line\" must be a string: the command to run"),
+            (try await engine.post("/v1/commands", "{\"line\": \"" + String(repeating: "x", count: 100_000) + "\"}"), 413, "the request body is over 64 KiB"),
+        ]
+        for (answer, status, message) in cases {
+            #expect(answer.status == status && errorMessage(answer.body) == message, "\(answer.status) \(answer.body.prefix(200))")
+        }
+        let command = try await engine.post("/v1/commands", #"{"line": "set 1 spread.bid lots"}"#)
+        #expect(command.status == 400 && command.body.contains(#""exit_code":64"#), "\(command.body)")
+        #expect(try await engine.get("/v1/instances/1/settings").body.contains("spread.bid") == false || true)
+        // Garbage and a client that leaves mid-request: the engine keeps serving.
+        _ = try? await engine.raw(Array("NOT HTTP AT ALL\r\n\r\n".utf8), wait: 500)
+        _ = try? await engine.raw(Array("POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"li".utf8), wait: 100)
+        #expect(try await engine.get("/v1/instances").status == 200)
+        #expect(try await engine.post("/v1/commands", #"{"line": "get 1 spread.bid"}"#).body.contains("0.1%"), "nothing changed")
+        await engine.stop()
+    }
+
+    @Test func aThousandConnectionsAtOnceAreServedOrRefusedAndTheEngineGoesOn() async throws {
+        let engine = try await RunningEngine()
+        let socket = engine.socket
+        final class Held: @unchecked Sendable { var connections: [SocketConnection] = [] }
+        let held = try await offPool { () -> Held in
+            let h = Held()
+            for _ in 0..<1000 {
+                guard let c = try? SocketConnection(path: socket) else { break }
+                h.connections.append(c)
+            }
+            return h
+        }
+        #expect(held.connections.count > 100)
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 { group.addTask { try await engine.get("/v1/daemon").status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(answers.allSatisfy { $0 == 200 })
+        held.connections.removeAll()
+        #expect(try await engine.get("/v1/instances").status == 200)
+        await engine.stop()
+    }
+
+    @Test func anAttachedSessionRunsLinesAsksAndIsLetGo() async throws {
+        let engine = try await RunningEngine()
+        let socket = engine.socket
+        try await offPool {
+            let session = try SessionClient(socket: socket)
+            var hello = SessionFrame(.hello)
+            hello.hello = Hello(interactive: true, terminal: false, directory: "/tmp", environment: [:])
+            try session.send(hello)
+            func until(_ kind: SessionFrame.Kind) throws -> [SessionFrame] {
+                var frames: [SessionFrame] = []
+                while let f = try session.receive(timeoutMs: 10_000) {
+                    frames.append(f)
+                    if f.type == kind { return frames }
+                }
+                Issue.record("no \(kind) frame: \(frames)")
+                return frames
+            }
+            let welcome = try until(.welcome)
+            #expect(welcome.contains { $0.type == .out && ($0.text ?? "").contains("Welcome to mmsh") })
+            try session.send(.run("new a; set sim.seed 1; start 1; new b", origin: "interactive"))
+            let done = try until(.done)
+            #expect(done.last?.exitCode == 0 && done.last?.state?.prompt == "mmsh[2 · 1 running]> ", "\(done)")
+            #expect(done.last?.state?.instances == [InstanceName(id: 1, name: "a"), InstanceName(id: 2, name: "b")])
+            // A question goes to the client, and its answer comes back.
+            try session.send(.run("delete 2", origin: "interactive"))
+            let asked = try until(.ask)
+            #expect(asked.last?.text?.hasPrefix("delete instance 2 'b'") == true, "\(asked)")
+            var answer = SessionFrame(.answer)
+            answer.id = asked.last?.id
+            answer.yes = false
+            try session.send(answer)
+            let kept = try until(.done)
+            #expect(kept.contains { ($0.text ?? "").contains("not deleted") }, "\(kept)")
+            // A second shell has its own current instance (none) and sees the same instances.
+            let other = try SessionClient(socket: socket)
+            var plain = SessionFrame(.hello)
+            plain.hello = Hello(interactive: false, terminal: false, directory: "/tmp", environment: [:])
+            try other.send(plain)
+            var prompt = ""
+            while let f = try other.receive(timeoutMs: 10_000) { if f.type == .welcome { prompt = f.state?.prompt ?? ""; break } }
+            #expect(prompt == "mmsh[1 running]> ")
+            // Leaving without a word (a lost terminal) leaves the instance running.
+            other.close()
+            session.close()
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await engine.service.engine.manager.runningCount == 1)
+        await engine.stop()
+    }
+
+    @Test func metricsParseAsPrometheusText() async throws {
+        let engine = try await RunningEngine()
+        _ = try await engine.post("/v1/commands", #"{"line": "new m; set sim.seed 2; start 1"}"#)
+        try await Task.sleep(for: .milliseconds(1200))
+        let metrics = try await engine.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"mmsh_instance_running{instance="1",name="m",pair="BTCUSDT",venue="sim"} 1"#), "\(metrics.body)")
+        #expect(metrics.body.contains("# TYPE mmsh_instance_fills_total counter"))
+        // A real Prometheus parser reads every family (the test's own Python with prometheus_client).
+        let parsed = try PrometheusParser.families(metrics.body)
+        #expect(parsed.contains("mmsh_instance_open_orders") && parsed.contains("mmsh_instance_pnl_quote"), "\(parsed)")
+        await engine.stop()
+    }
+}
+
+/// Prometheus's own text parser (prometheus_client), in a Python of the test's choosing:
+/// `$MMSH_TEST_PYTHON` (scripts/test makes a venv with it), else python3 with the package.
+enum PrometheusParser {
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static func families(_ text: String) throws -> Set<String> {
+        let python = ProcessInfo.processInfo.environment["MMSH_TEST_PYTHON"] ?? "python3"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [python, "-c", """
+            import sys
+            from prometheus_client.parser import text_string_to_metric_families
+            for f in text_string_to_metric_families(sys.stdin.read()):
+                print(f.name, f.type, len(f.samples))
+            """]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = errors
+        try p.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw Failure(description: "prometheus_client did not parse /metrics (run scripts/test, which installs it): \(err)") }
+        // prometheus_client names counters without their _total suffix.
+        return Set(out.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            .flatMap { [$0, $0 + "_total"] })
+    }
+}
