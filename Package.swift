@@ -88,7 +88,7 @@ let package = Package(
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
         .executableTarget(name: "mmsh-bench", dependencies: [
-            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter",
+            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter", "MMControl",
         ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),

@@ -132,7 +132,8 @@ public actor Shell {
 
     private func runChecked(words: [Word]) async -> ShellError? {
         do {
-            let invocation = try parser.parse(words)
+            let invocation: Invocation
+            do { invocation = try parser.parse(words) } catch { throw Shell.redacted(error, words: words) }
             if invocation.wantsHelp {
                 console.write(renderer.render(Help.command(invocation.spec), json: false))
                 return nil
@@ -173,14 +174,35 @@ public actor Shell {
         }
     }
 
-    /// Whether a line should go into the history file (never lines of sensitive commands).
+    /// Whether a line should go into the history file: never lines of sensitive commands, and
+    /// never a line that does not lex and parse as known commands (a secret pasted at the
+    /// prompt by mistake is such a line).
     public nonisolated static func shouldRecord(_ line: String) -> Bool {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, !line.hasPrefix(" ") else { return false }
-        guard let statements = try? Lexer.statements(line) else { return true }
+        guard let statements = try? Lexer.statements(line) else { return false }
+        let parser = Parser(registry: registry)
         return !statements.contains { words in
-            words.first.flatMap { registry.lookup($0.text) }?.sensitive ?? false
+            (words.first.flatMap { registry.lookup($0.text) }?.sensitive ?? true) || (try? parser.parse(words)) == nil
         }
+    }
+
+    /// A word that may be an API key or secret: long, of letters and digits mixed, or MEXC's
+    /// `mx0` key prefix. Errors never repeat such a word.
+    nonisolated static func looksSecret(_ word: String) -> Bool {
+        guard word.count >= 12, !word.contains("."), !word.contains("/"), !word.contains(":") else { return false }
+        if word.lowercased().hasPrefix("mx0") { return true }
+        let letters = word.contains { $0.isLetter }, digits = word.contains { $0.isNumber }
+        return word.count >= 20 && letters && digits && word.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }
+    }
+
+    /// The error with every secret-looking word of the line taken out of its message.
+    nonisolated static func redacted(_ error: any Error, words: [Word]) -> ShellError {
+        var e = ShellError.from(error)
+        for w in words where looksSecret(w.text) {
+            e.message = e.message.replacingOccurrences(of: w.text, with: "…(a word that looks like a key or secret, not shown)")
+        }
+        return e
     }
 
     /// The value of a shell-wide option, as text.

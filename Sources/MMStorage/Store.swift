@@ -27,11 +27,31 @@ public final class Store: Sendable {
     /// seconds for another connection's lock before it fails.
     public static func open(directory: DataDirectory, busyTimeout: Double = 2) throws(StoreError) -> Store {
         let path = directory.url.appendingPathComponent("mmsh.db").path
+        // An existing file with nothing in it is not a new database: something emptied it.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0,
+           !FileManager.default.fileExists(atPath: path + "-wal") || ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0) == 0 {
+            throw StoreError("\(path) is empty (0 bytes): it is not the database mmsh wrote there; it was left untouched. Move it away to start afresh, or put back a copy")
+        }
         // Create the file ourselves so that it is 0600 from its first byte; SQLite gives its
         // -wal and -shm files the same mode.
         if !FileManager.default.fileExists(atPath: path) {
             let fd = Glibc.open(path, O_CREAT | O_WRONLY | O_EXCL, 0o600)
             if fd >= 0 { close(fd) }
+        }
+        // Damage is looked for through a read-only connection first: one that may write would
+        // fold a WAL into the damaged file when it closes, and the file must stay as it was.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0 {
+            var check = Configuration()
+            check.readonly = true
+            check.busyMode = .timeout(busyTimeout)
+            do {
+                let reader = try DatabaseQueue(path: path, configuration: check)
+                try Store(queue: reader, path: path).checkIntegrity()
+            } catch let e as StoreError {
+                throw e
+            } catch {
+                throw Store.describe(error, path: path)
+            }
         }
         var config = Configuration()
         config.journalMode = .wal
@@ -45,6 +65,18 @@ public final class Store: Sendable {
         let store = Store(queue: queue, path: path)
         try store.migrate()
         return store
+    }
+
+    /// SQLite's quick_check: damage is refused before anything is written into the file.
+    func checkIntegrity() throws(StoreError) {
+        let problems: [String]
+        do { problems = try db.read { try String.fetchAll($0, sql: "PRAGMA quick_check(5)") } } catch {
+            throw Store.describe(error, path: path)
+        }
+        guard problems == ["ok"] else {
+            let file = path ?? "the database"
+            throw StoreError("\(file) is damaged (\(problems.prefix(2).joined(separator: "; "))); it was left untouched: move it away to start afresh, or try 'sqlite3 \(file) .recover' into a new file")
+        }
     }
 
     /// A private in-memory database; with `copyOf`, a copy of that store's data (for dry runs).

@@ -72,6 +72,8 @@ public final class Vault: @unchecked Sendable {
     public let url: URL
     /// Cost parameters for new vaults: N = 2^15, r = 8, p = 1.
     public static let defaultCost = (n: 1 << 15, r: 8, p: 1)
+    /// The most a vault file may ask of scrypt.
+    public static let maxCost = (n: 1 << 20, r: 16, p: 4)
     private let lock = NSLock()
     private var key: SymmetricKey?
 
@@ -193,6 +195,11 @@ public final class Vault: @unchecked Sendable {
         guard kdf.name == "scrypt", kdf.n >= 1 << 15, kdf.n & (kdf.n - 1) == 0, kdf.r >= 1, kdf.p >= 1,
               let salt = Data(base64Encoded: kdf.salt), salt.count >= 16 else {
             throw VaultError("the vault's key derivation parameters are not valid; it was left untouched")
+        }
+        // A tampered file must not make the unlock run for minutes or exhaust memory: scrypt's
+        // cost is N·r·p and its memory 128·N·r bytes. mmsh writes N = 2^15, r = 8, p = 1.
+        guard kdf.n <= maxCost.n, kdf.r <= maxCost.r, kdf.p <= maxCost.p, 128 * kdf.n * kdf.r <= 1 << 30 else {
+            throw VaultError("the vault's scrypt parameters (N = \(kdf.n), r = \(kdf.r), p = \(kdf.p)) are beyond what mmsh accepts (N ≤ 2^20, r ≤ 16, p ≤ 4, at most 1 GiB); the file was not written by mmsh as it is, and was left untouched")
         }
         do {
             return try KDF.Scrypt.deriveKey(from: Data(passphrase.utf8), salt: salt, outputByteCount: 32,

@@ -25,4 +25,11 @@ if selected("ten instances") {
     print(row.joined(separator: "  |  "))
     missed = missed || row.last == "MISSED"
 }
+if selected("engine") {
+    let rows = try engineBenchmarks(seconds: Int(ProcessInfo.processInfo.environment["MMSH_BENCH_LOAD_SECONDS"] ?? "") ?? 10)
+    print("")
+    print(["benchmark", "p50", "p99", "target", "result"].joined(separator: "  |  "))
+    for row in rows { print(row.joined(separator: "  |  ")) }
+    missed = missed || rows.contains { $0.last == "MISSED" }
+}
 exit(missed ? 1 : 0)

@@ -76,4 +76,21 @@ import Testing
         #expect(await h.run("keys list").err == "error: wrong passphrase for the vault; nothing was unlocked\n")
         #expect(Shell.shouldRecord("keys set desk") == false && Shell.shouldRecord("vault passphrase") == false)
     }
+
+    /// A key or secret typed as a word is never repeated: not in the error, not in history.
+    @Test func secretsTypedAsWordsAreNeverEchoed() async throws {
+        let h = try Harness()
+        let key = "mx0vglAbCdEfGh1234", secret = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+        let r = await h.run("keys set x \(key) \(secret)")
+        #expect(r.error != nil)
+        #expect(!r.err.contains(key) && !r.err.contains(secret) && !r.err.contains("mx0v"), "\(r.err)")
+        #expect(r.err.contains("not shown"), "\(r.err)")
+        let typo = await h.run("stet spread.bid \(secret)")
+        #expect(!typo.err.contains(secret))
+        // A pasted secret, a typo and a line that does not parse stay out of history; good lines go in.
+        #expect(!Shell.shouldRecord(secret) && !Shell.shouldRecord(key))
+        #expect(!Shell.shouldRecord("sett spread.bid 0.2%") && !Shell.shouldRecord("set spread.bid 'unclosed"))
+        #expect(!Shell.shouldRecord("set spread.bid lots"))
+        #expect(Shell.shouldRecord("set spread.bid 0.2%") && Shell.shouldRecord("status"))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import GRDB
 import MMStorage
 import Testing
 @testable import MMShell
@@ -210,6 +211,47 @@ import Testing
             return m.contains("is damaged or not an mmsh database") && m.contains("left untouched")
         }
         #expect(try Data(contentsOf: db) == garbage)
+    }
+
+    @Test func anEmptyDatabaseFileIsRefusedNotTakenForANewOne() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-empty-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let db = url.appendingPathComponent("mmsh.db")
+        try Data().write(to: db)
+        let dir = try DataDirectory(url: url)
+        #expect(throws: StoreError("\(db.path) is empty (0 bytes): it is not the database mmsh wrote there; it was left untouched. Move it away to start afresh, or put back a copy")) {
+            _ = try Store.open(directory: dir)
+        }
+        #expect(try Data(contentsOf: db).isEmpty)
+    }
+
+    @Test func randomBytesInsideADatabaseAreFoundAtOpenAndNothingIsWritten() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-damaged-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        do {
+            let dir = try DataDirectory(url: url)
+            let store = try Store.open(directory: dir)
+            for i in 1...8 { _ = try store.createInstance(name: "i\(i)", limit: 10) }
+            for k in 0..<400 { try store.setOption("filler.\(k)", String(repeating: "x", count: 100)) }
+        }
+        // Everything folded into the file, then pages past the header damaged.
+        let path = url.appendingPathComponent("mmsh.db").path
+        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(bytes.count >= 16384, "\(bytes.count)")
+        for i in 4096..<12288 { bytes[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 17) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let dir = try DataDirectory(url: url)
+        #expect {
+            _ = try Store.open(directory: dir)
+        } throws: { error in
+            let m = (error as? StoreError)?.message ?? ""
+            return (m.contains("is damaged") || m.contains("not an mmsh database")) && m.contains("left untouched")
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: path))
+        let differing = zip(after, bytes).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(after == bytes, "\(after.count) vs \(bytes.count); differ at \(differing.prefix(20))")
     }
 
     @Test func newerSchemaIsRefused() throws {

@@ -49,6 +49,42 @@ final class SimServeProcess {
         }
     }
 
+    /// A terminal that goes away (tmux kill-session: the tty vanishes) while live instances quote
+    /// against the local MEXC: they keep quoting in the engine, every order stays tracked, and a
+    /// later stop cancels and confirms them all.
+    @Test func losingTheTerminalLeavesNoOrderBehind() throws {
+        let server = try SimServeProcess(["--set", "sim.seed=5", "--set", "sim.takers=60"])
+        defer { _ = server.stop() }
+        let home = TempHome()
+        let env = environment(server)
+        let ws = server.url.replacingOccurrences(of: "http", with: "ws") + "/ws"
+        let setup = try run(["-c", "keys set; new a; set venue live; set mexc.rest_url \(server.url); set mexc.ws_url \(ws); copy 1 b"],
+                            home: home, environment: env)
+        #expect(setup.status == 0, "\(setup.err)")
+        let t = Terminal(home: home)
+        try t.start(environment: ["MMSH_PASSPHRASE": env["MMSH_PASSPHRASE"]!])
+        try t.waitFor("mmsh")
+        try t.type("start all")
+        try t.send("Enter")
+        try t.waitFor("started 2 'b' on live BTCUSDT")
+        Thread.sleep(forTimeInterval: 1)
+        t.stop()
+        Thread.sleep(forTimeInterval: 2)
+        let status = try run(["-c", "status --json"], home: home, environment: env)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any], "\(status)")
+        let instances = object["instances"] as? [[String: Any]] ?? []
+        #expect(instances.map { $0["state"] as? String } == ["running", "running"], "\(status.out)")
+        #expect(instances.allSatisfy { ($0["orders"] as? [Any])?.isEmpty == false }, "still quoting")
+        let stopped = try run(["-c", "stop all; log 1 -n 100; log 2 -n 100"], home: home, environment: env)
+        #expect(stopped.status == 0, "\(stopped.err)")
+        #expect(!stopped.out.contains("could not confirm"), "\(stopped.out)")
+        // The venue's own list agrees: nothing of ours is left open.
+        let open = try run(["-c", "orders 1 --json; orders 2 --json"], home: home, environment: env)
+        #expect(!open.out.contains("client_id"), "\(open.out)")
+        let summary = server.stop()
+        #expect(summary.contains("openOrders"), "\(summary)")
+    }
+
     /// The whole path a user takes: keys into the vault, an instance pointed at the local MEXC,
     /// started, killed hard while quoting, and started again: the orphans are found and cancelled.
     @Test func aLiveInstanceFromTheShellSurvivesAHardKill() throws {

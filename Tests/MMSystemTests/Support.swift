@@ -99,8 +99,9 @@ final class Terminal {
 
     /// Starts mmsh in a new 120×40 terminal. When mmsh exits, the pane shows
     /// `mmsh exited with status N` and stays open for the test to read.
-    func start() throws {
-        let command = "env MMSH_HOME='\(home.path)' MMSH_ENGINE_IDLE=3 TERM=xterm '\(mmshBinary)'; echo \"mmsh exited with status $?\"; sleep 600"
+    func start(environment: [String: String] = [:]) throws {
+        let extra = environment.map { "\($0.key)='\($0.value)'" }.sorted().joined(separator: " ")
+        let command = "env MMSH_HOME='\(home.path)' MMSH_ENGINE_IDLE=3 TERM=xterm \(extra) '\(mmshBinary)'; echo \"mmsh exited with status $?\"; sleep 600"
         try tmux(["new-session", "-d", "-x", "120", "-y", "40", "-s", "t", command])
     }
 

@@ -93,6 +93,15 @@ import Testing
         try original.write(to: url)
         try rewrite { j in var k = j["kdf"] as! [String: Any]; k["n"] = 1024; j["kdf"] = k }
         #expect(throws: VaultError("the vault's key derivation parameters are not valid; it was left untouched")) { try vault() }
+        // Parameters that would run for minutes or take gigabytes are refused before any work.
+        for (key, value) in [("p", 1 << 20), ("n", 1 << 22), ("r", 1024)] {
+            try original.write(to: url)
+            try rewrite { j in var k = j["kdf"] as! [String: Any]; k[key] = value; j["kdf"] = k }
+            let started = Date()
+            let e = #expect(throws: VaultError.self) { try vault() }
+            #expect(e?.message.contains("are beyond what mmsh accepts") == true, "\(key): \(e?.message ?? "")")
+            #expect(Date().timeIntervalSince(started) < 2)
+        }
         try original.write(to: url)
         try rewrite { j in j["check"] = "AAAA" }
         #expect(throws: VaultError("wrong passphrase for the vault; nothing was unlocked")) { try vault() }

@@ -85,6 +85,9 @@ extension Shell {
     func testKeys(account: String) async throws(ShellError) -> Output {
         let credentials = try await apiCredentials(account: account)
         let url = (current.flatMap { try? settings(of: $0) } ?? Settings())["mexc.rest_url"].text!
+        // Which MEXC is asked is said first: with no current instance it is the production one.
+        let whose = current.map { "instance \($0)'s mexc.rest_url" } ?? "no current instance: the default mexc.rest_url, MEXC's production API"
+        console.writeError("asking \(url) (\(whose)) with the keys of '\(account)'\n")
         let client = MEXCClient(baseURL: url, credentials: credentials)
         let info: AccountInfo
         do { info = try await client.account() } catch {
