@@ -150,6 +150,15 @@ public enum Catalog {
     ]
 
     public static let keys: [String] = specs.map(\.key)
+
+    /// When a change reaches a running instance. The venue's connections, its keys and the
+    /// simulated market are made at start, so their settings wait for the next start; what
+    /// identifies the market cannot change while the instance runs.
+    public static func timing(_ key: String) -> SettingTiming {
+        if key == "venue" || key == "pair" { return .whileStopped }
+        if key.hasPrefix("sim.") || key.hasPrefix("mexc.") || ["account", "market.stale_after", "orphans"].contains(key) { return .nextStart }
+        return .nextDecision
+    }
     private static let byKey: [String: SettingSpec] = Dictionary(uniqueKeysWithValues: specs.map { ($0.key, $0) })
 
     public static func spec(_ key: String) -> SettingSpec? { byKey[key] }

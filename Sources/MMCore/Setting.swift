@@ -61,6 +61,14 @@ public struct SettingError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String { message }
 }
 
+/// When a changed setting takes effect on a running instance.
+public enum SettingTiming: String, Sendable {
+    case nextDecision = "next decision"
+    case nextStart = "next start"
+    /// Refused while the instance runs.
+    case whileStopped = "while stopped"
+}
+
 /// One setting: its key, what it accepts, its default and a line of help.
 public struct SettingSpec: Sendable {
     public var key: String
@@ -77,6 +85,9 @@ public struct SettingSpec: Sendable {
         self.defaultValue = defaultValue
         self.help = help
     }
+
+    /// When a change reaches a running instance.
+    public var applies: SettingTiming { Catalog.timing(key) }
 
     /// Most decimals a decimal setting takes (MEXC's finest ticks and steps have fewer).
     public static let maxDecimals = 12

@@ -335,10 +335,13 @@ public actor InstanceRunner {
         return cancelled
     }
 
-    /// New settings apply at the next decision.
+    /// New settings apply at the next decision; those of the venue's connections, keys and
+    /// simulated market (`Catalog.timing`) keep their start values until the next start.
     public func update(_ new: Settings, change: String) {
-        settings = new
-        config = StrategyConfig(new)
+        var merged = new
+        for spec in Catalog.specs where spec.applies != .nextDecision { merged.set(spec.key, settings[spec.key]) }
+        settings = merged
+        config = StrategyConfig(merged)
         log(.info, "settings", change)
     }
 

@@ -66,6 +66,24 @@ import Testing
         await h.run("stop 1")
     }
 
+    /// `set` says when a change reaches a running instance, and it is so.
+    @Test func settingsSayTruthfullyWhenTheyApplyToARunningInstance() async throws {
+        let h = try Harness()
+        await busyInstance(h)
+        await h.run("start 1")
+        #expect(await h.run("set sim.mid 100").out == "1 mm1: sim.mid 60000 → 100; applies at the next start (it runs with 60000 until 'stop 1' and 'start 1')\n")
+        #expect(await h.run("set mexc.rest_url http://127.0.0.1:9").out.contains("applies at the next start"))
+        #expect(await h.run("set pair ETHUSDT").error?.message == "pair cannot change while instance 1 'mm1' runs; 'stop 1' first")
+        await h.run(seconds: 3)
+        // The running market is the one it started on.
+        let status = await h.run("status 1 --json").out
+        #expect(status.contains("\"state\": \"running\"") && !status.contains("\"price\": \"100"), "\(status)")
+        let listing = await h.run("settings sim.mid --json").out
+        #expect(listing.contains("\"applies\": \"next start\""))
+        #expect(await h.run("settings spread.bid --json").out.contains("\"applies\": \"next decision\""))
+        await h.run("stop 1")
+    }
+
     @Test func quitWithoutAnEngineStopsRunningInstances() async throws {
         let h = try Harness(interactive: true)
         await busyInstance(h)

@@ -37,7 +37,7 @@ extension Shell {
         let r = try target(inv)
         let spec = Catalog.spec(inv["KEY"]!.lowercased())!
         let running = await manager.isRunning(r.id)
-        if running && (spec.key == "venue" || spec.key == "pair") {
+        if running && spec.applies == .whileStopped {
             throw .failure("\(spec.key) cannot change while instance \(describe(r)) runs; 'stop \(r.id)' first")
         }
         let value: SettingValue
@@ -51,7 +51,13 @@ extension Shell {
         let after = settings.text(spec.key)
         let note = stored == nil ? " (default)" : ""
         if running { await manager.update(r.id, settings: settings, change: "set \(spec.key) \(before) → \(after)") }
-        return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(after)\(note)" + (running ? "; applies at the next decision" : ""))
+        let when: String
+        switch (running, spec.applies) {
+        case (false, _): when = ""
+        case (true, .nextStart): when = "; applies at the next start (it runs with \(before) until 'stop \(r.id)' and 'start \(r.id)')"
+        case (true, _): when = "; applies at the next decision"
+        }
+        return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(after)\(note)\(when)")
     }
 
     func getSetting(_ inv: Invocation) throws(ShellError) -> Output {
@@ -109,13 +115,14 @@ extension Shell {
     nonisolated func listSettings(_ inv: Invocation) -> Output {
         let filter = inv["FILTER"]?.lowercased()
         let specs = Catalog.specs.filter { filter == nil || $0.key.contains(filter!) }
-        var table = Table(["KEY", "TYPE", "DEFAULT", "ACCEPTS", "MEANING"])
+        var table = Table(["KEY", "TYPE", "DEFAULT", "ACCEPTS", "WHILE RUNNING", "MEANING"])
         var items: [JSON] = []
         for s in specs {
             let d = s.render(s.defaultValue)
-            table.add([s.key, s.typeName, d, s.rangeText, s.help])
+            let applies = s.applies == .whileStopped ? "refused" : "at the " + s.applies.rawValue
+            table.add([s.key, s.typeName, d, s.rangeText, applies, s.help])
             items.append(.object([("key", .string(s.key)), ("type", .string(s.typeName)), ("default", .string(d)),
-                                  ("range", .string(s.rangeText)), ("help", .string(s.help))]))
+                                  ("range", .string(s.rangeText)), ("applies", .string(s.applies.rawValue)), ("help", .string(s.help))]))
         }
         var out = Output(json: .object([("settings", .array(items))]))
         if specs.isEmpty { out.line("no setting matches '\(filter ?? "")'") } else { out.table(table) }
