@@ -99,6 +99,9 @@ public actor InstanceRunner {
     var unsavedFinish: (at: Int64, state: String)?
     /// Why the store refuses writes, while it does.
     public private(set) var storageFailure: String?
+    /// Orders of earlier runs whose cancel failed: tried again every cycle until the venue says
+    /// they are gone, counted in `status`, and confirmed gone at stop.
+    public private(set) var orphans: [String: ExchangeOrder] = [:]
     /// Set while writes refused before are tried again (a refusal then is not news).
     var retryingStorage = false
 
@@ -238,10 +241,32 @@ public actor InstanceRunner {
         log(.success, "connection", "started on \(settings.venue) \(settings.pair)\(seedNote.map { " (seed \($0))" } ?? ""); base \(startBase), quote \(startQuote)")
     }
 
+    /// How long start-up reads are retried while the venue fails in passing (5xx, no answer,
+    /// 429) before the start gives up.
+    public static let startPatience: Duration = .seconds(60)
+
+    /// A start-up read, retried with backoff while the venue's failure is a passing one; each
+    /// retry is said in the log (and so above the prompt).
+    func patiently<T>(_ what: String, _ body: () async throws(ExchangeError) -> T) async throws(ExchangeError) -> T {
+        let deadline = ContinuousClock.now + Self.startPatience
+        var delay = Duration.milliseconds(200)
+        var attempt = 1
+        while true {
+            do { return try await body() } catch {
+                let passing = error.isOutcomeUnknown || error.code == 429
+                guard passing, ContinuousClock.now + delay < deadline else { throw error }
+                log(.warning, "connection", "starting: \(what) failed (\(error.message)); trying again in \(delay.components.seconds > 0 ? "\(delay.components.seconds) s" : "\(delay.components.attoseconds / 1_000_000_000_000_000) ms") (attempt \(attempt + 1), for up to \(Self.startPatience.components.seconds) s)")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+                attempt += 1
+            }
+        }
+    }
+
     func startChecked(seedNote: String?) async throws {
-        let rules = try await exchange.rules()
+        let rules = try await patiently("reading the market's rules") { () throws(ExchangeError) in try await exchange.rules() }
         self.rules = rules
-        let snapshot = try await exchange.snapshot()
+        let snapshot = try await patiently("reading the book and balances") { () throws(ExchangeError) in try await exchange.snapshot() }
         lastSnapshot = snapshot
         startBase = snapshot.balances.base.total
         startQuote = snapshot.balances.quote.total
@@ -256,15 +281,15 @@ public actor InstanceRunner {
 
     func settleEarlierRuns() async throws(ExchangeError) {
         let adopt = settings["orphans"].text == "adopt"
-        let open = try await exchange.openOrders()
-        for o in open where o.clientId.hasPrefix(Self.instancePrefix(id)) {
+        let open = try await patiently("reading the open orders") { () throws(ExchangeError) in try await exchange.openOrders() }
+        for o in open where o.clientId.hasPrefix(Self.instancePrefix(id)) && !o.clientId.hasPrefix(prefix) {
             if adopt {
                 orders[o.clientId] = TrackedOrder(o, batch: state.batch, level: 0)
                 record(o)
+                orphans[o.clientId] = nil
                 log(.warning, "order", "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
-            } else if let cancelled = try? await exchange.cancel(clientId: o.clientId) {
-                record(cancelled)
-                log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+            } else {
+                await cancelOrphan(o)
             }
         }
         // Records still open in our store that the venue no longer lists: learn how they ended.
@@ -296,12 +321,14 @@ public actor InstanceRunner {
                 try? await Task.sleep(for: .milliseconds(100 << attempt))
                 continue
             }
-            let ours = open.filter { $0.clientId.hasPrefix(prefix) }
-            if ours.isEmpty { confirmed = true; break }
+            // Every order of this instance, whatever its run: an orphan still resting counts too.
+            let ours = open.filter { $0.clientId.hasPrefix(Self.instancePrefix(id)) }
+            if ours.isEmpty { confirmed = true; orphans = [:]; break }
             for o in ours {
                 if let result = try? await exchange.cancel(clientId: o.clientId) {
                     record(result)
                     orders[o.clientId] = nil
+                    orphans[o.clientId] = nil
                     cancelled += 1
                 }
             }
@@ -369,6 +396,7 @@ public actor InstanceRunner {
             await holdWhileStorageFails()
             return
         }
+        if !orphans.isEmpty { await retryOrphans() }
         do {
             if contactLost != nil || !unresolved.isEmpty { try await reconcile() }
             let fillsBefore = fillCount
@@ -466,6 +494,32 @@ public actor InstanceRunner {
             log(.info, "connection", "contact restored; \(orders.count) order\(orders.count == 1 ? "" : "s") open after reconciling")
             contactLost = nil
         }
+    }
+
+    /// Cancels an order an earlier run left; one that cannot be cancelled now is kept and tried again.
+    func cancelOrphan(_ o: ExchangeOrder) async {
+        do {
+            let cancelled = try await exchange.cancel(clientId: o.clientId)
+            record(cancelled)
+            orphans[o.clientId] = nil
+            log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+        } catch {
+            // Gone already (filled or cancelled), or no answer: ask what became of it.
+            if let current = try? await exchange.order(clientId: o.clientId), !current.status.isOpen {
+                record(current)
+                orphans[o.clientId] = nil
+                return
+            }
+            if orphans[o.clientId] == nil {
+                log(.warning, "order", "could not cancel an order left by an earlier run (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId)); trying again")
+            }
+            orphans[o.clientId] = o
+        }
+    }
+
+    /// Orphans still open: cancelled again each cycle.
+    func retryOrphans() async {
+        for o in orphans.values.sorted(by: { $0.clientId < $1.clientId }) { await cancelOrphan(o) }
     }
 
     func markNotPlaced(_ clientId: String) {
@@ -661,7 +715,7 @@ public actor InstanceRunner {
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
                        hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
-                       storageFailure: storageFailure, unsavedFills: unsavedFills.count)
+                       storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count)
     }
 }
 
@@ -690,4 +744,6 @@ public struct InstanceReport: Sendable {
     public var storageFailure: String?
     /// Fills reported by the venue and held in memory until the database takes them.
     public var unsavedFills = 0
+    /// Orders of earlier runs still open on the venue, being cancelled.
+    public var orphans = 0
 }

@@ -92,6 +92,11 @@ enum StatusView {
         if let report, let source = report.snapshot?.source {
             fields.append(("data", .object([("source", .string(source)), ("stale", .bool(report.stale)), ("throttled", .bool(report.throttled))])))
         }
+        if let report {
+            fields.append(("orphans", .int(report.orphans)))
+            fields.append(("storage", .object([("failing", report.storageFailure.map { .string($0) } ?? .null),
+                                               ("unsaved_fills", .int(report.unsavedFills))])))
+        }
         return .object(fields)
     }
 
@@ -118,6 +123,12 @@ enum StatusView {
             if report.stale { notes.append(("; stale: quotes cancelled until data is fresh", .red)) }
             if report.throttled { notes.append(("; throttled by the rate limits", .yellow)) }
             out.line(Line([("data    ", .bold)] + notes))
+        }
+        if let failure = report.storageFailure {
+            out.line(Line([("storage ", .bold), ("the database refuses writes (\(failure)); quotes cancelled, \(report.unsavedFills) fill(s) held in memory", .red)]))
+        }
+        if report.orphans > 0 {
+            out.line(Line([("orphans ", .bold), ("\(report.orphans) order\(report.orphans == 1 ? "" : "s") of an earlier run still open on the venue; cancelling", .yellow)]))
         }
         var balances = Table(["ASSET", "TOTAL", "AVAILABLE", "VALUE", "SHARE", "TARGET"], align: [.left, .right, .right, .right, .right, .right])
         if let mid {

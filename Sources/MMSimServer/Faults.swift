@@ -32,6 +32,9 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// Per frame sent on a WebSocket connection.
     public var streamRates: [StreamFault: Double] = [:]
     public var seed: UInt64?
+    /// Only requests of these HTTP methods meet faults (all when nil): for tests that break,
+    /// say, cancels (DELETE) alone.
+    public var methods: Set<String>?
 
     public static let none = FaultPlan()
     public init() {}
@@ -39,6 +42,11 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public var isNone: Bool { latencyRate == 0 && rates.values.allSatisfy { $0 == 0 } && streamRates.values.allSatisfy { $0 == 0 } }
 
     public static let syntax = "KIND=RATE[,…] with KIND latency (RATE@DURATION), 5xx, 429, drop or lost (requests), wsdrop, gap, dup or reorder (stream frames), RATE 0–1 or a percentage, and seed=N"
+
+    public init(spec: String, methods: Set<String>) throws(SettingError) {
+        try self.init(spec: spec)
+        self.methods = methods
+    }
 
     public init(spec: String) throws(SettingError) {
         for item in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {

@@ -98,7 +98,7 @@ public final class SimServer: Sendable {
     }
 
     static func respond(_ request: Request, _ context: SimRequestContext, _ simulator: SimulatedMEXC) async throws -> Response {
-        let (delay, fault) = await simulator.nextFault()
+        let (delay, fault) = await simulator.nextFault(method: request.method.rawValue)
         if let delay { try await Task.sleep(for: delay) }
         switch fault {
         case .serverError:

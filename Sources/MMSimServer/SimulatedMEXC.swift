@@ -142,8 +142,9 @@ public actor SimulatedMEXC {
     }
 
     /// The delay and the fault of the next request, drawn from the fault plan.
-    public func nextFault() -> (delay: Duration?, fault: Fault?) {
+    public func nextFault(method: String? = nil) -> (delay: Duration?, fault: Fault?) {
         guard !faults.isNone else { return (nil, nil) }
+        if let only = faults.methods, let method, !only.contains(method) { return (nil, nil) }
         let delay = random.uniform() < faults.latencyRate ? Duration.milliseconds(faults.latency.milliseconds) : nil
         let fault = faults.fault(for: random.uniform())
         if let fault { counts[fault.rawValue, default: 0] += 1 }
