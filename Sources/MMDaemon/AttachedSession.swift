@@ -100,7 +100,7 @@ actor AttachedSession {
             done.exitCode = code
             done.state = await self.state(of: shell)
             send(done)
-            await self.finished()
+            self.finished()
         }
     }
 

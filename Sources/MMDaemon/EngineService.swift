@@ -74,7 +74,7 @@ public final class EngineService: Sendable {
         routes(router)
         let path = socketPath
         let app = Application(router: router,
-                              server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 20)),
+                              server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
                               configuration: .init(address: .unixDomainSocket(path: path)),
                               onServerRunning: { _ in
                                   chmod(path, 0o600)

@@ -21,6 +21,25 @@ public enum StreamNotice: Sendable, Equatable {
 /// subscribes while the old one still delivers, and takes over where the old one stopped
 /// (depth diffs and deals the old one already delivered are not delivered twice).
 public actor StreamConnection {
+    /// A transport error as a person reads it: NIO's `SingleConnectionFailure(target: [IPv4]…)`
+    /// and the like become "cannot connect to HOST:PORT (connection refused)".
+    static func inWords(_ error: any Error) -> String {
+        let raw = "\(error)"
+        let lower = raw.lowercased()
+        var target = ""
+        if let r = raw.range(of: #"\d{1,3}(\.\d{1,3}){3}/\d{1,3}(\.\d{1,3}){3}:\d+"#, options: .regularExpression) {
+            let hostPort = raw[r].split(separator: "/").last.map(String.init) ?? ""
+            target = " to \(hostPort)"
+        }
+        if lower.contains("connection refused") || lower.contains("econnrefused") || lower.contains("connectionrefused") {
+            return "cannot connect\(target) (connection refused: nothing listens there)"
+        }
+        if lower.contains("timeout") || lower.contains("timedout") { return "cannot connect\(target) (no answer in time)" }
+        if lower.contains("singleconnectionfailure") || lower.contains("connectionfailure") { return "cannot connect\(target)" }
+        if lower.contains("ioerror") || lower.contains("connection reset") { return "the connection broke (\(raw.prefix(80)))" }
+        return raw.count > 160 ? String(raw.prefix(160)) + "…" : raw
+    }
+
     public let channels: [String]
     /// The URL to connect to, asked before every connection (a private stream refreshes its listenKey there).
     let url: @Sendable () async throws -> String
@@ -99,7 +118,7 @@ public actor StreamConnection {
             case .success: reason = "closed by the server"
             case .failure(let r as Refused): reason = r.message
             case .failure(is Silent): reason = "no answer to PING"
-            case .failure(let error): reason = "\(error)"
+            case .failure(let error): reason = Self.inWords(error)
             }
             await notify(.disconnected(reason: reason))
             // A connection that lived a while starts the backoff again.

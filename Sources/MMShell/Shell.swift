@@ -291,12 +291,23 @@ public actor Shell {
     }
 
     /// Pending notifications of running instances (when option notify is on), and clears them.
+    /// The same warning repeated (a venue that keeps failing) is shown once, with its count.
     public func takeNotifications() -> [String] {
         let pending = notifications.take()
         guard option("notify") == "on" else { return [] }
-        return pending.map { line in
+        return Shell.collapsed(pending).map { line in
             renderer.paint(line, line.contains("] error:") ? .red : .yellow)
         }
+    }
+
+    /// Lines in their first order, each once, with `(×N)` when it came N times.
+    nonisolated static func collapsed(_ lines: [String]) -> [String] {
+        var order: [String] = [], counts: [String: Int] = [:]
+        for line in lines {
+            if counts[line] == nil { order.append(line) }
+            counts[line, default: 0] += 1
+        }
+        return order.map { counts[$0]! > 1 ? "\($0) (×\(counts[$0]!))" : $0 }
     }
 
     /// Runs that a killed engine left open are closed and said so in their logs, in the words

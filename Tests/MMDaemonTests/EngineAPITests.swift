@@ -206,7 +206,10 @@ enum PrometheusParser {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     static func families(_ text: String) throws -> Set<String> {
-        let python = ProcessInfo.processInfo.environment["MMSH_TEST_PYTHON"] ?? "python3"
+        let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/test-venv/bin/python").path
+        let python = ProcessInfo.processInfo.environment["MMSH_TEST_PYTHON"]
+            ?? (FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [python, "-c", """

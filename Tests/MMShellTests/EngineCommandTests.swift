@@ -146,3 +146,11 @@ import Testing
         #expect(await h.run("log 1").out == "no log entries\n")
     }
 }
+
+@Suite struct NotificationTests {
+    @Test func repeatedWarningsAreShownOnceWithTheirCount() {
+        let lines = ["[1] warning: lost contact", "[2] error: boom", "[1] warning: lost contact", "[1] warning: lost contact"]
+        #expect(Shell.collapsed(lines) == ["[1] warning: lost contact (×3)", "[2] error: boom"])
+        #expect(Shell.collapsed([]) == [])
+    }
+}
