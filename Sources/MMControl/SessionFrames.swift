@@ -4,7 +4,6 @@ import Foundation
 public enum EngineFiles {
     public static let socket = "mmsh.sock"
     public static let log = "daemon.log"
-    public static let token = "api.token"
     /// The API's version: every path starts with it.
     public static let apiVersion = "v1"
 }

@@ -30,10 +30,8 @@ actor AttachedSession {
             await attach(frame.hello)
         case .interrupt:
             console?.interrupt()
-        case .answer:
-            if let id = frame.id { console?.answer(id, yes: frame.yes ?? false) }
-        case .secret:
-            if let id = frame.id { console?.answer(id, secret: frame.text) }
+        case .answer, .secret:
+            console?.answered(frame)
         case .run, .script:
             queue.append(frame)
             if running == nil { runNext() }

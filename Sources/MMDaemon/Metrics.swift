@@ -11,7 +11,7 @@ enum Metrics {
         var samples: [(labels: String, value: String)] = []
     }
 
-    static func render(_ engine: ShellEngine, sessions: Int = 0, uptime: Double = 0) async -> String {
+    static func render(_ engine: ShellEngine, sessions: Int, uptime: Double) async -> String {
         var families: [String: Family] = [:]
         var order: [String] = []
         func add(_ name: String, _ type: String, _ help: String, _ labels: String, _ value: String) {
@@ -53,6 +53,8 @@ enum Metrics {
         }
         add("mmsh_engine_instances", "gauge", "instances defined in the data directory", "", "\(records.count)")
         add("mmsh_engine_running_instances", "gauge", "instances running in this engine", "", "\(await engine.manager.runningCount)")
+        add("mmsh_engine_sessions", "gauge", "shells attached to the engine", "", "\(sessions)")
+        add("mmsh_engine_uptime_seconds", "gauge", "seconds since the engine started", "", String(format: "%.0f", uptime))
         var text = ""
         for name in order {
             let f = families[name]!

@@ -11,8 +11,9 @@ final class RemoteConsole: Console {
     private let send: @Sendable (SessionFrame) -> Void
     private struct State {
         var nextQuestion = 0
-        var yesNo: [Int: CheckedContinuation<Bool, Never>] = [:]
-        var secrets: [Int: CheckedContinuation<String?, Never>] = [:]
+        /// Questions waiting for the client: each resumes its command with the answer, or with
+        /// nil when the client is gone.
+        var waiting: [Int: @Sendable (SessionFrame?) -> Void] = [:]
         var interrupted = false
         var gone = false
     }
@@ -28,33 +29,26 @@ final class RemoteConsole: Console {
     func writeError(_ text: String) { send(.err(text)) }
 
     func confirm(_ question: String) async -> Bool {
-        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            let id: Int? = state.withLock { s in
-                guard !s.gone else { return nil }
-                s.nextQuestion += 1
-                s.yesNo[s.nextQuestion] = c
-                return s.nextQuestion
-            }
-            guard let id else { return c.resume(returning: false) }
-            var f = SessionFrame(.ask)
-            f.id = id
-            f.text = question
-            send(f)
-        }
+        await ask(.ask, question) { $0?.yes ?? false }
     }
 
     func readSecret(_ prompt: String) async -> String? {
-        await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
+        await ask(.askSecret, prompt) { $0?.text }
+    }
+
+    /// Sends a question and waits for the frame that answers it.
+    private func ask<T: Sendable>(_ kind: SessionFrame.Kind, _ text: String, _ answer: @escaping @Sendable (SessionFrame?) -> T) async -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
             let id: Int? = state.withLock { s in
                 guard !s.gone else { return nil }
                 s.nextQuestion += 1
-                s.secrets[s.nextQuestion] = c
+                s.waiting[s.nextQuestion] = { frame in c.resume(returning: answer(frame)) }
                 return s.nextQuestion
             }
-            guard let id else { return c.resume(returning: nil) }
-            var f = SessionFrame(.askSecret)
+            guard let id else { return c.resume(returning: answer(nil)) }
+            var f = SessionFrame(kind)
             f.id = id
-            f.text = prompt
+            f.text = text
             send(f)
         }
     }
@@ -65,18 +59,20 @@ final class RemoteConsole: Console {
     func beginCommand() { state.withLock { $0.interrupted = false } }
     func interrupt() { state.withLock { $0.interrupted = true } }
 
-    func answer(_ id: Int, yes: Bool) { state.withLock { $0.yesNo.removeValue(forKey: id) }?.resume(returning: yes) }
-    func answer(_ id: Int, secret: String?) { state.withLock { $0.secrets.removeValue(forKey: id) }?.resume(returning: secret) }
+    /// The client's `answer` or `secret` frame for a question.
+    func answered(_ frame: SessionFrame) {
+        guard let id = frame.id else { return }
+        state.withLock { $0.waiting.removeValue(forKey: id) }?(frame)
+    }
 
     /// The client went away: whatever waits for it gets "no", and a follow command ends.
     func disconnected() {
-        let (yesNo, secrets) = state.withLock { s in
+        let waiting = state.withLock { s in
             s.gone = true
             s.interrupted = true
-            defer { s.yesNo = [:]; s.secrets = [:] }
-            return (Array(s.yesNo.values), Array(s.secrets.values))
+            defer { s.waiting = [:] }
+            return Array(s.waiting.values)
         }
-        yesNo.forEach { $0.resume(returning: false) }
-        secrets.forEach { $0.resume(returning: nil) }
+        waiting.forEach { $0(nil) }
     }
 }

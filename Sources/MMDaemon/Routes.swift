@@ -85,14 +85,15 @@ extension EngineService {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: await Metrics.render(self.engine))))
+                     body: .init(byteBuffer: ByteBuffer(string: await Metrics.render(self.engine, sessions: self.sessions.withLock { $0 },
+                                                                                     uptime: Date().timeIntervalSince(self.startedAt)))))
         }
         router.ws("/v1/session") { inbound, outbound, _ in
             self.sessions.withLock { $0 += 1 }
             defer { self.sessions.withLock { $0 -= 1 }; self.touch() }
             let (frames, sink) = AsyncStream<SessionFrame>.makeStream()
             let session = AttachedSession(engine: self.engine, environment: self.options.environment) { sink.yield($0) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await frame in frames { try await outbound.write(.text(frame.encoded())) }
                 }
