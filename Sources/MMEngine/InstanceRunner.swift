@@ -343,8 +343,10 @@ public actor InstanceRunner {
                 try? await Task.sleep(for: .milliseconds(100 << attempt))
             }
         }
-        if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
+        // Streams closed first: the final balances are then asked of the venue itself (REST), not
+        // of a private stream that may not have caught up with the last cancels.
         await exchange.close()
+        if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
         for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
         runState = end
         unsavedFinish = (clock.now(), end.rawValue)

@@ -398,6 +398,8 @@ public actor LiveExchange: Exchange {
         if let key = listenKey { try? await client.closeListenKey(key) }
         listenKey = nil
         privateUp = false
+        // The private stream lags the last cancels: the balances after a stop come from REST.
+        accountStale = true
     }
 
     func handlePrivate(_ notice: StreamNotice) async {

@@ -79,6 +79,11 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         #expect(report.fills > 0, "fills happen")
         #expect(report.startBase == Dec("0.1") && report.startQuote == 6000)
         _ = try #require(await manager.stop(r.id))
+        // After stop nothing is locked in orders: the final balances are asked of the venue, not
+        // of a private stream that may lag the last cancels.
+        let after = try #require(await manager.report(r.id)?.snapshot?.balances)
+        #expect(after.base.locked.isZero && after.quote.locked.isZero, "\(after)")
+        #expect(after.base.available == after.base.total && after.quote.available == after.quote.total)
         try await expectReconciled(server, store, instance: r.id, start: (report.startBase, report.startQuote))
         let events = try store.events(instance: r.id)
         #expect(events.first?.message.hasPrefix("started on live BTCUSDT") == true)
