@@ -43,7 +43,7 @@ public actor Shell {
     /// Warnings and errors of running instances, shown above the next prompt.
     public nonisolated let notifications = NotificationQueue()
     /// Running inside the engine service: leaving this shell may leave instances running there.
-    /// Without it (dry runs, tests, `--no-engine`), instances end with the shell.
+    /// Without it (dry runs, in-process tests), instances end with the shell.
     public let detachable: Bool
     /// Where relative paths (`save`, `source`, `--secret-file`) start: the client's working directory.
     public let workingDirectory: String
@@ -52,7 +52,8 @@ public actor Shell {
     public let vault: Vault?
     /// The process environment (MMSH_PASSPHRASE, MMSH_API_KEY, …), injectable for tests.
     let environment: [String: String]
-    /// Stored shell-wide options, read once: only `option` changes them, and it updates this.
+    /// Stored shell-wide options: `option` updates them; in the engine, where another shell may
+    /// change them too, they are read again before each line.
     var storedOptions: [String: String]
 
     /// A shell with an engine of its own (in-process: tests, dry runs).

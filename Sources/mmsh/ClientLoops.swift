@@ -46,7 +46,7 @@ extension EngineClient {
                 }
             }
         } catch {
-            FileHandle.standardError.write(Data("mmsh: error: \(error.message); running instances go on in the engine\n".utf8))
+            FileHandle.standardError.write(Data("mmsh: error: \(error.message); 'mmsh daemon status' tells whether the engine still runs, and 'mmsh' attaches again (or starts a new one)\n".utf8))
             return 1
         }
     }

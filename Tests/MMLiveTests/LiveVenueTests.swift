@@ -182,7 +182,7 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         let server = try await LoopbackServer.start(sim: ["sim.seed": "3", "sim.takers": "0"])
         defer { Task { await server.stop() } }
         let store = try Store.inMemory()
-        for attempt in 0..<6 {
+        for attempt in 0..<4 {
             let r = try store.createInstance(name: "flaky\(attempt)", limit: 10)
             await server.simulator.setFaults(try FaultPlan(spec: "5xx=0.4,drop=0.1,lost=0.1,seed=\(attempt + 1)"))
             let manager = InstanceManager(store: store)

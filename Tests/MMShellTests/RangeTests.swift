@@ -40,7 +40,7 @@ import Testing
                 #expect(!error.message.isEmpty && !error.message.contains("\n"), "\(lines): \(command): \(error.message)")
             }
         }
-        await h.run(seconds: 3)
+        await h.run(seconds: 1)
         _ = await h.run("status 1 --json")
         _ = await h.run("stop 1")
         #expect(await h.shell.manager.runningCount == 0, "\(lines)")
@@ -59,7 +59,7 @@ import Testing
 
     @Test func randomCombinationsOfBounds() async throws {
         var seeded = SplitMix(seed: 20261201)
-        for _ in 0..<25 {
+        for _ in 0..<10 {
             let h = try Harness()
             await h.run("new; set sim.seed \(UInt32.random(in: 0...UInt32.max, using: &seeded))")
             let picks = Self.numeric.shuffled(using: &seeded).prefix(6)

@@ -36,7 +36,7 @@ public enum Commands {
                             FlagSpec("--stop", "stop running instances (cancelling their orders) without asking"),
                             FlagSpec("--force", "the same as --stop")],
                     examples: ["quit", "quit --detach", "quit --stop"],
-                    details: "Instances run in the engine, a background process per data directory, not in the shell: leaving the shell leaves them running, and 'mmsh' attaches again. On a terminal, with instances running, quit (and Ctrl-D) asks whether to stop them first; --stop stops them (every order cancelled and each cancellation confirmed) and --detach leaves them without asking. The end of -c, of a script or of piped input leaves them running. Without the engine (mmsh --no-engine, dry runs) instances always stop with the shell.") { inv, shell in
+                    details: "Instances run in the engine, a background process per data directory, not in the shell: leaving the shell leaves them running, and 'mmsh' attaches again. On a terminal, with instances running, quit (and Ctrl-D) asks whether to stop them first; --stop stops them (every order cancelled and each cancellation confirmed) and --detach leaves them without asking. The end of -c, of a script or of piped input leaves them running. In a dry run (mmsh run --dry-run), which runs without the engine, instances stop with the shell.") { inv, shell in
             try await shell.quit(inv)
         },
     ]
