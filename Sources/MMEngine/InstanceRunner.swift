@@ -74,6 +74,8 @@ public actor InstanceRunner {
     var unresolved: Set<String> = []
     /// Ladder levels of orders placed without an answer, for when they are found.
     var levels: [String: Int] = [:]
+    /// The records of those orders, to mark them when the venue says they were never placed.
+    var placing: [String: OrderRecord] = [:]
     /// Why the venue stopped answering, while it does not; cleared (after a reconciliation) when it answers again.
     var contactLost: String?
     public private(set) var throttled = false
@@ -294,7 +296,14 @@ public actor InstanceRunner {
         }
         // Records still open in our store that the venue no longer lists: learn how they ended.
         let openIds = Set(open.map(\.clientId))
-        for r in (try? store.orders(instance: id, openOnly: true)) ?? [] where !openIds.contains(r.clientId) {
+        let recordedOpen: [OrderRecord]
+        do { recordedOpen = try store.orders(instance: id, openOnly: true) } catch {
+            // Unread, they stay open in the store and are settled at the next start; meanwhile the
+            // instance holds its quotes as for any refused write.
+            storageFailed(error)
+            recordedOpen = []
+        }
+        for r in recordedOpen where !openIds.contains(r.clientId) {
             if let current = try? await exchange.order(clientId: r.clientId) {
                 record(current)
             } else {
@@ -471,6 +480,7 @@ public actor InstanceRunner {
                 markNotPlaced(clientId)
                 continue
             }
+            placing[clientId] = nil
             record(found)
             if found.status.isOpen, orders[clientId] == nil {
                 orders[clientId] = TrackedOrder(found, batch: state.batch, level: levels[clientId] ?? 0)
@@ -525,8 +535,7 @@ public actor InstanceRunner {
     }
 
     func markNotPlaced(_ clientId: String) {
-        guard var r = unsavedOrders[clientId] ?? (try? store.orders(instance: id, openOnly: true).first(where: { $0.clientId == clientId }))
-        else { return }
+        guard var r = placing.removeValue(forKey: clientId) else { return }
         r.status = "NOT_PLACED"
         r.updatedAt = clock.now()
         save(r)
@@ -597,6 +606,7 @@ public actor InstanceRunner {
             // It may exist: kept as UNKNOWN, looked up by client id at the next cycle.
             record.status = "UNKNOWN"
             save(record)
+            placing[clientId] = record
             unresolved.insert(clientId)
             levels[clientId] = o.level
             log(.warning, "order", "placing \(o.side.rawValue) \(o.amount) at \(o.price) got no answer (\(error.message)); looking it up by \(clientId)")

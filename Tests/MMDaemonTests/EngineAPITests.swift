@@ -68,7 +68,7 @@ func errorMessage(_ body: String) -> String? {
         let created = try await engine.post("/v1/commands", #"{"line": "new desk; set sim.seed 7; set sim.takers 0"}"#)
         #expect(created.status == 200 && created.body.contains(#""exit_code":0"#), "\(created.body)")
         let list = try await engine.get("/v1/instances")
-        #expect(list.status == 200 && list.body.contains(#""name" : "desk""#) || list.body.contains(#""name": "desk""#), "\(list.body)")
+        #expect(list.status == 200 && list.body.contains(#""name": "desk""#), "\(list.body)")
         let start = try await engine.post("/v1/instances/1/start")
         #expect(start.status == 200 && start.body.contains("started 1 'desk' on sim BTCUSDT"), "\(start.body)")
         let again = try await engine.post("/v1/instances/1/start")
@@ -103,7 +103,6 @@ func errorMessage(_ body: String) -> String? {
         }
         let command = try await engine.post("/v1/commands", #"{"line": "set 1 spread.bid lots"}"#)
         #expect(command.status == 400 && command.body.contains(#""exit_code":64"#), "\(command.body)")
-        #expect(try await engine.get("/v1/instances/1/settings").body.contains("spread.bid") == false || true)
         // Garbage and a client that leaves mid-request: the engine keeps serving.
         _ = try? await engine.raw(Array("NOT HTTP AT ALL\r\n\r\n".utf8), wait: 500)
         _ = try? await engine.raw(Array("POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"li".utf8), wait: 100)

@@ -33,11 +33,16 @@ import Testing
         }
     }
 
-    @Test func aLockedDatabaseMidRunLosesNoFillAndStopsQuotingUntilItIsBack() async throws {
+    /// A database file with a short busy timeout, so that a held lock fails writes quickly.
+    static func fileStore() throws -> (URL, DataDirectory, Store) {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-storage-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: url) }
         let directory = try DataDirectory(url: url)
-        let store = try Store.open(directory: directory, busyTimeout: 0.02)
+        return (url, directory, try Store.open(directory: directory, busyTimeout: 0.02))
+    }
+
+    @Test func aLockedDatabaseMidRunLosesNoFillAndStopsQuotingUntilItIsBack() async throws {
+        let (url, directory, store) = try Self.fileStore()
+        defer { try? FileManager.default.removeItem(at: url) }
         let r = try store.createInstance(name: "a", limit: 10)
         let clock = ManualClock()
         let notes = NoteSink()
@@ -92,10 +97,8 @@ import Testing
     }
 
     @Test func aRunThatCannotBeRecordedDoesNotStart() async throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-storage-\(UUID().uuidString)")
+        let (url, directory, store) = try Self.fileStore()
         defer { try? FileManager.default.removeItem(at: url) }
-        let directory = try DataDirectory(url: url)
-        let store = try Store.open(directory: directory, busyTimeout: 0.02)
         let r = try store.createInstance(name: "a", limit: 10)
         let manager = InstanceManager(store: store, clock: ManualClock())
         let lock = try WriteLock(path: directory.file("mmsh.db").path)
