@@ -8,6 +8,12 @@ public enum OptionCatalog {
                     "output of commands that show data: text, or json as if --json were given"),
         SettingSpec("history.size", .integer(0...100_000), default: .integer(1000), "lines of command history kept"),
         SettingSpec("notify", .toggle, default: .bool(true), "show running instances' warnings and errors above the prompt"),
+        SettingSpec("alerts.webhook", .url(schemes: ["https", "http"]), optional: true, default: .off,
+                    "where the engine POSTs alerts as JSON (halts, stop losses, limits, lost contact, orphans, 429s, errors)"),
+        SettingSpec("alerts.events", .choiceList(AlertKinds.all), default: .text(AlertKinds.defaults.joined(separator: ",")),
+                    "which alerts are sent: all, or some of \(AlertKinds.all.joined(separator: ","))"),
+        SettingSpec("alerts.contact_after", .duration(min: .seconds(1), max: .hours(1)), default: .duration(.seconds(30)),
+                    "lost contact with MEXC for this long sends a contact_lost alert"),
     ]
 
     public static let keys = specs.map(\.key)
@@ -17,4 +23,11 @@ public enum OptionCatalog {
         let hint = Suggest.closest(to: key.lowercased(), in: keys).map { " (did you mean '\($0)'?)" } ?? ""
         throw SettingError("unknown option '\(key)'\(hint); accepted: \(keys.joined(separator: ", "))")
     }
+}
+
+/// The kinds of alerts the engine sends (`option alerts.events`).
+public enum AlertKinds {
+    public static let all = ["halted", "resumed", "reducing", "stop_loss", "contact_lost", "contact_restored", "orphans", "throttled", "error", "fills"]
+    /// Everything but fills, which are many (they are batched when asked for).
+    public static let defaults = all.filter { $0 != "fills" }
 }

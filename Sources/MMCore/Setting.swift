@@ -53,6 +53,8 @@ public enum SettingKind: Sendable {
     case timeZone
     case seed
     case url(schemes: [String])
+    /// Some of the choices, comma-separated, or `all`; stored in the choices' order.
+    case choiceList([String])
 }
 
 public struct SettingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -109,6 +111,7 @@ public struct SettingSpec: Sendable {
         case .timeZone: base = "time zone"
         case .seed: base = "seed"
         case .url: base = "url"
+        case .choiceList: base = "list"
         }
         return optional ? base + "|off" : base
     }
@@ -130,6 +133,7 @@ public struct SettingSpec: Sendable {
         case .timeZone: out = "UTC or an IANA zone such as Europe/Berlin"
         case .seed: out = "a whole number 0–\(UInt64.max), or random"
         case .url(let schemes): out = schemes.map { "\($0)://…" }.joined(separator: " or ")
+        case .choiceList(let c): out = "all, or some of " + c.joined(separator: ",")
         }
         if optional { out += ", or off" }
         return out
@@ -168,7 +172,7 @@ public struct SettingSpec: Sendable {
             guard let s = Units.normalizeSymbol(text) else { throw bad("a symbol") }
             return .text(s)
         case .decimal(let unit, let lo, let hi):
-            guard let d = Dec(text) else { throw bad(unit == "amount" ? "an amount" : "a \(unit)") }
+            guard let d = Dec(text) else { throw bad(unit == "amount" ? "an amount" : unit == "quote" ? "an amount in quote" : "a \(unit)") }
             guard d.decimalPlaces <= Self.maxDecimals else {
                 throw SettingError("\(key): '\(text)' has more than \(Self.maxDecimals) decimals; accepted: \(rangeText), at most \(Self.maxDecimals) decimals")
             }
@@ -212,6 +216,18 @@ public struct SettingSpec: Sendable {
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
                   let host = url.host, !host.isEmpty, !text.contains(" ") else { throw bad("a URL") }
             return .text(text.hasSuffix("/") ? String(text.dropLast()) : text)
+        case .choiceList(let choices):
+            if text.lowercased() == "all" { return .text(choices.joined(separator: ",")) }
+            var chosen = Set<String>()
+            for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let word = item.trimmingSpaces.lowercased()
+                guard choices.contains(word) else {
+                    let hint = Suggest.closest(to: word, in: choices).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw SettingError("\(key): unknown value '\(word)'\(hint); accepted: \(rangeText)")
+                }
+                chosen.insert(word)
+            }
+            return .text(choices.filter(chosen.contains).joined(separator: ","))
         }
     }
 
@@ -245,6 +261,7 @@ public struct SettingSpec: Sendable {
         case .seed: ["random"]
         case .weekdays: ["all", "mon-fri", "sat,sun"]
         case .timeZone: ["UTC"]
+        case .choiceList(let c): ["all"] + c + (optional ? ["off"] : [])
         default: optional ? ["off"] : []
         }
     }

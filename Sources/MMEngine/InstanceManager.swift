@@ -24,13 +24,38 @@ public actor InstanceManager {
     /// REST endpoint, the UID pool per API key.
     var ipPools: [String: WeightPool] = [:]
     var uidPools: [String: WeightPool] = [:]
+    /// Alerts to `option alerts.webhook`, shared by every instance.
+    public let alerts: AlertSender
 
     public init(store: Store, clock: any EngineClock = WallClock(), interval: Duration = .milliseconds(500),
+                alertBackoff: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16)],
                 notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
         self.store = store
         self.clock = clock
         self.interval = interval
         self.notify = notify
+        self.alerts = AlertSender(backoff: alertBackoff, target: { InstanceManager.alertTarget(store) }) { alert, problem in
+            // An alert that cannot be delivered is said in its instance's log and above the prompts.
+            if let id = alert?.instance {
+                _ = try? store.appendEvent(EventRecord(instanceId: id, time: clock.now(), level: EventLevel.warning.rawValue,
+                                                       kind: "alert", message: problem), keep: 10_000)
+                notify(id, .warning, problem)
+            } else {
+                FileHandle.standardError.write(Data("mmsh: warning: \(problem)\n".utf8))
+            }
+        }
+    }
+
+    /// Where alerts go, as the stored options say now.
+    static func alertTarget(_ store: Store) -> AlertTarget {
+        let options = (try? store.options()) ?? [:]
+        func value(_ key: String) -> SettingValue {
+            let spec = OptionCatalog.specs.first { $0.key == key }!
+            return options[key].flatMap { try? spec.parse($0) } ?? spec.defaultValue
+        }
+        let events = value("alerts.events").text?.split(separator: ",").map(String.init) ?? AlertKinds.defaults
+        return AlertTarget(url: value("alerts.webhook").text, events: Set(events),
+                           contactAfter: .milliseconds(value("alerts.contact_after").duration?.milliseconds ?? 30_000))
     }
 
     public var runningIds: [Int] { active.sorted() }
@@ -61,8 +86,9 @@ public actor InstanceManager {
             throw EngineError("unknown venue \(settings.venue)")
         }
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let alerts = self.alerts
         let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,
-                                    token: token, notify: notify)
+                                    token: token, notify: notify, alert: { alerts.post($0) })
         do { try await runner.start(seedNote: seedNote) } catch {
             await exchange.close()
             throw EngineError("cannot start instance \(id): \(error.message)")
@@ -206,6 +232,33 @@ public actor InstanceManager {
             let state = await runner.runState
             if state != .running && state != .waiting { ended(id) }
         }
+    }
+
+    /// Halts a running instance by hand: cancels its orders and places nothing until `resume`.
+    /// Returns how many orders were cancelled, or nil when it is not running.
+    public func pause(_ id: Int, binding: RiskBinding) async -> Int? {
+        guard active.contains(id), let runner = runners[id] else { return nil }
+        return await runner.pause(binding)
+    }
+
+    /// Lifts a halt; nil when the instance is not running.
+    public func resume(_ id: Int) async throws(EngineError) -> Bool {
+        guard active.contains(id), let runner = runners[id] else { return false }
+        try await runner.resume()
+        return true
+    }
+
+    /// Whether the venue lists none of the instance's orders; nil when it does not answer.
+    public func confirmNoOrders(_ id: Int) async -> Bool? {
+        guard let runner = runners[id] else { return nil }
+        return await runner.confirmNoOrders()
+    }
+
+    /// The risk state of every running instance that is not active.
+    public func riskModes() async -> [Int: RiskMode] {
+        var out: [Int: RiskMode] = [:]
+        for id in active { if let mode = await runners[id]?.risk.mode, mode != .active { out[id] = mode } }
+        return out
     }
 
     /// Forgets a stopped instance's runner (when the instance is deleted).

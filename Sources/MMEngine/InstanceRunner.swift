@@ -53,9 +53,17 @@ public actor InstanceRunner {
     let exchange: any Exchange
     let clock: any EngineClock
     let notify: @Sendable (Int, EventLevel, String) -> Void
+    let alert: @Sendable (Alert) -> Void
     var settings: Settings
     var config: StrategyConfig
     var state = StrategyState()
+    var riskConfig: RiskConfig
+    /// The risk supervisor's state: active, reducing or halted, and why.
+    public private(set) var risk = RiskState()
+    /// When the venue last answered a cycle's reads (for the dead-man's switch).
+    var answeredAt: Int64 = 0
+    /// The last figures the supervisor saw, for decisions made while the venue is silent.
+    var lastFigures: RiskFigures?
     public private(set) var orders: [String: TrackedOrder] = [:]
     public private(set) var runState: RunState = .stopped
     public private(set) var fillCount = 0
@@ -108,11 +116,14 @@ public actor InstanceRunner {
     var retryingStorage = false
 
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
-                token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in }) {
+                token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in },
+                alert: @escaping @Sendable (Alert) -> Void = { _ in }) {
         self.id = id
         self.name = name
         self.settings = settings
         self.config = StrategyConfig(settings)
+        self.riskConfig = RiskConfig(settings)
+        self.alert = alert
         self.store = store
         self.exchange = exchange
         self.clock = clock
@@ -134,6 +145,14 @@ public actor InstanceRunner {
             keepUnsaved(event)
         }
         if level >= .warning { notify(id, level, message) }
+        // Errors reach the webhook too; those with an alert of their own are sent as that.
+        if level == .error, !["stop_loss", "risk"].contains(kind) { send("error", .error, message) }
+    }
+
+    /// An alert about this instance, with its figures.
+    func send(_ event: String, _ level: EventLevel, _ message: String, _ figures: [String: String] = [:]) {
+        alert(Alert(event: event, level: level, instance: id, name: name, pair: settings.pair, time: clock.now(), message: message,
+                    figures: figures))
     }
 
     func keepUnsaved(_ event: EventRecord) {
@@ -278,7 +297,22 @@ public actor InstanceRunner {
         // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
         try await settleEarlierRuns()
         runId = try store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description, seed: seedNote)
+        answeredAt = startedAt
+        carryToday()
         runState = .running
+    }
+
+    /// What earlier runs of the instance made or lost today counts against today's loss limit.
+    func carryToday() {
+        guard riskConfig.dailyLoss != nil, let runId else { return }
+        let from = Risk.dayStart(startedAt, timeZone: riskConfig.timeZone)
+        do {
+            risk.carried = try store.netPnL(instance: id, from: from, excludingRun: runId)
+            risk.carriedDay = Risk.day(startedAt, timeZone: riskConfig.timeZone)
+            if !risk.carried.isZero { log(.info, "risk", "earlier runs today: net P&L \(risk.carried.rounded(places: 8)) counts against risk.daily_loss") }
+        } catch {
+            log(.warning, "risk", "cannot read today's earlier runs (\(error.message)); risk.daily_loss counts this run only")
+        }
     }
 
     func settleEarlierRuns() async throws(ExchangeError) {
@@ -290,6 +324,8 @@ public actor InstanceRunner {
                 record(o)
                 orphans[o.clientId] = nil
                 log(.warning, "order", "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+                send("orphans", .warning, "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)",
+                     ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
             } else {
                 await cancelOrphan(o)
             }
@@ -380,6 +416,7 @@ public actor InstanceRunner {
         for spec in Catalog.specs where spec.applies != .nextDecision { merged.set(spec.key, settings[spec.key]) }
         settings = merged
         config = StrategyConfig(merged)
+        riskConfig = RiskConfig(merged)
         log(.info, "settings", change)
     }
 
@@ -416,6 +453,7 @@ public actor InstanceRunner {
             let snapshot = try await exchange.snapshot()
             lastSnapshot = snapshot
             freshAt = snapshot.time
+            answeredAt = clock.now()
             if stale {
                 stale = false
                 log(.info, "market", "market data is fresh again; quoting resumes")
@@ -424,23 +462,146 @@ public actor InstanceRunner {
                 throttled = snapshot.throttled
                 log(throttled ? .warning : .info, "throttled",
                     throttled ? "requests are held back by MEXC's rate limits; quotes follow the market more slowly" : "requests flow freely again")
+                if throttled { send("throttled", .warning, "MEXC answers 429: requests are held back by its rate limits") }
             }
             if fillCount != fillsBefore, let previous { logBalanceChange(from: previous, to: snapshot.balances) }
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules)
-            let d = Strategy.decide(view, state: &state, config: config, explain: true)
+            var d = Strategy.decide(view, state: &state, config: config, explain: true)
+            guard trap.error == nil else { return }
+            let figures = riskFigures(snapshot)
+            superviseRisk(&d, figures: figures, live: live)
             guard trap.error == nil else { return }
             try await act(on: d, rules: rules)
         } catch where error.isOutcomeUnknown {
-            if contactLost == nil { log(.warning, "connection", "lost contact with the venue: \(error.message)") }
+            if contactLost == nil {
+                log(.warning, "connection", "lost contact with the venue: \(error.message)")
+                send("contact_lost", .warning, "lost contact with MEXC: \(error.message)")
+            }
             contactLost = error.message
             await cancelIfStale()
+            await superviseWhileSilent()
         } catch {
             log(.error, "error", "\(error)")
             await cancelIfStale()
+            await superviseWhileSilent()
         }
+    }
+
+    // MARK: Risk
+
+    func riskFigures(_ s: MarketSnapshot) -> RiskFigures? {
+        guard let mid = s.book.mid else { return nil }
+        let baseValue = s.balances.base.total * mid
+        let value = baseValue + s.balances.quote.total
+        let net = value - (startBase * mid + startQuote)
+        let now = clock.now()
+        let f = RiskFigures(now: now, netPnL: net, share: value.isPositive ? baseValue.divided(by: value, scale: 12) : nil,
+                            target: config.inventoryTarget, marketAge: now - freshAt, venueAge: now - answeredAt)
+        lastFigures = f
+        return f
+    }
+
+    /// The supervisor's word on a decision: its state moved by the figures, then the decision
+    /// cut to what the state allows, and the order rate checked before anything is placed.
+    func superviseRisk(_ d: inout Decision, figures: RiskFigures?, live: [LiveOrder]) {
+        if let figures, let change = Risk.assess(figures, config: riskConfig, state: &risk) { announce(change) }
+        let share = figures?.share, target = config.inventoryTarget
+        Risk.filter(&d, state: risk, config: riskConfig, live: live, share: share, target: target)
+        let placing = (d.place ? d.buys.count + d.sells.count : 0) + d.renewals.count
+        if let change = Risk.admit(placing, now: clock.now(), config: riskConfig, state: &risk) {
+            announce(change)
+            Risk.filter(&d, state: risk, config: riskConfig, live: live, share: share, target: target)
+        }
+    }
+
+    /// With the venue silent the dead-man's switch still counts: past `risk.deadman` the
+    /// instance halts and its orders are cancelled as far as the venue lets them be.
+    func superviseWhileSilent() async {
+        guard let last = lastFigures else { return }
+        let now = clock.now()
+        var f = last
+        f.now = now
+        f.marketAge = now - freshAt
+        f.venueAge = now - answeredAt
+        if let change = Risk.assess(f, config: riskConfig, state: &risk) { announce(change) }
+        guard risk.mode == .halted else { return }
+        for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where !o.cancelling {
+            _ = await cancel(o, reason: "halted: \(risk.binding?.message ?? "")")
+        }
+    }
+
+    /// A change of risk state: in the log (and so above every prompt) and to the webhook. When
+    /// the state loosens, the ladder is made anew at the next decision: the strategy's timers
+    /// ran on while nothing (or one side only) could be placed.
+    func announce(_ change: RiskChange) {
+        func strictness(_ m: RiskMode) -> Int { m == .active ? 0 : m == .reducing ? 1 : 2 }
+        if strictness(change.to) < strictness(change.from) {
+            let now = clock.now()
+            state.createAt = min(state.createAt, now)
+            state.cancelAt = min(state.cancelAt, now)
+        }
+        var figures: [String: String] = ["state": change.to.rawValue, "previous": change.from.rawValue,
+                                         "net_pnl": (lastFigures?.netPnL ?? 0).description, "day_pnl": risk.dayPnL.description,
+                                         "drawdown": risk.drawdown.description]
+        if let share = lastFigures?.share { figures["inventory_share"] = share.description }
+        if let b = change.binding { figures["limit"] = b.limit }
+        switch change.to {
+        case .halted:
+            let b = change.binding
+            let byHand = b?.limit == "pause" || b?.limit == "halt"
+            let why = byHand ? (b?.message ?? "by hand") : "\(b?.limit ?? ""): \(b?.message ?? "")"
+            let after: String
+            if b?.limit == RiskBinding.deadman {
+                after = " until market data and MEXC's answers are back"
+            } else if !byHand, riskConfig.resumeAfter != nil {
+                after = "; it resumes after risk.resume_after if the limits allow, or with 'resume \(id)'"
+            } else {
+                after = "; 'resume \(id)' resumes it"
+            }
+            log(.error, "risk", "halted (\(why)); every order is cancelled\(after)")
+            send("halted", .error, "instance \(id) '\(name)' halted: \(why)", figures)
+        case .reducing:
+            log(.warning, "risk", "reducing (\(change.binding?.limit ?? ""): \(change.binding?.message ?? "")); only orders that bring the inventory back to its target")
+            send("reducing", .warning, "instance \(id) '\(name)' reducing: \(change.binding?.message ?? "")", figures)
+        case .active:
+            let what = change.lifted.map { $0.limit == RiskBinding.deadman ? "market data and MEXC's answers are back" : "\($0.limit) no longer binds" } ?? "resumed"
+            log(.info, "risk", "active again (\(what)); quoting resumes")
+            if change.from == .halted { send("resumed", .info, "instance \(id) '\(name)' resumed: \(what)", figures) }
+        }
+    }
+
+    /// Halts by hand (`pause`, `halt all`): everything is cancelled at once and nothing placed
+    /// until `resume`. Returns how many orders were cancelled.
+    public func pause(_ binding: RiskBinding) async -> Int {
+        if let change = Risk.pause(&risk, binding: binding, at: clock.now()) { announce(change) }
+        var n = 0
+        for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where await cancel(o, reason: binding.message) { n += 1 }
+        return n
+    }
+
+    /// Lifts a halt by hand; refused (nothing changes) while today's loss is at its limit.
+    public func resume() throws(EngineError) {
+        switch Risk.resume(&risk, figures: lastFigures, config: riskConfig, at: clock.now()) {
+        case .success(let change): if let change { announce(change) }
+        case .failure(let refusal): throw EngineError("instance \(id) stays halted: \(refusal.message)")
+        }
+    }
+
+    /// Whether the venue lists none of this instance's orders (any run); nil when it does not answer.
+    public func confirmNoOrders() async -> Bool? {
+        guard let open = try? await exchange.openOrders() else { return nil }
+        let ours = open.filter { $0.clientId.hasPrefix(Self.instancePrefix(id)) }
+        for o in ours {
+            if let result = try? await exchange.cancel(clientId: o.clientId) {
+                record(result)
+                orders[o.clientId] = nil
+            }
+        }
+        guard !ours.isEmpty else { return true }
+        return (try? await exchange.openOrders()).map { !$0.contains { $0.clientId.hasPrefix(Self.instancePrefix(id)) } }
     }
 
     /// While the store refuses writes nothing may be placed (it could not be found again after a
@@ -504,6 +665,7 @@ public actor InstanceRunner {
                 try await settleEarlierRuns()
             }
             log(.info, "connection", "contact restored; \(orders.count) order\(orders.count == 1 ? "" : "s") open after reconciling")
+            send("contact_restored", .info, "contact with MEXC restored; \(orders.count) order\(orders.count == 1 ? "" : "s") open after reconciling")
             contactLost = nil
         }
     }
@@ -515,6 +677,8 @@ public actor InstanceRunner {
             record(cancelled)
             orphans[o.clientId] = nil
             log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
+            send("orphans", .warning, "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)",
+                 ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
         } catch {
             // Gone already (filled or cancelled), or no answer: ask what became of it.
             if let current = try? await exchange.order(clientId: o.clientId), !current.status.isOpen {
@@ -524,6 +688,8 @@ public actor InstanceRunner {
             }
             if orphans[o.clientId] == nil {
                 log(.warning, "order", "could not cancel an order left by an earlier run (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId)); trying again")
+                send("orphans", .warning, "an order left by an earlier run is still open and its cancel failed (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price); trying again",
+                     ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
             }
             orphans[o.clientId] = o
         }
@@ -547,8 +713,13 @@ public actor InstanceRunner {
             switch event {
             case .enteredTradingHours: log(.info, "hours", "trading hours begin")
             case .leftTradingHours: log(.info, "hours", "trading hours end; orders cancelled")
-            case .stopLoss(let start, let now, let threshold):
-                log(.error, "stop_loss", "stop loss: value \(now.rounded(places: 2)) fell to \(threshold.rounded(places: 2)) or below (\(start.rounded(places: 2)) at start)")
+            case .stopLoss(let start, let now, let threshold, let againstHolding):
+                let basis = againstHolding ? "the value of holding the starting balances, \(start.rounded(places: 2))" : "\(start.rounded(places: 2)) at start"
+                let message = "stop loss: value \(now.rounded(places: 2)) fell to \(threshold.rounded(places: 2)) or below (\(basis))"
+                log(.error, "stop_loss", message)
+                send("stop_loss", .error, "instance \(id) '\(name)' \(message)",
+                     ["value": now.description, "threshold": threshold.description, "basis": start.description,
+                      "basis_kind": againstHolding ? "holding" : "value"])
             }
         }
         runState = d.waiting ? .waiting : .running
@@ -691,8 +862,9 @@ public actor InstanceRunner {
                              status: t.orderFilled ? OrderStatus.filled.rawValue : OrderStatus.partiallyFilled.rawValue,
                              level: o.level, placedAt: o.placedAt, updatedAt: t.time))
         }
-        log(.success, "filled", "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" +
-            (t.fee.isZero ? "" : ", fee \(t.fee)"))
+        let words = "\(t.orderFilled ? "filled" : "partly filled") \(t.side.rawValue) \(t.quantity) at \(t.price)" + (t.fee.isZero ? "" : ", fee \(t.fee)")
+        log(.success, "filled", words)
+        send("fills", .success, words, ["side": t.side.rawValue, "price": t.price.description, "amount": t.quantity.description, "fee": t.fee.description])
     }
 
     func logBalanceChange(from a: Balances, to b: Balances) {
@@ -727,7 +899,8 @@ public actor InstanceRunner {
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
                        hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
-                       storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count)
+                       storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count,
+                       risk: risk, riskLimits: riskConfig.any)
     }
 }
 
@@ -758,4 +931,7 @@ public struct InstanceReport: Sendable {
     public var unsavedFills = 0
     /// Orders of earlier runs still open on the venue, being cancelled.
     public var orphans = 0
+    /// The risk supervisor's state, and whether any limit is set.
+    public var risk = RiskState()
+    public var riskLimits = false
 }

@@ -6,7 +6,10 @@ public struct HTTPRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(String, String)]
-    public init(method: String, url: String, headers: [(String, String)] = []) {
+    /// A body (webhooks); MEXC's own requests carry their parameters in the query string.
+    public var body: String?
+    public init(method: String, url: String, headers: [(String, String)] = [], body: String? = nil) {
+        self.body = body
         self.method = method
         self.url = url
         self.headers = headers
@@ -83,8 +86,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         if request.method == "POST" || request.method == "PUT" {
             // Every parameter travels in the query string; the body stays empty.
             mmsh_curl_setopt_long(h, CURLOPT_POST, 1)
-            mmsh_curl_setopt_string(h, CURLOPT_POSTFIELDS, "")
-            mmsh_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, 0)
+            if let body = request.body {
+                mmsh_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, body.utf8.count)
+                mmsh_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, body)
+            } else {
+                mmsh_curl_setopt_string(h, CURLOPT_POSTFIELDS, "")
+                mmsh_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, 0)
+            }
         }
         mmsh_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
         mmsh_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)

@@ -282,12 +282,16 @@ public actor Shell {
 
     static let greetedKey = "_greeted"
 
-    /// The prompt: `mmsh[2 · 3 running]> `, `mmsh[2]> `, or `mmsh> `.
+    /// The prompt: `mmsh[2 · 3 running · 1 halted]> `, `mmsh[2]> `, or `mmsh> `.
     public func prompt() async -> String {
         let running = await manager.runningCount
         var inside: [String] = []
         if let current { inside.append("\(current)") }
         if running > 0 { inside.append("\(running) running") }
+        let held = await manager.riskModes()
+        let halted = held.values.filter { $0 == .halted }.count, reducing = held.values.filter { $0 == .reducing }.count
+        if halted > 0 { inside.append("\(halted) halted") }
+        if reducing > 0 { inside.append("\(reducing) reducing") }
         return inside.isEmpty ? "mmsh> " : "mmsh[\(inside.joined(separator: " · "))]> "
     }
 

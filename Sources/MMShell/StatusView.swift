@@ -20,7 +20,9 @@ struct PnL {
 /// Text and JSON for status, orders, fills and the log.
 enum StatusView {
     /// The state of this process's runner if it has one, else how the last stored run ended.
-    static func state(_ runState: RunState?, lastRun: RunRecord?) -> String {
+    static func state(_ runState: RunState?, lastRun: RunRecord?, risk: RiskMode? = nil) -> String {
+        // A running instance that the risk supervisor holds shows that first.
+        if let risk, risk != .active, runState == .running || runState == .waiting { return risk.rawValue }
         if let runState { return runState.rawValue }
         switch lastRun?.endState {
         case "stopped_by_stop_loss": return "stopped_by_stop_loss"
@@ -32,8 +34,8 @@ enum StatusView {
     static func style(_ state: String) -> Style {
         switch state {
         case "running": .green
-        case "waiting": .yellow
-        case "stopped_by_stop_loss", "failed": .red
+        case "waiting", "reducing": .yellow
+        case "stopped_by_stop_loss", "failed", "halted": .red
         default: .dim
         }
     }
@@ -93,6 +95,15 @@ enum StatusView {
             fields.append(("data", .object([("source", .string(source)), ("stale", .bool(report.stale)), ("throttled", .bool(report.throttled))])))
         }
         if let report {
+            let risk = report.risk
+            fields.append(("risk", .object([
+                ("state", .string(risk.mode.rawValue)),
+                ("limit", risk.binding.map { .string($0.limit) } ?? .null),
+                ("message", risk.binding.map { .string($0.message) } ?? .null),
+                ("since", risk.mode == .active ? .null : .string(isoTime(risk.since))),
+                ("day_pnl", .string(risk.dayPnL.description)),
+                ("drawdown", .string(risk.drawdown.description)),
+            ])))
             fields.append(("orphans", .int(report.orphans)))
             fields.append(("storage", .object([("failing", report.storageFailure.map { .string($0) } ?? .null),
                                                ("unsaved_fills", .int(report.unsavedFills))])))
@@ -102,7 +113,7 @@ enum StatusView {
 
     static func detail(_ r: InstanceRecord, settings s: Settings, report: InstanceReport?, lastRun: RunRecord?,
                        fills: [FillRecord], now: Int64) -> Output {
-        let state = self.state(report?.state, lastRun: lastRun)
+        let state = self.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
         let pnl = report.flatMap { self.pnl($0, fills: fills) }
         var out = Output(json: json(r, settings: s, state: state, report: report, pnl: pnl, fills: fills.count))
         out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(s.venue) \(s.pair) · ", .plain), (state, style(state))]))
@@ -123,6 +134,14 @@ enum StatusView {
             if report.stale { notes.append(("; stale: quotes cancelled until data is fresh", .red)) }
             if report.throttled { notes.append(("; throttled by the rate limits", .yellow)) }
             out.line(Line([("data    ", .bold)] + notes))
+        }
+        let risk = report.risk
+        if risk.mode != .active {
+            let why = risk.binding.map { $0.limit == "pause" || $0.limit == "halt" ? $0.message : "\($0.limit): \($0.message)" } ?? ""
+            let what = risk.mode == .halted ? "halted: every order cancelled, nothing placed" : "reducing: only orders that bring the inventory back to its target"
+            out.line(Line([("risk    ", .bold), ("\(what) (\(why)) since \(localTime(risk.since))", style(risk.mode.rawValue))]))
+        } else if report.riskLimits {
+            out.line(Line([("risk    ", .bold), ("active; today's net P&L \(signed(risk.dayPnL.rounded(places: 4))), drawdown from the peak \(risk.drawdown.rounded(places: 4))", .plain)]))
         }
         if let failure = report.storageFailure {
             out.line(Line([("storage ", .bold), ("the database refuses writes (\(failure)); quotes cancelled, \(report.unsavedFills) fill(s) held in memory", .red)]))

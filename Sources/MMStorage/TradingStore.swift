@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MMCore
 
 /// One of an instance's orders, as recorded (decimals as text).
 public struct OrderRecord: Equatable, Sendable {
@@ -231,6 +232,30 @@ extension Store {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT time, value, hold_value FROM pnl WHERE instance_id = ? ORDER BY time", arguments: [instance])
                 .map { (time: $0["time"], value: $0["value"], hold: $0["hold_value"]) }
+        }
+    }
+
+    /// What the instance's runs other than `excludingRun` made from `from` on: for each run, its
+    /// last P&L snapshot (value less the value of holding its starting balances) less its P&L
+    /// at `from` (the last snapshot before it, or zero for a run that began after it). Exact.
+    public func netPnL(instance: Int, from: Int64, excludingRun: Int64) throws(StoreError) -> Dec {
+        try read { db in
+            let runs = try Row.fetchAll(db, sql: """
+                SELECT id, started_at, stopped_at FROM run
+                WHERE instance_id = ? AND id != ? AND (stopped_at IS NULL OR stopped_at >= ?) ORDER BY started_at
+                """, arguments: [instance, excludingRun, from])
+            var total: Dec = 0
+            for run in runs {
+                let start: Int64 = run["started_at"], stop: Int64 = (run["stopped_at"] as Int64?) ?? Int64.max
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT time, value, hold_value FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time
+                    """, arguments: [instance, start, stop])
+                func pnl(_ r: Row) -> Dec { (Dec(r["value"] as String) ?? 0) - (Dec(r["hold_value"] as String) ?? 0) }
+                guard let last = rows.last else { continue }
+                let opening = start >= from ? 0 : rows.last(where: { ($0["time"] as Int64) < from }).map(pnl) ?? 0
+                total += pnl(last) - opening
+            }
+            return total
         }
     }
 

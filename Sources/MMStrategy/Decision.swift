@@ -15,8 +15,8 @@ public struct CancelRequest: Sendable, Equatable {
 public enum StrategyEvent: Sendable, Equatable {
     case enteredTradingHours
     case leftTradingHours
-    /// Value at start, value now, the threshold crossed.
-    case stopLoss(start: Dec, now: Dec, threshold: Dec)
+    /// The basis (value at start, or of holding the starting balances now), value now, the threshold crossed.
+    case stopLoss(start: Dec, now: Dec, threshold: Dec, againstHolding: Bool)
 }
 
 /// What the strategy decided at one moment. The engine carries it out; nothing here has happened yet.

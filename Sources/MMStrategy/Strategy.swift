@@ -51,15 +51,18 @@ public enum Strategy {
         if state.startValue == nil {
             state.startValue = value
             state.startBase = base.total
+            state.startQuote = quote.total
         }
-        if let pct = c.stopLoss, let start = state.startValue {
+        if let pct = c.stopLoss, let startValue = state.startValue {
+            // The basis: the value at start, or what holding the starting balances is worth now.
+            let start = c.stopLossAgainstHolding ? (state.startBase ?? 0) * mid + (state.startQuote ?? 0) : startValue
             let threshold = start * (1 - pct)
             if value <= threshold {
                 state.stopped = true
                 d.stop = true
-                d.events.append(.stopLoss(start: start, now: value, threshold: threshold))
+                d.events.append(.stopLoss(start: start, now: value, threshold: threshold, againstHolding: c.stopLossAgainstHolding))
                 cancelAll(view.orders, reason: "stop loss", into: &d)
-                trace.add("stop loss: value \(value.rounded(places: 8)) ≤ \(threshold.rounded(places: 8)) (\(Steps.pct(pct)) below \(start.rounded(places: 8)) at start)")
+                trace.add("stop loss: value \(value.rounded(places: 8)) ≤ \(threshold.rounded(places: 8)) (\(Steps.pct(pct)) below \(start.rounded(places: 8))\(c.stopLossAgainstHolding ? ", the value of holding the starting balances" : " at start"))")
                 if c.stopLossAction == .liquidate, let startBase = state.startBase {
                     d.liquidation = liquidation(base: base, quote: quote, startBase: startBase, bestBid: bestBid,
                                                 bestAsk: bestAsk, rules: view.rules, trace: &trace)

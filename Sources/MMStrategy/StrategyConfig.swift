@@ -46,6 +46,8 @@ public struct StrategyConfig: Sendable {
     public var volatilityMaxSpread: Dec
     public var stopLoss: Dec?
     public var stopLossAction: StopLossAction
+    /// Against holding the starting balances (true), or the value at start.
+    public var stopLossAgainstHolding: Bool
     public var hours: [HoursWindow]?
     public var days: WeekdaySet
     public var timeZone: TimeZone
@@ -94,6 +96,7 @@ public struct StrategyConfig: Sendable {
         volatilityMaxSpread = pct("volatility.max_spread")
         stopLoss = s["stop_loss.pct"].fraction
         stopLossAction = StopLossAction(rawValue: s["stop_loss.action"].text!)!
+        stopLossAgainstHolding = s["stop_loss.basis"].text == "holding"
         if case .hours(let w) = s["hours.window"] { hours = w } else { hours = nil }
         if case .days(let d) = s["hours.days"] { days = d } else { days = .all }
         timeZone = TimeZone(identifier: s["hours.tz"].text!) ?? TimeZone(identifier: "UTC")!

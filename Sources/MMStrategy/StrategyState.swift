@@ -31,6 +31,7 @@ public struct StrategyState: Sendable, Equatable {
     /// Portfolio value in quote and base held at the first decision (for the stop loss).
     public var startValue: Dec?
     public var startBase: Dec?
+    public var startQuote: Dec?
     /// Whether the last decision was inside trading hours.
     public var insideHours: Bool?
     /// The stop loss fired; nothing more is quoted.
@@ -44,7 +45,7 @@ public struct StrategyState: Sendable, Equatable {
             && a.filledBuys == b.filledBuys && a.filledSells == b.filledSells && a.hanging == b.hanging
             && a.costBase == b.costBase && a.costQuote == b.costQuote && a.lastOwnTrade == b.lastOwnTrade
             && a.mids.map(\.second) == b.mids.map(\.second) && a.mids.map(\.mid) == b.mids.map(\.mid)
-            && a.startValue == b.startValue && a.startBase == b.startBase && a.insideHours == b.insideHours
+            && a.startValue == b.startValue && a.startBase == b.startBase && a.startQuote == b.startQuote && a.insideHours == b.insideHours
             && a.stopped == b.stopped
     }
 

@@ -55,6 +55,15 @@ import Testing
         ("volatility.max_spread", "5%", "5%", "100%"),
         ("stop_loss.pct", "10%", "10%", "0"),
         ("stop_loss.action", "liquidate", "liquidate", "panic"),
+        ("stop_loss.basis", "Holding", "holding", "profit"),
+        ("risk.daily_loss", "250.5", "250.5", "-1"),
+        ("risk.drawdown", "100", "100", "0"),
+        ("risk.reduce_at", "80%", "80%", "0"),
+        ("risk.inventory_deviation", "15%", "15%", "101%"),
+        ("risk.open_notional", "5000", "5000", "lots"),
+        ("risk.order_rate", "120", "120", "0"),
+        ("risk.resume_after", "15m", "15m", "0s"),
+        ("risk.deadman", "30s", "30s", "2d"),
         ("hours.window", "22:00-02:00,09:00-17:00", "22:00-02:00,09:00-17:00", "9am-5pm"),
         ("hours.days", "mon-fri", "mon-fri", "someday"),
         ("hours.tz", "Europe/Berlin", "Europe/Berlin", "Mars/Olympus"),
@@ -135,5 +144,13 @@ import Testing
         #expect(Suggest.closest(to: "stauts", in: ["start", "stop", "status"]) == "status")
         #expect(Suggest.closest(to: "xyz", in: ["start", "stop"]) == nil)
         #expect(Suggest.closest(to: "spread.b", in: Catalog.keys) == "spread.bid")
+    }
+
+    @Test func aListOfChoicesIsStoredInTheChoicesOrder() throws {
+        let spec = try OptionCatalog.lookup("alerts.events")
+        #expect(try spec.parse("fills, Halted,halted") == .text("halted,fills"))
+        #expect(try spec.parse("all") == .text(AlertKinds.all.joined(separator: ",")))
+        #expect(spec.defaultValue == .text(AlertKinds.all.filter { $0 != "fills" }.joined(separator: ",")))
+        #expect { try spec.parse("halted,,fills") } throws: { ($0 as? SettingError)?.message.hasPrefix("alerts.events: unknown value ''") == true }
     }
 }

@@ -124,6 +124,54 @@ let busy = ["sim.seed": "11", "sim.takers": "300", "sim.volatility": "0.2%", "re
         #expect(try store.lastRun(instance: 1)?.endState == "stopped_by_stop_loss")
     }
 
+    @Test func theDailyLossHaltsKeepsRunningAndCountsEarlierRunsOfTheDay() async throws {
+        // A random walk may rise for a long time: take the first of a few seeds that loses.
+        var halted: (Store, InstanceManager, ManualClock, Settings)?
+        for seed in 1...8 where halted == nil {
+            let store = try Store.inMemory()
+            let r = try store.createInstance(name: "dl", limit: 10)
+            let clock = ManualClock()
+            let manager = InstanceManager(store: store, clock: clock)
+            var s = busy
+            s["sim.seed"] = "\(seed)"
+            s["sim.volatility"] = "1%"
+            s["risk.daily_loss"] = "2"
+            s["risk.reduce_at"] = "50%"
+            let values = settings(s)
+            try await manager.start(id: r.id, name: r.name, settings: values, loop: false)
+            for _ in 0..<600 where await manager.report(r.id)?.risk.mode != .halted { clock.advance(ms: 1000); await manager.tickAll() }
+            if await manager.report(r.id)?.risk.mode == .halted { halted = (store, manager, clock, values) } else { _ = await manager.stop(r.id) }
+        }
+        let (store, manager, clock, values) = try #require(halted)
+        var report = try #require(await manager.report(1))
+        #expect(report.risk.binding?.limit == "risk.daily_loss")
+        #expect(report.risk.dayPnL <= -2)
+        #expect(report.state == .running, "halted is not stopped: fills and limits are still followed")
+        clock.advance(ms: 1000)
+        await manager.tickAll()
+        report = try #require(await manager.report(1))
+        #expect(report.orders.isEmpty, "every order cancelled")
+        let events = try store.events(instance: 1, levels: ["error"])
+        #expect(events.contains { $0.kind == "risk" && $0.message.hasPrefix("halted (risk.daily_loss: today's net P&L -") })
+        // Passing through reducing first, at half the limit.
+        #expect(try store.events(instance: 1, levels: ["warning"]).contains { $0.kind == "risk" && $0.message.hasPrefix("reducing (risk.daily_loss") })
+        await #expect(throws: EngineError.self) { _ = try await manager.resume(1) }
+        #expect(await manager.report(1)?.risk.mode == .halted, "a refused resume changes nothing")
+        _ = await manager.stop(1)
+        // A new run the same day starts from the loss of the first: halted at its first decision.
+        let lost = try store.netPnL(instance: 1, from: Risk.dayStart(clock.now(), timeZone: TimeZone(identifier: "UTC")!), excludingRun: -1)
+        #expect(lost <= -2)
+        let snapshots = try store.pnlSnapshots(instance: 1)
+        #expect(lost == Dec(snapshots.last!.value)! - Dec(snapshots.last!.hold)!, "the run began today: its last P&L is its day's")
+        try await manager.start(id: 1, name: "dl", settings: values, loop: false)
+        clock.advance(ms: 1000)
+        await manager.tickAll()
+        report = try #require(await manager.report(1))
+        #expect(report.risk.mode == .halted && report.risk.binding?.limit == "risk.daily_loss")
+        #expect(try store.events(instance: 1).contains { $0.message == "earlier runs today: net P&L \(lost.rounded(places: 8)) counts against risk.daily_loss" })
+        _ = await manager.stop(1)
+    }
+
     @Test func otherVenuesSayWhatIsMissing() async throws {
         let store = try Store.inMemory()
         let manager = InstanceManager(store: store, clock: ManualClock())

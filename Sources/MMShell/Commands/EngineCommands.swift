@@ -119,7 +119,7 @@ extension Shell {
             let running = await manager.isRunning(r.id)
             let report = await manager.report(r.id)
             let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
-            let state = StatusView.state(report?.state, lastRun: lastRun)
+            let state = StatusView.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
             let runFills = try Shell.storeCall { try store.fills(instance: r.id, since: report?.startedAt ?? lastRun?.startedAt ?? Int64.max) }
             let pnl = report.flatMap { StatusView.pnl($0, fills: runFills) }
             let uptime = running ? TimeSpan(milliseconds: (now - (report?.startedAt ?? now)) / 1000 * 1000).description : "-"

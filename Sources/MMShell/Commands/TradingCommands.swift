@@ -20,7 +20,9 @@ extension Shell {
         let r = try target(inv)
         let settings = try self.settings(of: r.id)
         var view: MarketView, rules: MarketRules
+        var risk: RiskState?
         if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot, let running = report.rules {
+            risk = report.risk
             // A running instance is previewed against its own market as it is now, its orders included.
             rules = running
             view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances,
@@ -49,7 +51,15 @@ extension Shell {
             }
         }
         var state = StrategyState()
-        let decision = Strategy.decide(view, state: &state, config: StrategyConfig(settings), explain: true)
+        let config = StrategyConfig(settings)
+        var decision = Strategy.decide(view, state: &state, config: config, explain: true)
+        // What the risk supervisor lets through, as it stands now (limits that bind at start are not known yet).
+        if let mid = view.book.mid {
+            let baseValue = view.balances.base.total * mid, value = baseValue + view.balances.quote.total
+            let share = value.isPositive ? baseValue.divided(by: value, scale: 12) : nil
+            Risk.filter(&decision, state: risk ?? RiskState(), config: RiskConfig(settings), live: view.orders, share: share,
+                        target: config.inventoryTarget)
+        }
         return Preview.render(decision, instance: r, pair: settings.pair, venue: settings.venue, rules: rules)
     }
 }

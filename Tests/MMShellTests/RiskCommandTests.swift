@@ -1,0 +1,83 @@
+import Foundation
+import MMCore
+import MMEngine
+import Testing
+@testable import MMShell
+
+@Suite struct RiskCommandTests {
+    func quoting(_ h: Harness, instances: Int = 1) async {
+        for _ in 0..<instances { await h.run("new; set sim.seed 5; set sim.takers 0; set refresh.time 1h") }
+        await h.run("start all")
+        await h.run(seconds: 2)
+    }
+
+    @Test func pauseHaltsAndResumeQuotesAgain() async throws {
+        let h = try Harness()
+        await quoting(h)
+        let before = try #require(await h.shell.manager.report(1))
+        #expect(before.orders.count == 2)
+        #expect(await h.run("pause 1").out == "paused 1 'mm1': 2 orders cancelled; 'resume 1' quotes again\n")
+        #expect(await h.shell.prompt() == "mmsh[1 · 1 running · 1 halted]> ")
+        await h.run(seconds: 5)
+        #expect(await h.shell.manager.report(1)?.orders.isEmpty == true, "nothing is placed while halted")
+        let status = try JSONSerialization.jsonObject(with: Data(await h.run("status 1 --json").out.utf8)) as! [String: Any]
+        #expect(status["state"] as? String == "halted")
+        let risk = try #require(status["risk"] as? [String: Any])
+        #expect(risk["state"] as? String == "halted" && risk["limit"] as? String == "pause" && risk["message"] as? String == "paused by hand")
+        #expect(await h.run("status 1").out.contains("risk    halted: every order cancelled, nothing placed (paused by hand) since "))
+        #expect(await h.run("status").out.contains("halted"))
+        #expect(await h.run("log 1").out.contains("halted (paused by hand); every order is cancelled; 'resume 1' resumes it"))
+        #expect(await h.run("resume 1").out == "resumed 1 'mm1'\n")
+        await h.run(seconds: 2)
+        #expect(await h.shell.manager.report(1)?.orders.count == 2, "quoting again")
+        #expect(await h.shell.prompt() == "mmsh[1 · 1 running]> ")
+        await h.run("stop 1")
+    }
+
+    @Test func haltAllCancelsEveryOrderAndConfirmsIt() async throws {
+        let h = try Harness()
+        await quoting(h, instances: 3)
+        let r = await h.run("halt all")
+        #expect(r.error == nil)
+        #expect(r.out == """
+            halted 1 'mm1': 2 orders cancelled, none open (confirmed by the venue)
+            halted 2 'mm2': 2 orders cancelled, none open (confirmed by the venue)
+            halted 3 'mm3': 2 orders cancelled, none open (confirmed by the venue)
+            'resume all' quotes again; 'stop all' ends the instances
+
+            """)
+        await h.run(seconds: 3)
+        for id in 1...3 { #expect(await h.shell.manager.report(id)?.orders.isEmpty == true) }
+        #expect(await h.shell.prompt() == "mmsh[3 · 3 running · 3 halted]> ")
+        #expect(await h.run("resume all").out == "resumed 1 'mm1'\nresumed 2 'mm2'\nresumed 3 'mm3'\n")
+        await h.run(seconds: 2)
+        for id in 1...3 { #expect(await h.shell.manager.report(id)?.orders.count == 2) }
+        await h.run("stop all")
+        #expect(await h.run("halt all").out == "nothing is running\n")
+    }
+
+    @Test(arguments: ["pause 1", "resume 1", "halt 1", "pause 9", "halt", "pause one"])
+    func riskCommandsOnWhatDoesNotRunChangeNothing(line: String) async throws {
+        let h = try Harness()
+        await h.run("new")
+        let before = try h.snapshot()
+        let r = await h.run(line)
+        #expect(r.error != nil, "\(line)")
+        #expect(r.err.hasPrefix("error: ") && r.err.filter { $0 == "\n" }.count == 1, "\(r.err)")
+        #expect(try h.snapshot() == before)
+    }
+
+    @Test func theOrderRateHaltsARunawayInstance() async throws {
+        let h = try Harness()
+        await h.run("new; set sim.seed 5; set sim.takers 0; set levels.count 3; set refresh.time 1s; set risk.order_rate 10")
+        await h.run("start 1")
+        await h.run(seconds: 10)
+        let report = try #require(await h.shell.manager.report(1))
+        #expect(report.risk.mode == .halted && report.risk.binding?.limit == "risk.order_rate")
+        #expect(report.orders.isEmpty)
+        let placed = try h.store.orders(instance: 1, openOnly: false).count
+        #expect(placed <= 10, "never more than the rate in a minute: \(placed)")
+        #expect(await h.run("log 1 --level error").out.contains("halted (risk.order_rate: "))
+        await h.run("stop 1")
+    }
+}
