@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "MMControl"),
         // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), sessions, metrics.
         .target(name: "MMDaemon", dependencies: [
-            "MMControl", "MMShell", "MMEngine", "MMStorage", "MMVault", "MMCore",
+            "MMControl", "MMShell", "MMEngine", "MMStorage", "MMVault", "MMCore", "MMStrategy",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import MMCore
 import MMEngine
 import MMShell
+import MMStrategy
 
 /// `/metrics` in Prometheus's text exposition format (version 0.0.4): a gauge or counter per
 /// instance figure, labelled with the instance's id, name, pair and venue.
@@ -36,6 +37,12 @@ enum Metrics {
             add("mmsh_instance_throttled", "gauge", "1 while requests are held back by MEXC's rate limits", labels, report.throttled ? "1" : "0")
             add("mmsh_instance_storage_failing", "gauge", "1 while the database refuses the instance's writes", labels, report.storageFailure == nil ? "0" : "1")
             add("mmsh_instance_unsaved_fills", "gauge", "fills held in memory until the database takes them", labels, "\(report.unsavedFills)")
+            for mode in [RiskMode.active, .reducing, .halted] {
+                add("mmsh_instance_risk_state", "gauge", "1 for the risk supervisor's state of the instance (active, reducing, halted), else 0",
+                    labels + ",state=\"\(mode.rawValue)\"", report.risk.mode == mode ? "1" : "0")
+            }
+            add("mmsh_instance_day_pnl_quote", "gauge", "today's net P&L (the day in hours.tz, earlier runs included), in quote", labels, report.risk.dayPnL.description)
+            add("mmsh_instance_drawdown_quote", "gauge", "net P&L below its peak, in quote", labels, report.risk.drawdown.description)
             if let snap = report.snapshot, let mid = snap.book.mid {
                 let value = snap.balances.base.total * mid + snap.balances.quote.total
                 let hold = report.startBase * mid + report.startQuote
@@ -53,6 +60,9 @@ enum Metrics {
         }
         add("mmsh_engine_instances", "gauge", "instances defined in the data directory", "", "\(records.count)")
         add("mmsh_engine_running_instances", "gauge", "instances running in this engine", "", "\(await engine.manager.runningCount)")
+        add("mmsh_alerts_delivered_total", "counter", "alerts the webhook accepted", "", "\(await engine.manager.alerts.delivered)")
+        add("mmsh_alerts_undelivered_total", "counter", "alerts given up on after every retry, or dropped from a full queue (each is logged)", "",
+            "\(await engine.manager.alerts.undelivered)")
         add("mmsh_engine_sessions", "gauge", "shells attached to the engine", "", "\(sessions)")
         add("mmsh_engine_uptime_seconds", "gauge", "seconds since the engine started", "", String(format: "%.0f", uptime))
         var text = ""

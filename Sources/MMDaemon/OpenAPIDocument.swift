@@ -177,6 +177,91 @@ public enum OpenAPIDocument {
         ]
       }
     },
+    "/v1/instances/{id}/pause": {
+      "post": {
+        "summary": "halt by hand: cancel every order, place nothing until resume",
+        "responses": {
+          "200": {
+            "description": "paused",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/resume": {
+      "post": {
+        "summary": "lift a halt; refused (422) while today's loss is at risk.daily_loss",
+        "responses": {
+          "200": {
+            "description": "resumed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
+    "/v1/halt": {
+      "post": {
+        "summary": "halt every running instance at once and confirm with the venue that none of their orders is open",
+        "responses": {
+          "200": {
+            "description": "halted and confirmed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/v1/instances/{id}/orders": {
       "get": {
         "summary": "open orders (as `orders ID --json`)",

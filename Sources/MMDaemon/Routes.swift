@@ -50,7 +50,8 @@ extension EngineService {
     public static let paths: [(method: String, path: String)] = [
         ("GET", "/v1/openapi.json"), ("GET", "/v1/daemon"), ("POST", "/v1/daemon/stop"),
         ("GET", "/v1/instances"), ("GET", "/v1/instances/{id}"), ("POST", "/v1/instances/{id}/start"),
-        ("POST", "/v1/instances/{id}/stop"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
+        ("POST", "/v1/instances/{id}/stop"), ("POST", "/v1/instances/{id}/pause"), ("POST", "/v1/instances/{id}/resume"),
+        ("POST", "/v1/halt"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
         ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("POST", "/v1/commands"),
         ("GET", "/v1/session"), ("GET", "/metrics"),
     ]
@@ -69,6 +70,9 @@ extension EngineService {
         router.get("/v1/instances/{id}") { _, c in await self.command("status \(try Self.id(c)) --json") }
         router.post("/v1/instances/{id}/start") { _, c in await self.command("start \(try Self.id(c))", json: false) }
         router.post("/v1/instances/{id}/stop") { _, c in await self.command("stop \(try Self.id(c))", json: false) }
+        router.post("/v1/instances/{id}/pause") { _, c in await self.command("pause \(try Self.id(c))", json: false) }
+        router.post("/v1/instances/{id}/resume") { _, c in await self.command("resume \(try Self.id(c))", json: false) }
+        router.post("/v1/halt") { _, _ in await self.command("halt all", json: false) }
         router.get("/v1/instances/{id}/orders") { _, c in await self.command("orders \(try Self.id(c)) --json") }
         router.get("/v1/instances/{id}/fills") { r, c in
             let n = try Self.count(r, "limit")

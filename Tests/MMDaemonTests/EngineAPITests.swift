@@ -78,8 +78,17 @@ func errorMessage(_ body: String) -> String? {
         #expect(try await engine.get("/v1/instances/1/orders").body.contains(#""orders""#))
         #expect(try await engine.get("/v1/instances/1/settings").status == 200)
         #expect(try await engine.get("/v1/instances/1/events?limit=5").body.contains("started on sim BTCUSDT (seed 7)"))
+        let pause = try await engine.post("/v1/instances/1/pause")
+        #expect(pause.status == 200 && pause.body.contains("paused 1 'desk'"), "\(pause.body)")
+        #expect(try await engine.get("/v1/instances/1").body.contains(#""state": "halted""#))
+        let resume = try await engine.post("/v1/instances/1/resume")
+        #expect(resume.status == 200 && resume.body.contains("resumed 1 'desk'"), "\(resume.body)")
+        let halt = try await engine.post("/v1/halt")
+        #expect(halt.status == 200 && halt.body.contains("none open (confirmed by the venue)"), "\(halt.body)")
         let stop = try await engine.post("/v1/instances/1/stop")
         #expect(stop.status == 200 && stop.body.contains("stopped 1 'desk'"), "\(stop.body)")
+        let notRunning = try await engine.post("/v1/instances/1/pause")
+        #expect(notRunning.status == 409, "\(notRunning.body)")
         let daemon = try await engine.get("/v1/daemon")
         #expect(daemon.body.contains(#""pid":\#(getpid())"#), "\(daemon.body)")
         await engine.stop()
@@ -195,6 +204,8 @@ func errorMessage(_ body: String) -> String? {
         // A real Prometheus parser reads every family (the test's own Python with prometheus_client).
         let parsed = try PrometheusParser.families(metrics.body)
         #expect(parsed.contains("mmsh_instance_open_orders") && parsed.contains("mmsh_instance_pnl_quote"), "\(parsed)")
+        #expect(parsed.contains("mmsh_instance_risk_state") && parsed.contains("mmsh_alerts_undelivered"), "\(parsed)")
+        #expect(metrics.body.contains(#"mmsh_instance_risk_state{instance="1",name="m",pair="BTCUSDT",venue="sim",state="active"} 1"#))
         await engine.stop()
     }
 }
