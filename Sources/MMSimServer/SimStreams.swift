@@ -373,8 +373,15 @@ extension SimulatedMEXC {
             orderFrames.append(w)
         }
         pair.touched = []
-        let a = pair.market.engine.account
-        for (asset, free, locked) in [(pair.base, a.baseFree, a.baseLocked), (pair.quote, a.quoteFree, a.quoteLocked)] {
+        for asset in [pair.base, pair.quote] {
+            // As MEXC sends it: the account's balance of the asset, over every pair that shares it.
+            var free: Dec = 0, locked: Dec = 0
+            for symbol in order {
+                let other = symbol == pair.symbol ? pair : pairs[symbol]!
+                let a = other.market.engine.account
+                if other.base == asset { free += a.baseFree; locked += a.baseLocked }
+                if other.quote == asset { free += a.quoteFree; locked += a.quoteLocked }
+            }
             var b = PrivateAccountV3Api()
             b.vcoinName = asset
             b.balanceAmount = free.description

@@ -234,6 +234,28 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
 @Suite(.serialized) struct StreamingVenueTests {
     func depthPolls(_ server: LoopbackServer) async -> Int { await server.simulator.counts["GET /api/v3/depth"] ?? 0 }
 
+    @Test func theAccountStreamSendsTheAccountsBalanceOfASharedQuoteAsset() async throws {
+        // Two pairs share USDT: the stream's USDT is the account's, as MEXC sends it and REST says.
+        let server = try await LoopbackServer.start(pairs: ["BTCUSDT", "ETHUSDT"], sim: ["sim.seed": "4", "sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "two", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server, ["refresh.time": "1h"]), credentials: server.credentials)
+        #expect(try await waitUntil { await server.simulator.openOrders("BTCUSDT").count == 4 })
+        let client = MEXCClient(baseURL: server.url, credentials: server.credentials)
+        let usdt = try await client.account().balance("USDT")
+        #expect(try await waitUntil { await manager.report(r.id)?.snapshot?.source == "stream" })
+        // The placements above changed the balance: it came on the stream.
+        let report = try #require(await manager.report(r.id))
+        let quote = try #require(report.snapshot?.balances.quote)
+        #expect(quote.available == usdt.free && quote.total == usdt.free + usdt.locked, "\(quote) against REST \(usdt)")
+        let eth = try #require(await server.simulator.balances("ETHUSDT"))
+        #expect(quote.total > eth.quoteFree + eth.quoteLocked, "more than one pocket's share")
+        _ = await manager.stop(r.id)
+        await server.stop()
+    }
+
     @Test func streamsFeedTheBookAndPollingTakesOverWhileTheyAreCut() async throws {
         let server = try await LoopbackServer.start(sim: busyMarket)
         defer { Task { await server.stop() } }
