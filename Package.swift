@@ -100,7 +100,7 @@ let package = Package(
             "MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "MMShellTests", dependencies: [
-            "MMShell", "MMStorage", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
+            "MMShell", "MMStorage", "MMCore", "MMEngine", "MMStrategy", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
         .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMStorage", "MMCore"]),

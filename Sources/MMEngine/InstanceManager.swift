@@ -14,7 +14,7 @@ public struct EngineError: Error, Equatable, Sendable {
 /// instance never blocks another one or the prompt.
 public actor InstanceManager {
     let store: Store
-    let clock: any EngineClock
+    public nonisolated let clock: any EngineClock
     let interval: Duration
     let notify: @Sendable (Int, EventLevel, String) -> Void
     var runners: [Int: InstanceRunner] = [:]

@@ -85,7 +85,13 @@ public actor InstanceRunner {
     /// The records of those orders, to mark them when the venue says they were never placed.
     var placing: [String: OrderRecord] = [:]
     /// Why the venue stopped answering, while it does not; cleared (after a reconciliation) when it answers again.
-    var contactLost: String?
+    var contactLost: String? {
+        didSet { if contactLost == nil { contactLostAt = nil } else if contactLostAt == nil { contactLostAt = clock.now() } }
+    }
+    /// Since when the venue does not answer.
+    var contactLostAt: Int64?
+    /// Orders the last stop could not confirm gone (the venue did not answer).
+    public private(set) var unconfirmedAtStop = 0
     public private(set) var throttled = false
     /// When the venue last gave a fresh book; quotes are cancelled when that is too long ago.
     var freshAt: Int64 = 0
@@ -378,8 +384,9 @@ public actor InstanceRunner {
                 }
             }
         }
+        unconfirmedAtStop = confirmed ? 0 : max(orders.count, 1)
         if !confirmed {
-            log(.error, "error", "could not confirm that every order is cancelled: the venue does not answer; check open orders on MEXC")
+            log(.error, "error", "could not confirm that every order is cancelled: the venue does not answer\(contactLost.map { " (\($0))" } ?? ""); check open orders on MEXC (they are reconciled at the next start)")
         }
         // Nothing can fill any more: the venue's own record of fills is read until it answers.
         for attempt in 0..<5 {
@@ -900,7 +907,8 @@ public actor InstanceRunner {
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
                        hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
                        storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count,
-                       risk: risk, riskLimits: riskConfig.any)
+                       risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
+                       unconfirmedAtStop: unconfirmedAtStop)
     }
 }
 
@@ -934,4 +942,9 @@ public struct InstanceReport: Sendable {
     /// The risk supervisor's state, and whether any limit is set.
     public var risk = RiskState()
     public var riskLimits = false
+    /// Why the venue does not answer, and since when; what the report shows is as last known then.
+    public var contactLost: String?
+    public var contactLostAt: Int64?
+    /// Orders the last stop could not confirm gone.
+    public var unconfirmedAtStop = 0
 }

@@ -104,6 +104,9 @@ enum StatusView {
                 ("day_pnl", .string(risk.dayPnL.description)),
                 ("drawdown", .string(risk.drawdown.description)),
             ])))
+            fields.append(("contact", .object([("lost", .bool(report.contactLost != nil)),
+                                               ("since", report.contactLostAt.map { .string(isoTime($0)) } ?? .null),
+                                               ("reason", report.contactLost.map { .string($0) } ?? .null)])))
             fields.append(("orphans", .int(report.orphans)))
             fields.append(("storage", .object([("failing", report.storageFailure.map { .string($0) } ?? .null),
                                                ("unsaved_fills", .int(report.unsavedFills))])))
@@ -127,9 +130,15 @@ enum StatusView {
         }
         let mid = snap.book.mid
         out.line(Line([("market  ", .bold), ("bid \(snap.book.bestBid?.description ?? "-")  ask \(snap.book.bestAsk?.description ?? "-")  mid \(mid?.description ?? "-")", .plain)]))
+        if let lost = report.contactLost {
+            let since = report.contactLostAt.map { " since \(localTime($0)) (\(TimeSpan(milliseconds: max(0, now - $0) / 1000 * 1000)))" } ?? ""
+            out.line(Line([("venue   ", .bold), ("no answer from the venue\(since): \(lost); the book, balances and orders below are as last known", .red)]))
+        }
         if let source = snap.source {
-            let what = source == "stream" ? "streams (book confirmed \(Int((snap.dataAge / .milliseconds(1)).rounded())) ms ago)"
-                : "REST polling (the stream is down or off)"
+            // The book's age now: its age when it was read plus the time since.
+            let age = Int64((snap.dataAge / .milliseconds(1)).rounded()) + max(0, now - snap.time)
+            let when = age < 10_000 ? "\(age) ms ago" : "\(TimeSpan(milliseconds: age / 1000 * 1000)) ago"
+            let what = source == "stream" ? "streams (book confirmed \(when))" : "REST polling (the stream is down or off; book read \(when))"
             var notes: [(String, Style)] = [(what, .plain)]
             if report.stale { notes.append(("; stale: quotes cancelled until data is fresh", .red)) }
             if report.throttled { notes.append(("; throttled by the rate limits", .yellow)) }
@@ -161,8 +170,9 @@ enum StatusView {
             out.table(balances)
         }
         if report.orders.isEmpty {
-            out.line("no open orders")
+            out.line(report.contactLost == nil ? "no open orders" : "no open orders as last known")
         } else {
+            if report.contactLost != nil { out.line(Line("orders as last known (the venue does not answer):", .yellow)) }
             var orders = Table(["LEVEL", "SIDE", "PRICE", "DISTANCE", "AMOUNT", "AGE", ""], align: [.right, .left, .right, .right, .right, .right, .left])
             for o in report.orders.sorted(by: { $0.price > $1.price }) {
                 let distance = mid.map { m in Units.renderPercent((o.price - m).divided(by: m, scale: 6)) } ?? ""

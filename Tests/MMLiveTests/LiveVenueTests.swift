@@ -367,6 +367,30 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         await server.stop()
     }
 
+    @Test func aVenueThatIsGoneIsSaidSoAndAStopThatCannotConfirmSaysWhy() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "8", "sim.takers": "0"])
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "gone", limit: 10)
+        let manager = InstanceManager(store: store, interval: .milliseconds(100))
+        try await manager.start(id: r.id, name: r.name, settings: try liveSettings(server, ["refresh.time": "1h", "mexc.streams": "off"]),
+                                credentials: server.credentials)
+        #expect(try await waitUntil { await server.simulator.openOrders("BTCUSDT").count == 4 })
+        let goneAt = Int64(Date().timeIntervalSince1970 * 1000)
+        await server.stop()
+        #expect(try await waitUntil(20) { await manager.report(r.id)?.contactLost != nil })
+        let report = try #require(await manager.report(r.id))
+        let since = try #require(report.contactLostAt)
+        #expect(since >= goneAt, "since when: after the server went")
+        #expect(report.contactLost?.contains("SingleConnectionFailure") == false, "in words: \(report.contactLost ?? "")")
+        // What stop can and cannot say.
+        _ = await manager.stop(r.id)
+        let after = try #require(await manager.report(r.id))
+        #expect(after.unconfirmedAtStop > 0)
+        #expect(try store.events(instance: r.id, levels: ["error"]).contains {
+            $0.message.hasPrefix("could not confirm that every order is cancelled: the venue does not answer (")
+        })
+    }
+
     @Test func aRESTAndAStreamEndpointOfDifferentExchangesAreRefused() async throws {
         let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
         defer { Task { await server.stop() } }

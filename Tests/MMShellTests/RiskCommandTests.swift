@@ -1,7 +1,9 @@
 import Foundation
 import MMCore
-import MMEngine
+@testable import MMStorage
+import MMStrategy
 import Testing
+@testable import MMEngine
 @testable import MMShell
 
 @Suite struct RiskCommandTests {
@@ -79,5 +81,28 @@ import Testing
         #expect(placed <= 10, "never more than the rate in a minute: \(placed)")
         #expect(await h.run("log 1 --level error").out.contains("halted (risk.order_rate: "))
         await h.run("stop 1")
+    }
+}
+
+@Suite struct UnreachableVenueViewTests {
+    @Test func statusSaysWhatIsKnownWhenTheVenueIsSilent() throws {
+        let now: Int64 = 1_796_126_400_000
+        let book = OrderBook(bids: [BookLevel("99.99", 1)], asks: [BookLevel("100.01", 1)])
+        let balances = Balances(base: AssetBalance(total: 1, available: 1), quote: AssetBalance(total: 100, available: 100))
+        // The book was 3 ms old when read, 42 s ago.
+        let snap = MarketSnapshot(time: now - 42_000, book: book, lastTrade: nil, balances: balances, dataAge: .milliseconds(3), source: "stream")
+        var report = InstanceReport(id: 1, name: "x", state: .running, startedAt: now - 100_000,
+                                    orders: [TrackedOrder(clientId: "mm1-a-1", side: .buy, price: "99.9", amount: 1, executed: 0,
+                                                          placedAt: now - 50_000, batch: 1, level: 0, cancelling: false)],
+                                    fills: 0, snapshot: snap, startBase: 1, startQuote: 100, hanging: [], target: "0.5", rules: nil)
+        report.contactLost = "connection refused by 127.0.0.1:1234"
+        report.contactLostAt = now - 30_000
+        let record = InstanceRecord(id: 1, name: "x", createdAt: Date())
+        let text = Renderer(color: false).render(StatusView.detail(record, settings: Settings(), report: report, lastRun: nil, fills: [], now: now),
+                                                 json: false)
+        #expect(text.contains("no answer from the venue since "))
+        #expect(text.contains("(30s): connection refused by 127.0.0.1:1234; the book, balances and orders below are as last known"))
+        #expect(text.contains("streams (book confirmed 42s ago)"), "\(text)")
+        #expect(text.contains("orders as last known (the venue does not answer):"))
     }
 }

@@ -66,7 +66,13 @@ extension Shell {
             }
             if dryRun { out.line("would stop \(describe(r))"); continue }
             let n = await manager.stop(r.id) ?? 0
-            out.line("stopped \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled")
+            let report = await manager.report(r.id)
+            if let report, report.unconfirmedAtStop > 0 {
+                let why = report.contactLost.map { ": the venue does not answer (\($0))" } ?? ": the venue does not answer"
+                out.line(Line("stopped \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled, but it could not be confirmed that none is left open\(why); check open orders on MEXC; they are reconciled at the next start", .red))
+            } else {
+                out.line("stopped \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled")
+            }
         }
         if out.blocks.isEmpty { out.line("nothing is running") }
         return out
@@ -106,14 +112,14 @@ extension Shell {
         let since = report?.startedAt ?? lastRun?.startedAt ?? Int64.max
         return try StatusView.detail(r, settings: settings, report: report, lastRun: lastRun,
                                      fills: Shell.storeCall { try store.fills(instance: r.id, since: since) },
-                                     now: Int64(Date().timeIntervalSince1970 * 1000))
+                                     now: manager.clock.now())
     }
 
     func statusTable() async throws(ShellError) -> Output {
         var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "P&L"],
                           align: [.right, .left, .left, .left, .left, .right, .right, .right, .right])
         var items: [JSON] = []
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = manager.clock.now()
         for r in try Shell.storeCall({ try store.instances() }) {
             let s = try settings(of: r.id)
             let running = await manager.isRunning(r.id)
@@ -139,7 +145,7 @@ extension Shell {
     func listOrders(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let report = await manager.report(r.id)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = manager.clock.now()
         var table = Table(["CLIENT ID", "SIDE", "PRICE", "AMOUNT", "FILLED", "LEVEL", "AGE"],
                           align: [.left, .left, .right, .right, .right, .right, .right])
         var items: [JSON] = []
