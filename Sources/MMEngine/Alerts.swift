@@ -73,6 +73,8 @@ public actor AlertSender {
     public private(set) var delivered = 0
     public private(set) var undelivered = 0
     static let queueLimit = 10_000
+    /// Alerts in the order they were posted, handed to the actor by one reader.
+    nonisolated let inbox: AsyncStream<Alert>.Continuation
 
     public init(transport: any HTTPTransport = CurlTransport(connectTimeout: .seconds(3), totalTimeout: .seconds(5), label: "mmsh.alerts"),
                 backoff: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16)],
@@ -83,11 +85,18 @@ public actor AlertSender {
         self.failed = failed
         self.backoff = backoff
         self.fillBatch = fillBatch
+        let (stream, inbox) = AsyncStream<Alert>.makeStream()
+        self.inbox = inbox
+        Task { [weak self] in
+            for await alert in stream { await self?.enqueue(alert) }
+        }
     }
+
+    deinit { inbox.finish() }
 
     /// Hands an alert over; returns at once.
     public nonisolated func post(_ alert: Alert) {
-        Task { await self.enqueue(alert) }
+        inbox.yield(alert)
     }
 
     func enqueue(_ alert: Alert) {
