@@ -101,7 +101,7 @@ func webhook(_ store: Store, _ receiver: WebhookReceiver, events: String = "all"
         #expect(alert["time"] as? String == "2026-12-01T12:00:00.123Z" && alert["level"] as? String == "error")
         #expect((alert["figures"] as? [String: String])?["state"] == "halted")
         #expect(failures.withLock { $0 }.isEmpty)
-        #expect(await sender.delivered == 1)
+        #expect(try await waitUntil(5) { await sender.delivered == 1 })
 
         // Fills come batched: three in one alert.
         for i in 1...3 {
