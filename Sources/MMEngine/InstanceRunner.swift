@@ -543,7 +543,7 @@ public actor InstanceRunner {
     /// A change of risk state: in the log (and so above every prompt) and to the webhook. When
     /// the state loosens, the ladder is made anew at the next decision: the strategy's timers
     /// ran on while nothing (or one side only) could be placed.
-    func announce(_ change: RiskChange) {
+    func announce(_ change: RiskChange, byHand: Bool = false) {
         func strictness(_ m: RiskMode) -> Int { m == .active ? 0 : m == .reducing ? 1 : 2 }
         if strictness(change.to) < strictness(change.from) {
             let now = clock.now()
@@ -568,13 +568,14 @@ public actor InstanceRunner {
             } else {
                 after = "; 'resume \(id)' resumes it"
             }
-            log(.error, "risk", "halted (\(why)); every order is cancelled\(after)")
+            // A halt by hand is news for the other shells, not an error.
+            log(byHand ? .warning : .error, "risk", "halted (\(why)); every order is cancelled\(after)")
             send("halted", .error, "instance \(id) '\(name)' halted: \(why)", figures)
         case .reducing:
             log(.warning, "risk", "reducing (\(change.binding?.limit ?? ""): \(change.binding?.message ?? "")); only orders that bring the inventory back to its target")
             send("reducing", .warning, "instance \(id) '\(name)' reducing: \(change.binding?.message ?? "")", figures)
         case .active:
-            let what = change.lifted.map { $0.limit == RiskBinding.deadman ? "market data and MEXC's answers are back" : "\($0.limit) no longer binds" } ?? "resumed"
+            let what = byHand ? "resumed by hand" : change.lifted.map { $0.limit == RiskBinding.deadman ? "market data and MEXC's answers are back" : "\($0.limit) no longer binds" } ?? "resumed"
             log(.info, "risk", "active again (\(what)); quoting resumes")
             if change.from == .halted { send("resumed", .info, "instance \(id) '\(name)' resumed: \(what)", figures) }
         }
@@ -583,7 +584,7 @@ public actor InstanceRunner {
     /// Halts by hand (`pause`, `halt all`): everything is cancelled at once and nothing placed
     /// until `resume`. Returns how many orders were cancelled.
     public func pause(_ binding: RiskBinding) async -> Int {
-        if let change = Risk.pause(&risk, binding: binding, at: clock.now()) { announce(change) }
+        if let change = Risk.pause(&risk, binding: binding, at: clock.now()) { announce(change, byHand: true) }
         var n = 0
         for o in orders.values.sorted(by: { $0.clientId < $1.clientId }) where await cancel(o, reason: binding.message) { n += 1 }
         return n
@@ -592,7 +593,7 @@ public actor InstanceRunner {
     /// Lifts a halt by hand; refused (nothing changes) while today's loss is at its limit.
     public func resume() throws(EngineError) {
         switch Risk.resume(&risk, figures: lastFigures, config: riskConfig, at: clock.now()) {
-        case .success(let change): if let change { announce(change) }
+        case .success(let change): if let change { announce(change, byHand: true) }
         case .failure(let refusal): throw EngineError("instance \(id) stays halted: \(refusal.message)")
         }
     }

@@ -32,6 +32,7 @@ import Testing
         #expect(await h.run("resume 1").out == "resumed 1 'mm1'\n")
         await h.run(seconds: 2)
         #expect(await h.shell.manager.report(1)?.orders.count == 2, "quoting again")
+        #expect(await h.run("log 1").out.contains("info    active again (resumed by hand); quoting resumes"))
         #expect(await h.shell.prompt() == "mmsh[1 · 1 running]> ")
         await h.run("stop 1")
     }
