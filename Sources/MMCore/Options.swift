@@ -8,6 +8,8 @@ public enum OptionCatalog {
                     "output of commands that show data: text, or json as if --json were given"),
         SettingSpec("history.size", .integer(0...100_000), default: .integer(1000), "lines of command history kept"),
         SettingSpec("notify", .toggle, default: .bool(true), "show running instances' warnings and errors above the prompt"),
+        SettingSpec("api.listen", .address, optional: true, default: .off,
+                    "also serve the API on this TCP address (HOST:PORT, such as 127.0.0.1:9180), with the bearer token of 'mmsh daemon token'"),
         SettingSpec("alerts.webhook", .url(schemes: ["https", "http"]), optional: true, default: .off,
                     "where the engine POSTs alerts as JSON (halts, stop losses, limits, lost contact, orphans, 429s, errors)"),
         SettingSpec("alerts.events", .choiceList(AlertKinds.all), default: .text(AlertKinds.defaults.joined(separator: ",")),

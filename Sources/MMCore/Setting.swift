@@ -55,6 +55,8 @@ public enum SettingKind: Sendable {
     case url(schemes: [String])
     /// Some of the choices, comma-separated, or `all`; stored in the choices' order.
     case choiceList([String])
+    /// A TCP address to listen on: an IPv4 address, `localhost` or `[IPv6]`, a colon and a port.
+    case address
 }
 
 public struct SettingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -112,6 +114,7 @@ public struct SettingSpec: Sendable {
         case .seed: base = "seed"
         case .url: base = "url"
         case .choiceList: base = "list"
+        case .address: base = "address"
         }
         return optional ? base + "|off" : base
     }
@@ -134,6 +137,7 @@ public struct SettingSpec: Sendable {
         case .seed: out = "a whole number 0–\(UInt64.max), or random"
         case .url(let schemes): out = schemes.map { "\($0)://…" }.joined(separator: " or ")
         case .choiceList(let c): out = "all, or some of " + c.joined(separator: ",")
+        case .address: out = "HOST:PORT, such as 127.0.0.1:9180 or [::1]:9180 (port 1–65535)"
         }
         if optional { out += ", or off" }
         return out
@@ -228,6 +232,9 @@ public struct SettingSpec: Sendable {
                 chosen.insert(word)
             }
             return .text(choices.filter(chosen.contains).joined(separator: ","))
+        case .address:
+            guard let address = ListenAddress(text) else { throw bad("an address") }
+            return .text(address.description)
         }
     }
 
@@ -265,4 +272,32 @@ public struct SettingSpec: Sendable {
         default: optional ? ["off"] : []
         }
     }
+}
+
+/// A TCP address to listen on, as `option api.listen` takes it.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+            guard host.contains(":"), host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            let ipv4 = parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) && Int(p)! <= 255 }
+            guard ipv4 || host == "localhost" else { return nil }
+        }
+        guard let n = Int(port), (1...65535).contains(n), port.allSatisfy(\.isNumber) else { return nil }
+        self.host = String(host)
+        self.port = n
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -93,6 +93,7 @@ public final class EngineService: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
             group.addTask { await self.waitForStop() }
+            group.addTask { await self.serveTCP() }
             if let idle = options.idleExit {
                 group.addTask { try await self.watchIdle(idle) }
             }
@@ -153,12 +154,14 @@ struct SameUserMiddleware: RouterMiddleware {
     struct PeerCredentials: Sendable { var pid: Int32 = 0; var uid: UInt32 = 0; var gid: UInt32 = 0 }
 
     let stopping: @Sendable () -> Bool
+    /// Over TCP the bearer token stands for the peer check.
+    var checkPeer = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if stopping() && request.uri.path != "/v1/daemon" {
             return APIError(status: .serviceUnavailable, code: "stopping", message: "the engine is stopping its instances and will exit; start mmsh again afterwards").response
         }
-        if let provider = context.channel as? SocketOptionProvider {
+        if checkPeer, let provider = context.channel as? SocketOptionProvider {
             let peer: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: .init(SOL_SOCKET), name: .init(SO_PEERCRED)).get()
             if let peer, peer.uid != getuid() {
                 return APIError(status: .forbidden, code: "forbidden",

@@ -67,6 +67,34 @@ public enum OpenAPIDocument {
         }
       }
     },
+    "/v1/daemon/token": {
+      "post": {
+        "summary": "make a new bearer token for the TCP listener (option api.listen); the old one stops working. Only over the Unix socket; the token is shown in this answer only",
+        "responses": {
+          "200": {
+            "description": "the new token",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "token"
+                  ],
+                  "properties": {
+                    "token": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/v1/instances": {
       "get": {
         "summary": "every instance with its state, orders, fills, balances and P&L (as `status --json`)",
@@ -466,6 +494,12 @@ public enum OpenAPIDocument {
       }
     }
   },
+  "security": [
+    {},
+    {
+      "bearer": []
+    }
+  ],
   "components": {
     "parameters": {
       "InstanceId": {
@@ -489,6 +523,13 @@ public enum OpenAPIDocument {
             }
           }
         }
+      }
+    },
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "On the TCP listener (option api.listen) every request needs the token of 'mmsh daemon token'; 401 without it. On the Unix socket mmsh.sock (0600) none is sent: the engine checks that the peer runs as its own user (SO_PEERCRED)."
       }
     },
     "schemas": {

@@ -48,7 +48,7 @@ enum JSONText {
 extension EngineService {
     /// Every path of the API. `openapi.json` describes each; a test holds the two together.
     public static let paths: [(method: String, path: String)] = [
-        ("GET", "/v1/openapi.json"), ("GET", "/v1/daemon"), ("POST", "/v1/daemon/stop"),
+        ("GET", "/v1/openapi.json"), ("GET", "/v1/daemon"), ("POST", "/v1/daemon/stop"), ("POST", "/v1/daemon/token"),
         ("GET", "/v1/instances"), ("GET", "/v1/instances/{id}"), ("POST", "/v1/instances/{id}/start"),
         ("POST", "/v1/instances/{id}/stop"), ("POST", "/v1/instances/{id}/pause"), ("POST", "/v1/instances/{id}/resume"),
         ("POST", "/v1/halt"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
@@ -65,6 +65,14 @@ extension EngineService {
             let running = await self.engine.manager.runningCount
             self.requestStop()
             return Self.json("{\"stopping\":true,\"running\":\(running)}\n", status: .accepted)
+        }
+        router.post("/v1/daemon/token") { _, _ in
+            do {
+                let token = try APIToken.create(in: self.directory.url)
+                return Self.json("{\"token\":\(JSONText.quote(token))}\n", status: .ok)
+            } catch {
+                throw APIError(status: .internalServerError, code: "failed", message: "cannot write the token's file in \(self.directory.url.path)")
+            }
         }
         router.get("/v1/instances") { _, _ in await self.command("status --json") }
         router.get("/v1/instances/{id}") { _, c in await self.command("status \(try Self.id(c)) --json") }

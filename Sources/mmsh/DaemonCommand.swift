@@ -15,7 +15,7 @@ struct Daemon: ParsableCommand {
             systemd; it stays up until stopped. The API is HTTP/1.1 on the Unix socket mmsh.sock in \
             the data directory: curl --unix-socket ~/.local/share/mmsh/mmsh.sock http://localhost/v1/instances
             """,
-        subcommands: [Serve.self, Status.self, Stop.self],
+        subcommands: [Serve.self, Status.self, Stop.self, Token.self],
         defaultSubcommand: Serve.self
     )
 
@@ -132,6 +132,32 @@ struct Daemon: ParsableCommand {
             }
             FileHandle.standardError.write(Data("mmsh daemon stop: the engine is still stopping its instances after 2 minutes; see \(EngineFiles.log)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new bearer token for the API's TCP listener (option api.listen); the old one stops working.",
+            discussion: "The token is printed once, here; the engine keeps only its SHA-256. Send it as 'Authorization: Bearer TOKEN'.")
+
+        func run() throws {
+            let directory = DataDirectory.resolve()
+            let socket = directory.appendingPathComponent(EngineFiles.socket).path
+            do {
+                // An engine is started for it when none runs, as for any command.
+                _ = try EngineClient.connect(socket: socket, directory: directory)
+                let answer = try ControlHTTP.request(socket: socket, method: "POST", path: "/v1/daemon/token")
+                let o = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] ?? [:]
+                guard answer.status == 200, let token = o["token"] as? String else {
+                    FileHandle.standardError.write(Data("mmsh daemon token: \(answer.body)".utf8))
+                    throw ExitCode(1)
+                }
+                print(token)
+                FileHandle.standardError.write(Data("mmsh: a new API token; keep it secret. It is shown only now; 'option api.listen HOST:PORT' serves the API on TCP with it.\n".utf8))
+            } catch let e as ControlError {
+                FileHandle.standardError.write(Data("mmsh daemon token: \(e.message)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -244,3 +244,79 @@ enum PrometheusParser {
             .flatMap { [$0, $0 + "_total"] })
     }
 }
+
+/// One HTTP/1.1 request over TCP to 127.0.0.1:`port`: the status and the body; nil when nothing listens.
+func tcpRequest(port: Int, method: String = "GET", path: String, token: String? = nil) -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard ok == 0 else { return nil }
+    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n"
+    if let token { request += "Authorization: Bearer \(token)\r\n" }
+    request += "\r\n"
+    _ = request.withCString { write(fd, $0, strlen($0)) }
+    var data = [UInt8](), buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 { break }
+        data += buffer[0..<n]
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    guard let status = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+    return (status, body)
+}
+
+/// A loopback port nothing listens on now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+@Suite struct TCPListenerTests {
+    @Test func theTCPListenerServesOnlyWithTheBearerToken() async throws {
+        let engine = try await RunningEngine()
+        let port = freePort()
+        #expect(try await engine.post("/v1/commands", #"{"line": "option api.listen 127.0.0.1:\#(port)"}"#).status == 200)
+        func until(_ condition: () async throws -> Bool) async throws -> Bool {
+            for _ in 0..<100 { if try await condition() { return true }; try await Task.sleep(for: .milliseconds(50)) }
+            return false
+        }
+        #expect(try await until { (try await offPool { tcpRequest(port: port, path: "/v1/instances") }) != nil }, "listening within seconds")
+        let none = try #require(try await offPool { tcpRequest(port: port, path: "/v1/instances") })
+        #expect(none.status == 401 && errorMessage(none.body) == "no API token exists yet: 'mmsh daemon token' makes one; send it as 'Authorization: Bearer TOKEN'")
+        let made = try await engine.post("/v1/daemon/token")
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(made.body.utf8)) as? [String: String])?["token"])
+        #expect(token.hasPrefix("mmsh_") && token.count == 69)
+        let ok = try #require(try await offPool { tcpRequest(port: port, path: "/v1/instances", token: token) })
+        #expect(ok.status == 200 && ok.body.contains(#""instances""#), "\(ok.body)")
+        let metrics = try #require(try await offPool { tcpRequest(port: port, path: "/metrics", token: token) })
+        #expect(metrics.status == 200 && metrics.body.contains("mmsh_engine_uptime_seconds"))
+        let wrong = try #require(try await offPool { tcpRequest(port: port, path: "/v1/instances", token: token + "0") })
+        #expect(wrong.status == 401 && !wrong.body.contains(token))
+        let remote = try #require(try await offPool { tcpRequest(port: port, method: "POST", path: "/v1/daemon/token", token: token) })
+        #expect(remote.status == 403, "a token is made only over the socket")
+        // Only the token's digest is kept, readable by its owner only; a new token ends the old one.
+        let file = engine.url.appendingPathComponent("api-token.sha256").path
+        let attributes = try FileManager.default.attributesOfItem(atPath: file)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(!(try String(contentsOfFile: file, encoding: .utf8)).contains(token))
+        _ = try await engine.post("/v1/daemon/token")
+        #expect(try await offPool { tcpRequest(port: port, path: "/v1/instances", token: token) }?.status == 401)
+        // Off: the listener goes.
+        _ = try await engine.post("/v1/commands", #"{"line": "option api.listen off"}"#)
+        #expect(try await until { (try await offPool { tcpRequest(port: port, path: "/v1/instances") }) == nil }, "no longer listening")
+        await engine.stop()
+    }
+}
