@@ -117,6 +117,42 @@ import Testing
     static let key = "mx0aSYSTEMTESTKEY77", secret = "system-test-SECRET-do-not-leak"
 
     /// Keys set on a terminal: nothing echoes, nothing reaches history, no file holds them in clear.
+    /// A client killed (SIGKILL) while the engine waits for its answer to a secret prompt: the
+    /// engine lets the question go and its session with it; the running instance does not blink.
+    @Test func aClientKilledDuringAPassphrasePromptFreesItsSession() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("mmsh> ")
+        try t.type("new; set sim.seed 3; start 1")
+        try t.send("Enter")
+        try t.waitFor("started 1 'mm1' on sim BTCUSDT")
+        let engine = try #require(home.enginePid)
+        try t.type("keys set desk")
+        try t.send("Enter")
+        try t.waitFor("API key for 'desk':")
+        let shell = try #require(Int32(try t.tmux(["list-panes", "-t", "t", "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let client = try #require(Int32(try spawn(["pgrep", "-P", "\(shell)", "mmsh"]).split(separator: "\n").first ?? ""))
+        kill(client, SIGKILL)
+        try t.waitFor("mmsh exited with status 137")
+        // The engine goes on, the instance runs, and nobody is left attached.
+        let deadline = Date().addingTimeInterval(10)
+        var status = ""
+        while Date() < deadline {
+            status = try run(["daemon", "status"], home: home).out
+            if status.contains("0 client(s) attached") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(status.contains("0 client(s) attached") && status.contains("running: 1"), "\(status)")
+        #expect(home.enginePid == engine)
+        let after = try run(["-c", "status 1 --json"], home: home)
+        #expect(after.status == 0 && after.out.contains(#""state": "running""#), "\(after)")
+        let keys = try run(["-c", "keys list"], home: home)
+        #expect(!keys.out.contains("desk") && !keys.err.contains("desk"), "the interrupted keys set stored nothing: \(keys)")
+        _ = try run(["-c", "stop 1"], home: home)
+    }
+
     @Test func keysOnATerminalLeaveNoTrace() throws {
         let home = TempHome()
         let t = Terminal(home: home)
