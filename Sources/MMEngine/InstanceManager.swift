@@ -26,6 +26,8 @@ public actor InstanceManager {
     var uidPools: [String: WeightPool] = [:]
     /// Alerts to `option alerts.webhook`, shared by every instance.
     public let alerts: AlertSender
+    /// Every instance's log entries as they happen.
+    public nonisolated let events = EventBus()
 
     public init(store: Store, clock: any EngineClock = WallClock(), interval: Duration = .milliseconds(500),
                 alertBackoff: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16)],
@@ -88,7 +90,7 @@ public actor InstanceManager {
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let alerts = self.alerts
         let runner = InstanceRunner(id: id, name: name, settings: settings, store: store, exchange: exchange, clock: clock,
-                                    token: token, notify: notify, alert: { alerts.post($0) })
+                                    token: token, notify: notify, alert: { alerts.post($0) }, events: events)
         do { try await runner.start(seedNote: seedNote) } catch {
             await exchange.close()
             throw EngineError("cannot start instance \(id): \(error.message)")

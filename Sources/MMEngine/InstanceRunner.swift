@@ -54,6 +54,7 @@ public actor InstanceRunner {
     let clock: any EngineClock
     let notify: @Sendable (Int, EventLevel, String) -> Void
     let alert: @Sendable (Alert) -> Void
+    let events: EventBus?
     var settings: Settings
     var config: StrategyConfig
     var state = StrategyState()
@@ -73,6 +74,8 @@ public actor InstanceRunner {
     var runId: Int64?
     var startBase: Dec = 0, startQuote: Dec = 0
     var feesPaid: Dec = 0
+    /// The run's fills summed as they are applied (status reads these, not the stored fills).
+    public private(set) var tally = FillTally()
     var lastPnLAt: Int64 = 0
     static let pnlEvery: Int64 = 60_000
     /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
@@ -123,7 +126,8 @@ public actor InstanceRunner {
 
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in },
-                alert: @escaping @Sendable (Alert) -> Void = { _ in }) {
+                alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil) {
+        self.events = events
         self.id = id
         self.name = name
         self.settings = settings
@@ -141,15 +145,16 @@ public actor InstanceRunner {
     public static func instancePrefix(_ id: Int) -> String { "mm\(id)-" }
 
     func log(_ level: EventLevel, _ kind: String, _ message: String) {
-        let event = EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message)
+        var event = EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message)
         if storageFailure == nil {
-            do { _ = try store.appendEvent(event, keep: settings["log.keep"].integer ?? 10_000) } catch {
+            do { event.id = try store.appendEvent(event, keep: settings["log.keep"].integer ?? 10_000) } catch {
                 storageFailed(error)
                 keepUnsaved(event)
             }
         } else {
             keepUnsaved(event)
         }
+        events?.publish(event)
         if level >= .warning { notify(id, level, message) }
         // Errors reach the webhook too; those with an alert of their own are sent as that.
         if level == .error, !["stop_loss", "risk"].contains(kind) { send("error", .error, message) }
@@ -858,6 +863,7 @@ public actor InstanceRunner {
     func apply(_ t: ExchangeTrade) {
         fillCount += 1
         feesPaid += t.fee
+        tally.add(side: t.side, price: t.price, amount: t.quantity, fee: t.fee)
         let before = orders.values.map(\.live)
         state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
                             complete: t.orderFilled), orders: before, config: config)
@@ -909,7 +915,7 @@ public actor InstanceRunner {
                        hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
                        storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count,
                        risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
-                       unconfirmedAtStop: unconfirmedAtStop)
+                       unconfirmedAtStop: unconfirmedAtStop, tally: tally)
     }
 }
 
@@ -948,4 +954,21 @@ public struct InstanceReport: Sendable {
     public var contactLostAt: Int64?
     /// Orders the last stop could not confirm gone.
     public var unconfirmedAtStop = 0
+    /// The run's fills, summed.
+    public var tally = FillTally()
+}
+
+/// Fills summed by side: what the P&L of a run needs, kept as fills are applied.
+public struct FillTally: Sendable, Equatable {
+    public var count = 0
+    public var bought: Dec = 0, boughtValue: Dec = 0
+    public var sold: Dec = 0, soldValue: Dec = 0
+    public var fees: Dec = 0
+    public init() {}
+
+    public mutating func add(side: Side, price: Dec, amount: Dec, fee: Dec) {
+        count += 1
+        fees += fee
+        if side == .buy { bought += amount; boughtValue += amount * price } else { sold += amount; soldValue += amount * price }
+    }
 }

@@ -42,17 +42,13 @@ enum StatusView {
 
     static func signed(_ d: Dec) -> String { d.isNegative ? d.description : "+\(d)" }
 
-    static func pnl(_ r: InstanceReport, fills: [FillRecord]) -> PnL? {
+    static func pnl(_ r: InstanceReport) -> PnL? {
         guard let snap = r.snapshot, let mid = snap.book.mid else { return nil }
         let base = snap.balances.base.total, quote = snap.balances.quote.total
         let now = base * mid + quote
         let hold = r.startBase * mid + r.startQuote
-        var fees: Dec = 0, bought: Dec = 0, boughtValue: Dec = 0, sold: Dec = 0, soldValue: Dec = 0
-        for f in fills {
-            let q = Dec(f.quantity) ?? 0, p = Dec(f.price) ?? 0
-            fees += Dec(f.fee) ?? 0
-            if f.side == "buy" { bought += q; boughtValue += q * p } else { sold += q; soldValue += q * p }
-        }
+        let t = r.tally
+        let (fees, bought, boughtValue, sold, soldValue) = (t.fees, t.bought, t.boughtValue, t.sold, t.soldValue)
         let matched = min(bought, sold)
         var realized = -fees
         if matched.isPositive {
@@ -114,15 +110,17 @@ enum StatusView {
         return .object(fields)
     }
 
+    /// `storedFills`: the last run's fill count, read from the store for an instance this engine has not run.
     static func detail(_ r: InstanceRecord, settings s: Settings, report: InstanceReport?, lastRun: RunRecord?,
-                       fills: [FillRecord], now: Int64) -> Output {
+                       storedFills: Int, now: Int64) -> Output {
         let state = self.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
-        let pnl = report.flatMap { self.pnl($0, fills: fills) }
-        var out = Output(json: json(r, settings: s, state: state, report: report, pnl: pnl, fills: fills.count))
+        let pnl = report.flatMap { self.pnl($0) }
+        let fillCount = report?.tally.count ?? storedFills
+        var out = Output(json: json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(s.venue) \(s.pair) · ", .plain), (state, style(state))]))
         guard let report, let snap = report.snapshot else {
             if let lastRun {
-                out.line("last run: \(localTime(lastRun.startedAt)) to \(lastRun.stoppedAt.map(localTime) ?? "-"), \(fills.count) fill\(fills.count == 1 ? "" : "s"), ended \(lastRun.endState ?? "-")")
+                out.line("last run: \(localTime(lastRun.startedAt)) to \(lastRun.stoppedAt.map(localTime) ?? "-"), \(fillCount) fill\(fillCount == 1 ? "" : "s"), ended \(lastRun.endState ?? "-")")
             } else {
                 out.line("not started yet; 'start \(r.id)' starts it")
             }

@@ -99,11 +99,42 @@ import Testing
         report.contactLost = "connection refused by 127.0.0.1:1234"
         report.contactLostAt = now - 30_000
         let record = InstanceRecord(id: 1, name: "x", createdAt: Date())
-        let text = Renderer(color: false).render(StatusView.detail(record, settings: Settings(), report: report, lastRun: nil, fills: [], now: now),
+        let text = Renderer(color: false).render(StatusView.detail(record, settings: Settings(), report: report, lastRun: nil, storedFills: 0, now: now),
                                                  json: false)
         #expect(text.contains("no answer from the venue since "))
         #expect(text.contains("(30s): connection refused by 127.0.0.1:1234; the book, balances and orders below are as last known"))
         #expect(text.contains("streams (book confirmed 42s ago)"), "\(text)")
         #expect(text.contains("orders as last known (the venue does not answer):"))
+    }
+}
+
+@Suite struct FollowTests {
+    /// `log --tail` follows the engine's stream of entries: an entry published and never stored
+    /// (as while the database refuses writes) is shown, each stored entry once, and Ctrl-C ends it.
+    @Test func logTailFollowsTheEnginesStreamNotTheDatabase() async throws {
+        let h = try Harness()
+        await h.run("new; set sim.seed 5; set sim.takers 0; set refresh.time 1h; start 1")
+        await h.run(seconds: 1)
+        let shell = h.shell
+        let manager = await shell.manager
+        let tail = Task { await shell.run(line: "log 1 --tail -n 2", origin: .interactive) }
+        // Subscribed once the history is out.
+        for _ in 0..<200 where manager.events.followers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(manager.events.followers == 1)
+        manager.events.publish(EventRecord(instanceId: 1, time: h.clock.now(), level: "warning", kind: "test", message: "only on the stream"))
+        manager.events.publish(EventRecord(instanceId: 2, time: h.clock.now(), level: "warning", kind: "test", message: "another instance"))
+        _ = await manager.pause(1, binding: RiskBinding("pause", "paused by hand"))
+        for _ in 0..<200 {
+            if h.console.out.contains("cancelled buy") { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        h.console.interrupt()
+        _ = await tail.value
+        let (out, _) = h.console.take()
+        #expect(out.contains("warning only on the stream"))
+        #expect(!out.contains("another instance"))
+        #expect(out.components(separatedBy: "halted (paused by hand)").count == 2, "each entry once: \(out)")
+        #expect(manager.events.followers == 0, "the subscription ends with the command")
+        await h.run("stop 1")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MMCore
 import MMEngine
 import MMStorage
@@ -96,11 +97,26 @@ extension Shell {
             let json = inv.has("--json") || option("output") == "json"
             var plain = inv
             plain.flags["--watch"] = nil
+            // Redrawn every SECONDS, and at once (at most every 200 ms) when a shown instance logs
+            // something: a fill, an order, a state change, from the engine's stream of entries.
+            let (subscription, stream) = manager.events.subscribe()
+            let bus = manager.events
+            defer { bus.end(subscription) }
+            let shown = inv["ID"].flatMap(Int.init)
+            let news = Atomic<Bool>(false)
+            let listener = Task {
+                for await e in stream where shown == nil || e.instanceId == shown { news.store(true, ordering: .relaxed) }
+            }
+            defer { listener.cancel() }
             while !console.interrupted {
                 let output = try await status(plain)
                 if !json && console.isTerminal { console.write("\u{1B}[H\u{1B}[2J") }
                 console.write(renderer.render(output, json: json))
-                for _ in 0..<(seconds * 10) where !console.interrupted { try? await Task.sleep(for: .milliseconds(100)) }
+                news.store(false, ordering: .relaxed)
+                for i in 0..<(seconds * 10) where !console.interrupted {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    if i >= 1 && news.load(ordering: .relaxed) { break }
+                }
             }
             return .empty
         }
@@ -110,9 +126,9 @@ extension Shell {
         let report = await manager.report(r.id)
         let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
         let since = report?.startedAt ?? lastRun?.startedAt ?? Int64.max
-        return try StatusView.detail(r, settings: settings, report: report, lastRun: lastRun,
-                                     fills: Shell.storeCall { try store.fills(instance: r.id, since: since) },
-                                     now: manager.clock.now())
+        // A run this engine holds is summed in memory; only an earlier engine's run is read from the store.
+        let stored = report == nil ? try Shell.storeCall { try store.fills(instance: r.id, since: since) }.count : 0
+        return StatusView.detail(r, settings: settings, report: report, lastRun: lastRun, storedFills: stored, now: manager.clock.now())
     }
 
     func statusTable() async throws(ShellError) -> Output {
@@ -126,14 +142,17 @@ extension Shell {
             let report = await manager.report(r.id)
             let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
             let state = StatusView.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
-            let runFills = try Shell.storeCall { try store.fills(instance: r.id, since: report?.startedAt ?? lastRun?.startedAt ?? Int64.max) }
-            let pnl = report.flatMap { StatusView.pnl($0, fills: runFills) }
+            let fillCount: Int
+            if let report { fillCount = report.tally.count } else {
+                fillCount = try Shell.storeCall { try store.fills(instance: r.id, since: lastRun?.startedAt ?? Int64.max) }.count
+            }
+            let pnl = report.flatMap { StatusView.pnl($0) }
             let uptime = running ? TimeSpan(milliseconds: (now - (report?.startedAt ?? now)) / 1000 * 1000).description : "-"
             table.add(styled: [("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain), (s.venue, .plain),
                                (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
-                               ("\(runFills.count)", .plain),
+                               ("\(fillCount)", .plain),
                                (pnl.map { StatusView.signed($0.total.rounded(places: 2)) } ?? "-", pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
-            items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: runFills.count))
+            items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         }
         var out = Output(json: .object([("instances", .array(items))]))
         if items.isEmpty { out.line("no instances yet; 'new' creates one") } else { out.table(table) }
@@ -188,18 +207,30 @@ extension Shell {
             since = Int64(Date().timeIntervalSince1970 * 1000) - span.milliseconds
         }
         let levels = inv["--level"].map { min in EventLevel.allCases.filter { $0 >= EventLevel(rawValue: min)! }.map(\.rawValue) }
-        let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
         let json = inv.has("--json") || option("output") == "json"
-        guard inv.has("--tail") else { return StatusView.log(events, json: json) }
-        // Follow: print what is there, then new entries as they come, until Ctrl-C.
+        guard inv.has("--tail") else {
+            let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
+            return StatusView.log(events, json: json)
+        }
+        // Follow: the engine's stream of entries, subscribed to before the history is read so
+        // that nothing falls between the two; what the history showed is not shown again.
+        let (subscription, stream) = manager.events.subscribe()
+        let bus = manager.events
+        defer { bus.end(subscription) }
+        let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
         console.write(renderer.render(StatusView.log(events, json: false), json: false))
         let newest = try Shell.storeCall { try store.events(instance: r.id, limit: 1) }
-        var last = events.last?.id ?? newest.last?.id ?? 0
-        while !console.interrupted {
-            try? await Task.sleep(for: .milliseconds(200))
-            let more = try Shell.storeCall { try store.events(instance: r.id, afterId: last, levels: levels) }
-            if let id = more.last?.id { last = id }
-            if !more.isEmpty { console.write(renderer.render(StatusView.log(more, json: false), json: false)) }
+        let shown = events.last?.id ?? newest.last?.id ?? 0
+        // Ctrl-C (or the client going away) ends the stream, and with it the loop below.
+        let console = self.console
+        let watcher = Task {
+            while !console.interrupted && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+            bus.end(subscription)
+        }
+        defer { watcher.cancel() }
+        for await e in stream where e.instanceId == r.id && (levels?.contains(e.level) ?? true) {
+            if let id = e.id, id <= shown { continue }
+            console.write(renderer.render(StatusView.log([e], json: false), json: false))
         }
         return .empty
     }
