@@ -276,13 +276,13 @@ _mmsh_daemon() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|status|stop)
+    serve|status|stop|token)
         # Offer subcommand argument completions
         "_mmsh_daemon_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve status stop' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve status stop token' -- "${cur}"))
         ;;
     esac
 }
@@ -315,6 +315,14 @@ _mmsh_daemon_status() {
 }
 
 _mmsh_daemon_stop() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __mmsh_offer_flags_options 0
+}
+
+_mmsh_daemon_token() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()

@@ -39,6 +39,8 @@ function __mmsh_parse_tokens -S
                 __mmsh_parse_subcommand 0 'json' 'version' 'h/help'
             case 'stop'
                 __mmsh_parse_subcommand 0 'version' 'h/help'
+            case 'token'
+                __mmsh_parse_subcommand 0 'version' 'h/help'
             end
         case 'help'
             __mmsh_parse_subcommand -r 1 'version'
@@ -125,6 +127,7 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'serve' -d 'Run the engine in the foreground (the default).'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'status' -d 'Whether an engine runs for the data directory, and what it does.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'stop' -d 'Stop every instance (orders cancelled and confirmed), then the engine.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_positional "mmsh daemon" -eq 1' -fa 'token' -d 'Make a new bearer token for the API\'s TCP listener (option api.listen); the old one stops working.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" idle-exit' -l 'idle-exit' -d 'Exit after this many seconds with no running instance and no client attached (0: never).' -rfka ''
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" passphrase-file' -l 'passphrase-file' -d 'Unlock the vault at start with the passphrase in FILE (readable by its owner only), for unattended starts.' -rF
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon serve" version' -l 'version' -d 'Show the version.'
@@ -134,4 +137,6 @@ complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mms
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon status" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon stop" version' -l 'version' -d 'Show the version.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon stop" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon token" version' -l 'version' -d 'Show the version.'
+complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh daemon token" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mmsh' -n '__mmsh_should_offer_completions_for_flags_or_options "mmsh help" version' -l 'version' -d 'Show the version.'
