@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        // Metrics: recorded through swift-metrics where they happen, exposed by swift-prometheus.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
@@ -34,7 +37,8 @@ let package = Package(
         // The simulated MEXC market of the sim venue.
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // Running instances: the Exchange protocol, its venues, one actor per running instance.
-        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc"]),
+        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc",
+                                                  .product(name: "Metrics", package: "swift-metrics")]),
         // API keys encrypted at rest: scrypt and AES-GCM from swift-crypto.
         .target(name: "MMVault", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -48,6 +52,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // `mmsh sim serve`: MEXC's spot REST API on loopback, over the sim venue's markets.
         .target(name: "MMSimServer", dependencies: [
@@ -77,6 +82,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),

@@ -55,6 +55,8 @@ public final class EngineService: Sendable {
     public init(directory: DataDirectory, options: EngineOptions) throws(StoreError) {
         self.directory = directory
         self.options = options
+        // Metrics are recorded from the first instance on.
+        _ = EngineMetrics.registry
         let store = try Store.open(directory: directory)
         let vault = Vault(url: directory.file("vault.json"))
         engine = ShellEngine(store: store, vault: vault, shared: true)

@@ -3,10 +3,27 @@ import MMCore
 import MMEngine
 import MMShell
 import MMStrategy
+import Metrics
+import Prometheus
 
-/// `/metrics` in Prometheus's text exposition format (version 0.0.4): a gauge or counter per
-/// instance figure, labelled with the instance's id, name, pair and venue.
-enum Metrics {
+/// `/metrics` in Prometheus's text exposition format (version 0.0.4). Two sources: the figures
+/// of each instance read at the scrape (gauges and counters labelled with its id, name, pair and
+/// venue), and what the engine records as it happens through swift-metrics (decision latency,
+/// traded volume, fees, requests to MEXC by outcome, stream connections, book resyncs), held by
+/// swift-prometheus's registry.
+enum EngineMetrics {
+    /// The process's registry; swift-metrics is bootstrapped with it once, before any instance runs.
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // A decision takes microseconds; the buckets say how many, up to a slow 100 ms.
+        factory.defaultDurationHistogramBuckets = [.microseconds(5), .microseconds(10), .microseconds(25), .microseconds(50),
+                                                   .microseconds(100), .microseconds(250), .milliseconds(1), .milliseconds(10),
+                                                   .milliseconds(100)]
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+
     struct Family {
         let name: String, help: String, type: String
         var samples: [(labels: String, value: String)] = []
@@ -54,12 +71,21 @@ enum Metrics {
                     add("mmsh_instance_inventory_ratio", "gauge", "share of the portfolio value held in the base asset", labels,
                         baseValue.divided(by: value, scale: 8).description)
                 }
+                if let uptime = report.quoteUptime {
+                    add("mmsh_instance_quote_uptime_ratio", "gauge", "share of the run's time with both a bid and an ask resting", labels,
+                        String(format: "%.6f", uptime))
+                }
                 add("mmsh_instance_book_age_seconds", "gauge", "age of the book the instance decides on", labels,
                     String(format: "%.3f", Double(snap.dataAge.components.seconds) + Double(snap.dataAge.components.attoseconds) / 1e18))
             }
         }
         add("mmsh_engine_instances", "gauge", "instances defined in the data directory", "", "\(records.count)")
         add("mmsh_engine_running_instances", "gauge", "instances running in this engine", "", "\(await engine.manager.runningCount)")
+        for pool in await engine.manager.poolUsage() {
+            let labels = "pool=\"\(escape(pool.pool))\""
+            add("mmsh_rest_weight_used", "gauge", "MEXC request weight spent in the pool's current window", labels, "\(pool.used)")
+            add("mmsh_rest_weight_capacity", "gauge", "MEXC request weight the pool allows per window", labels, "\(pool.capacity)")
+        }
         add("mmsh_alerts_delivered_total", "counter", "alerts the webhook accepted", "", "\(await engine.manager.alerts.delivered)")
         add("mmsh_alerts_undelivered_total", "counter", "alerts given up on after every retry, or dropped from a full queue (each is logged)", "",
             "\(await engine.manager.alerts.undelivered)")
@@ -71,7 +97,7 @@ enum Metrics {
             text += "# HELP \(f.name) \(f.help)\n# TYPE \(f.name) \(f.type)\n"
             for s in f.samples { text += s.labels.isEmpty ? "\(f.name) \(s.value)\n" : "\(f.name){\(s.labels)} \(s.value)\n" }
         }
-        return text
+        return text + registry.emitToString()
     }
 
     static func escape(_ s: String) -> String {

@@ -97,7 +97,7 @@ extension EngineService {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: await Metrics.render(self.engine, sessions: self.sessions.withLock { $0 },
+                     body: .init(byteBuffer: ByteBuffer(string: await EngineMetrics.render(self.engine, sessions: self.sessions.withLock { $0 },
                                                                                      uptime: Date().timeIntervalSince(self.startedAt)))))
         }
         router.ws("/v1/session") { inbound, outbound, _ in

@@ -256,6 +256,15 @@ public actor InstanceManager {
         return await runner.confirmNoOrders()
     }
 
+    /// MEXC request weight used now in each rate-limit pool: the IP pool per REST endpoint and
+    /// the UID pool per API key (numbered, the key itself never shown), with their capacities.
+    public func poolUsage() async -> [(pool: String, used: Int, capacity: Int)] {
+        var out: [(String, Int, Int)] = []
+        for (url, pool) in ipPools.sorted(by: { $0.key < $1.key }) { out.append(("ip \(url)", await pool.used, await pool.capacity)) }
+        for (i, pool) in uidPools.sorted(by: { $0.key < $1.key }).map(\.value).enumerated() { out.append(("uid \(i + 1)", await pool.used, await pool.capacity)) }
+        return out
+    }
+
     /// The risk state of every running instance that is not active.
     public func riskModes() async -> [Int: RiskMode] {
         var out: [Int: RiskMode] = [:]

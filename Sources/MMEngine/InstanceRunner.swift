@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import MMCore
 import MMSim
 import MMStorage
@@ -76,6 +77,12 @@ public actor InstanceRunner {
     var feesPaid: Dec = 0
     /// The run's fills summed as they are applied (status reads these, not the stored fills).
     public private(set) var tally = FillTally()
+    /// Time run, and time with both a bid and an ask resting (quote uptime), in ms.
+    var runMs: Int64 = 0, quotedMs: Int64 = 0
+    var lastCycleAt: Int64?
+    // Recorded where they happen (swift-metrics), read by /metrics.
+    let decisionTimer: Metrics.Timer
+    let tradedBase: FloatingPointCounter, tradedQuote: FloatingPointCounter, feesCounter: FloatingPointCounter
     var lastPnLAt: Int64 = 0
     static let pnlEvery: Int64 = 60_000
     /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
@@ -139,6 +146,11 @@ public actor InstanceRunner {
         self.clock = clock
         self.notify = notify
         self.prefix = "mm\(id)-\(token)-"
+        let labels = [("instance", "\(id)"), ("name", name), ("pair", settings.pair), ("venue", settings.venue)]
+        decisionTimer = Metrics.Timer(label: "mmsh_decision_duration_seconds", dimensions: labels)
+        tradedBase = FloatingPointCounter(label: "mmsh_instance_traded_base_total", dimensions: labels)
+        tradedQuote = FloatingPointCounter(label: "mmsh_instance_traded_quote_total", dimensions: labels)
+        feesCounter = FloatingPointCounter(label: "mmsh_instance_fees_total", dimensions: labels)
     }
 
     /// The client-id prefix of every order of this instance (all runs).
@@ -481,10 +493,14 @@ public actor InstanceRunner {
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules)
+            accountQuoting(live, at: snapshot.time)
+            let started = ContinuousClock.now
             var d = Strategy.decide(view, state: &state, config: config, explain: true)
             guard trap.error == nil else { return }
             let figures = riskFigures(snapshot)
             superviseRisk(&d, figures: figures, live: live)
+            let took = ContinuousClock.now - started
+            decisionTimer.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
             guard trap.error == nil else { return }
             try await act(on: d, rules: rules)
         } catch where error.isOutcomeUnknown {
@@ -499,6 +515,16 @@ public actor InstanceRunner {
             log(.error, "error", "\(error)")
             await cancelIfStale()
             await superviseWhileSilent()
+        }
+    }
+
+    /// Quote uptime: the time since the last cycle counts as quoted when a bid and an ask rest.
+    func accountQuoting(_ live: [LiveOrder], at now: Int64) {
+        defer { lastCycleAt = now }
+        guard let last = lastCycleAt, now > last else { return }
+        runMs += now - last
+        if live.contains(where: { $0.side == .buy && !$0.cancelling }) && live.contains(where: { $0.side == .sell && !$0.cancelling }) {
+            quotedMs += now - last
         }
     }
 
@@ -864,6 +890,9 @@ public actor InstanceRunner {
         fillCount += 1
         feesPaid += t.fee
         tally.add(side: t.side, price: t.price, amount: t.quantity, fee: t.fee)
+        tradedBase.increment(by: t.quantity.doubleValue)
+        tradedQuote.increment(by: (t.quantity * t.price).doubleValue)
+        feesCounter.increment(by: t.fee.doubleValue)
         let before = orders.values.map(\.live)
         state.apply(OwnFill(clientId: t.clientId, side: t.side, price: t.price, amount: t.quantity, time: t.time,
                             complete: t.orderFilled), orders: before, config: config)
@@ -915,7 +944,8 @@ public actor InstanceRunner {
                        hanging: state.hanging, target: config.inventoryTarget, rules: rules, stale: stale, throttled: throttled, cycles: cycles,
                        storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count,
                        risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
-                       unconfirmedAtStop: unconfirmedAtStop, tally: tally)
+                       unconfirmedAtStop: unconfirmedAtStop, tally: tally,
+                       quoteUptime: runMs > 0 ? Double(quotedMs) / Double(runMs) : nil)
     }
 }
 
@@ -956,6 +986,8 @@ public struct InstanceReport: Sendable {
     public var unconfirmedAtStop = 0
     /// The run's fills, summed.
     public var tally = FillTally()
+    /// Share of the run's time with both a bid and an ask resting.
+    public var quoteUptime: Double?
 }
 
 /// Fills summed by side: what the P&L of a run needs, kept as fills are applied.

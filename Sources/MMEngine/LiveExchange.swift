@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import MMCore
 import MMMexc
 import MMSim
@@ -405,6 +406,7 @@ public actor LiveExchange: Exchange {
     func handlePrivate(_ notice: StreamNotice) async {
         switch notice {
         case .connected:
+            Counter(label: "mmsh_stream_connects_total", dimensions: [("pair", symbol), ("stream", "private")]).increment()
             note("private stream connected")
             privateUp = true
             // Fills made while it was down come from REST, now.

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import MMCore
 import MMMexc
 import MMSim
@@ -120,6 +121,7 @@ public actor MarketFeed {
     func handle(_ notice: StreamNotice) async {
         switch notice {
         case .connected:
+            Counter(label: "mmsh_stream_connects_total", dimensions: [("pair", symbol), ("stream", "public")]).increment()
             note("public stream connected")
             book.reset()
             await resnapshot()
@@ -130,6 +132,7 @@ public actor MarketFeed {
             switch book.apply(diff) {
             case .applied: changed?()
             case .needsSnapshot(let reason):
+                Counter(label: "mmsh_book_resyncs_total", dimensions: [("pair", symbol)]).increment()
                 note("book out of sync (\(reason)); new snapshot")
                 await resnapshot()
             default: break

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 
 /// An API key and its secret. The secret is never part of a description, a log or an error.
 public struct APICredentials: Sendable, CustomStringConvertible {
@@ -127,7 +128,12 @@ public actor MEXCClient {
             let failure: MEXCFailure
             do {
                 let response = try await transport.send(request)
-                if (200..<300).contains(response.status) { return response.body }
+                if (200..<300).contains(response.status) {
+                    Self.count(endpoint, "ok")
+                    return response.body
+                }
+                Self.count(endpoint, response.status == 429 || response.status == 418 ? "rate_limited"
+                           : response.status >= 500 ? "server_error" : "refused")
                 let retryAfter = response.headers["retry-after"].flatMap(Double.init)
                 if (response.status == 429 || response.status == 418) && rateLimited < Self.rateLimitRetries {
                     // Not processed: safe to send again once the pools have reopened.
@@ -139,6 +145,7 @@ public actor MEXCClient {
                 }
                 failure = MEXCFailure.from(httpStatus: response.status, body: response.body, retryAfter: retryAfter)
             } catch {
+                Self.count(endpoint, "no_answer")
                 failure = error
             }
             if case .exchange(700003, _, _) = failure, endpoint.signed, !resynced {
@@ -154,6 +161,12 @@ public actor MEXCClient {
             }
             throw failure
         }
+    }
+
+    /// Every request MEXC was sent, by path and outcome (ok, refused, rate_limited for its 429 and
+    /// 418, server_error, no_answer), for `/metrics`.
+    static func count(_ endpoint: Endpoint, _ outcome: String) {
+        Counter(label: "mmsh_rest_requests_total", dimensions: [("path", endpoint.path), ("outcome", outcome)]).increment()
     }
 
     func makeRequest(_ endpoint: Endpoint, _ parameters: [(String, String)]) throws(MEXCFailure) -> HTTPRequest {

@@ -206,6 +206,12 @@ func errorMessage(_ body: String) -> String? {
         #expect(parsed.contains("mmsh_instance_open_orders") && parsed.contains("mmsh_instance_pnl_quote"), "\(parsed)")
         #expect(parsed.contains("mmsh_instance_risk_state") && parsed.contains("mmsh_alerts_undelivered"), "\(parsed)")
         #expect(metrics.body.contains(#"mmsh_instance_risk_state{instance="1",name="m",pair="BTCUSDT",venue="sim",state="active"} 1"#))
+        // Recorded as it happens, through swift-metrics: every decision's latency, as a histogram.
+        #expect(parsed.contains("mmsh_decision_duration_seconds") && metrics.body.contains("# TYPE mmsh_decision_duration_seconds histogram"), "\(parsed)")
+        #expect(metrics.body.contains(#"mmsh_decision_duration_seconds_bucket{instance="1",name="m",pair="BTCUSDT",venue="sim",le="5e-06"}"#)
+                || metrics.body.contains(#"mmsh_decision_duration_seconds_bucket{instance="1",name="m",pair="BTCUSDT",venue="sim",le="0.000005"}"#),
+                "\(metrics.body)")
+        #expect(parsed.contains("mmsh_instance_quote_uptime_ratio"))
         await engine.stop()
     }
 }
