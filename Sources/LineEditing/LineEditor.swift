@@ -19,6 +19,24 @@ nonisolated(unsafe) private var wakeReadFD: Int32 = -1
 nonisolated(unsafe) private var wakeWriteFD: Int32 = -1
 nonisolated(unsafe) private var completionSource: (@Sendable (String) -> [String])?
 nonisolated(unsafe) private var helpSource: (@Sendable (String) -> String)?
+/// A descriptor whose news is shown above the line being typed (the engine's notifications),
+/// and what reads it: the lines to show, or nil when the source is gone.
+nonisolated(unsafe) private var backgroundFD: Int32 = -1
+nonisolated(unsafe) private var backgroundDrain: (() -> [String]?)?
+
+/// Shows what the background source has, above the prompt, and redraws the prompt with the
+/// line as it was: libedit is inside readline() here, waiting for a key, so this is the one
+/// thread that may touch the terminal.
+private func showBackground() {
+    guard backgroundFD >= 0, let drain = backgroundDrain else { return }
+    guard let lines = drain() else {
+        backgroundFD = -1
+        return
+    }
+    guard !lines.isEmpty else { return }
+    FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + lines.joined(separator: "\n") + "\n").utf8))
+    rl_forced_update_display()
+}
 
 /// Ctrl-C, as seen by commands that run for a while (`log --tail`, `status --watch`).
 public enum Interrupt {
@@ -94,14 +112,18 @@ private func readKey(_: UnsafeMutablePointer<FILE>?) -> Int32 {
         }
     }
     while true {
+        // News already read into the source's buffer is shown before waiting for more.
+        showBackground()
         var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
-        let r = poll(&fds, 2, -1)
+        if backgroundFD >= 0 { fds.append(pollfd(fd: backgroundFD, events: Int16(POLLIN), revents: 0)) }
+        let r = poll(&fds, nfds_t(fds.count), -1)
         if r < 0 {
             if errno == EINTR { if interruptFlag.load(ordering: .relaxed) { return -1 }; continue }
             return -1
         }
         if fds[1].revents & Int16(POLLIN) != 0 { drainWakePipe(); return -1 }
+        if fds.count > 2, fds[2].revents != 0 { showBackground() }
         guard fds[0].revents != 0 else { continue }
         guard let first = readByte() else { return -1 }
         let length = first < 0x80 ? 1 : first >> 5 == 0b110 ? 2 : first >> 4 == 0b1110 ? 3 : first >> 3 == 0b11110 ? 4 : 1
@@ -176,6 +198,13 @@ public final class LineEditor {
         using_history()
         stifle_history(Int32(max(historyLimit, 1)))
         loadHistory()
+    }
+
+    /// While a line is read, news on `fd` is read by `drain` and shown above it as it comes
+    /// (the line being typed is kept and redrawn). `drain` returns nil once the source is gone.
+    public func watch(fd: Int32, drain: @escaping () -> [String]?) {
+        backgroundDrain = drain
+        backgroundFD = fd
     }
 
     /// Reads a line with editing; blocks until Enter, Ctrl-C or Ctrl-D.

@@ -24,6 +24,7 @@ extension EngineClient {
     func interactiveLoop() -> Int32 {
         let editor = ClientEditor.shared.start(directory: directory, historySize: state.historySize)
         Interrupt.install()
+        watchNotifications(editor)
         do {
             while true {
                 for note in takePending() { print(note) }

@@ -185,6 +185,22 @@ final class EngineClient {
         return nil
     }
 
+    /// At the prompt, the engine's notifications are shown as they arrive, above the line being
+    /// typed; any other frame is handled as usual.
+    func watchNotifications(_ editor: LineEditor) {
+        editor.watch(fd: session.fd) { [unowned self] in
+            var lines = self.takePending()
+            do {
+                while let frame = try self.session.receive(timeoutMs: 0) {
+                    if frame.type == .notify { lines += frame.lines ?? [] } else { _ = try self.handle(frame, until: []) }
+                }
+            } catch {
+                return lines.isEmpty ? nil : lines
+            }
+            return lines
+        }
+    }
+
     func takePending() -> [String] {
         defer { pending = [] }
         return pending

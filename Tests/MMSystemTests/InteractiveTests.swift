@@ -85,6 +85,33 @@ import Testing
         #expect(other.status == 0 && other.out.contains("shared"), "\(other.err)")
     }
 
+    /// An instance's warning reaches the open shell as it happens, above the line being typed,
+    /// which stays as it was (libedit redraws it) and runs when Enter comes.
+    @Test func notificationsAppearAboveTheLineBeingTyped() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("mmsh> ")
+        try t.type("new; set sim.seed 3; start 1")
+        try t.send("Enter")
+        try t.waitFor("started 1 'mm1' on sim BTCUSDT")
+        try t.type("status")
+        let other = try run(["-c", "pause 1"], home: home)
+        #expect(other.status == 0, "\(other.err)")
+        let screen = try t.waitFor("[1] warning: halted (paused by hand)")
+        let lines = screen.split(separator: "\n").map(String.init)
+        let note = try #require(lines.lastIndex { $0.contains("[1] warning: halted (paused by hand)") })
+        #expect(lines.last?.hasSuffix("]> status") == true, "the typed line is redrawn below the news: \(screen)")
+        #expect(lines.index(before: lines.endIndex) > note)
+        try t.type(" 1")
+        try t.send("Enter")
+        try t.waitFor("risk    halted: every order cancelled")
+        try t.type("quit --stop")
+        try t.send("Enter")
+        try t.waitFor("mmsh exited with status 0")
+    }
+
     @Test func deleteAsksOnTheTerminal() throws {
         let home = TempHome()
         _ = try run(["-c", "new keep; new gone"], home: home)
