@@ -80,6 +80,10 @@ public enum Catalog {
         SettingSpec("hanging.enabled", .toggle, default: .bool(false), "keep the other side of a one-sided fill"),
         SettingSpec("hanging.cancel", .percent(min: positive, max: hugePercent), default: .percent("0.1"),
                     "cancel a hanging order this far from the price"),
+        SettingSpec("hanging.max_count", .integer(1...1000), optional: true, default: .integer(10),
+                    "most orders that may hang at once; beyond it the farthest from the price is cancelled, with a warning"),
+        SettingSpec("hanging.max_share", .percent(min: positive, max: hundredPercent), optional: true, default: .percent("0.5"),
+                    "most of the inventory that hanging orders may hold (sells: of the base, buys: of the quote); beyond it the farthest is cancelled, with a warning"),
 
         SettingSpec("optimize.enabled", .toggle, default: .bool(false),
                     "a quote inside the book's spread moves to one tick better than the best price (dust ignored)"),

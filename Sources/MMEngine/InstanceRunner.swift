@@ -751,6 +751,8 @@ public actor InstanceRunner {
         for event in d.events {
             switch event {
             case .enteredTradingHours: log(.info, "hours", "trading hours begin")
+            case .hangingCapped(let count, let reason):
+                log(.warning, "hanging", "\(count) hanging order\(count == 1 ? "" : "s") cancelled: \(reason)")
             case .leftTradingHours: log(.info, "hours", "trading hours end; orders cancelled")
             case .stopLoss(let start, let now, let threshold, let againstHolding):
                 let basis = againstHolding ? "the value of holding the starting balances, \(start.rounded(places: 2))" : "\(start.rounded(places: 2)) at start"

@@ -17,6 +17,8 @@ public enum StrategyEvent: Sendable, Equatable {
     case leftTradingHours
     /// The basis (value at start, or of holding the starting balances now), value now, the threshold crossed.
     case stopLoss(start: Dec, now: Dec, threshold: Dec, againstHolding: Bool)
+    /// Hanging orders beyond their caps were cancelled.
+    case hangingCapped(count: Int, reason: String)
 }
 
 /// What the strategy decided at one moment. The engine carries it out; nothing here has happened yet.

@@ -24,38 +24,58 @@ public enum Steps {
 
     /// The base ladder: `levels.count` levels a side at `spread + level × levels.spread`.
     public static func baseLadder(_ ref: Reference, bidSpread: Dec, askSpread: Dec, config c: StrategyConfig,
-                                  rules: MarketRules, trace: inout Trace) -> Proposal {
+                                  rules: MarketRules, dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         var p = Proposal(buys: [], sells: [])
         p.buys.reserveCapacity(c.levels)
         p.sells.reserveCapacity(c.levels)
         for level in 0..<c.levels {
             let extra = c.levelSpread * Dec(level)
-            let size = rules.amount(c.orderAmount + c.levelAmount * Dec(level))
-            guard size.isPositive else { continue }
+            let wanted = c.orderAmount + c.levelAmount * Dec(level)
+            let size = rules.amount(wanted)
             let buy = rules.price(ref.buy * (1 - bidSpread - extra))
             let sell = rules.price(ref.sell * (1 + askSpread + extra))
-            if buy.isPositive { p.buys.append(ProposedOrder(side: .buy, level: level, price: buy, amount: size)) }
+            guard size.isPositive else {
+                // Every level that cannot be quoted is said, with why (preview lists them).
+                let why = wanted.isPositive ? "size \(wanted) rounds to 0 at the market's step \(rules.step)" : "size \(wanted) is not positive (order.amount + level × levels.amount)"
+                dropped.append(DroppedOrder(order: ProposedOrder(side: .buy, level: level, price: buy, amount: 0), reason: why))
+                dropped.append(DroppedOrder(order: ProposedOrder(side: .sell, level: level, price: sell, amount: 0), reason: why))
+                trace.add("ladder: level \(level) dropped, \(why)")
+                continue
+            }
+            if buy.isPositive { p.buys.append(ProposedOrder(side: .buy, level: level, price: buy, amount: size)) } else {
+                dropped.append(DroppedOrder(order: ProposedOrder(side: .buy, level: level, price: buy, amount: size),
+                                            reason: "price \(ref.buy * (1 - bidSpread - extra)) rounds to 0 or below at the tick \(rules.tick)"))
+            }
             if sell.isPositive { p.sells.append(ProposedOrder(side: .sell, level: level, price: sell, amount: size)) }
         }
         trace.add("ladder: \(c.levels) level\(c.levels == 1 ? "" : "s") a side, bid spread \(pct(bidSpread)), ask spread \(pct(askSpread)), level spread \(pct(c.levelSpread))")
         return p
     }
 
-    /// Static or moving price band: no buys at or above the ceiling, no sells at or below the floor.
-    public static func priceBand(_ p: consuming Proposal, price: Dec, ceiling: Dec?, floor: Dec?, trace: inout Trace) -> Proposal {
+    /// A price band: no buys at or above the ceiling, no sells at or below the floor. The static
+    /// band and the moving one are each applied (either can empty a side), at the price source.
+    public static func priceBand(_ p: consuming Proposal, price: Dec, ceiling: Dec?, floor: Dec?, name: String = "band",
+                                 dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         if let ceiling, price >= ceiling, !p.buys.isEmpty {
+            let why = "price \(price) at or above the \(name) ceiling \(ceiling)"
+            for o in p.buys { dropped.append(DroppedOrder(order: o, reason: why)) }
             p.buys = []
-            trace.add("band: buys removed (price \(price) ≥ ceiling \(ceiling))")
+            trace.add("band: buys removed (\(why))")
         }
         if let floor, price <= floor, !p.sells.isEmpty {
+            let why = "price \(price) at or below the \(name) floor \(floor)"
+            for o in p.sells { dropped.append(DroppedOrder(order: o, reason: why)) }
             p.sells = []
-            trace.add("band: sells removed (price \(price) ≤ floor \(floor))")
+            trace.add("band: sells removed (\(why))")
         }
         return p
     }
 
     /// Ping-pong: after buy fills quote that many fewer buy levels (innermost first), and likewise for sells.
-    public static func pingPong(_ p: consuming Proposal, filledBuys: Int, filledSells: Int, trace: inout Trace) -> Proposal {
+    public static func pingPong(_ p: consuming Proposal, filledBuys: Int, filledSells: Int, dropped: inout [DroppedOrder],
+                                trace: inout Trace) -> Proposal {
+        for o in p.buys.prefix(filledBuys) { dropped.append(DroppedOrder(order: o, reason: "ping-pong: \(filledBuys) buy fill(s) ahead of the sells")) }
+        for o in p.sells.prefix(filledSells) { dropped.append(DroppedOrder(order: o, reason: "ping-pong: \(filledSells) sell fill(s) ahead of the buys")) }
         if filledBuys > 0 {
             p.buys = Array(p.buys.dropFirst(filledBuys))
             trace.add("ping-pong: \(filledBuys) buy fill\(filledBuys == 1 ? "" : "s") ahead, \(p.buys.count) buy level\(p.buys.count == 1 ? "" : "s") left")
@@ -67,13 +87,15 @@ public enum Steps {
         return p
     }
 
-    /// The price of the first level with volume beyond `depth` (dust plus our own orders) in
-    /// front of it, or the side's last price.
-    static func depthPrice(_ levels: [BookLevel], depth: Dec) -> Dec? {
+    /// The price of the first level at which the side's cumulative volume, less our own
+    /// (`own`), reaches `depth`, inclusive as in the reference, and holds someone else's volume
+    /// (so that a quote never steps ahead of our own order); or the side's last price.
+    static func depthPrice(_ levels: [BookLevel], depth: Dec, own: Dec = 0) -> Dec? {
         var total: Dec = 0
         for level in levels {
             total += level.amount
-            if total > depth { return level.price }
+            let others = total - own
+            if others >= depth && others.isPositive { return level.price }
         }
         return levels.last?.price
     }
@@ -82,21 +104,20 @@ public enum Steps {
     /// more than `depth` (plus our own resting volume) in front of it; never widens a quote.
     public static func optimize(_ p: consuming Proposal, book: OrderBook, bidDepth: Dec, askDepth: Dec, ownBids: Dec, ownAsks: Dec,
                                 levelSpread: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
-        if let first = p.buys.first, let top = depthPrice(book.bids, depth: bidDepth + ownBids) {
-            let above = top.floored(toMultipleOf: rules.tick) + rules.tick
-            let p0 = Swift.min(first.price, above)
-            if p0 != first.price {
-                for i in p.buys.indices { p.buys[i].price = rules.price(p0 * (1 - levelSpread * Dec(i))) }
-                trace.add("optimize: bid \(first.price) → \(p0) (one tick above \(top))")
-            }
+        // Every level is spaced again from level 0's price, whether or not it moved (as the reference does).
+        if let first = p.buys.first, let top = depthPrice(book.bids, depth: bidDepth, own: ownBids) {
+            let above = top.ceiled(toMultipleOf: rules.tick) + rules.tick
+            let p0 = rules.price(Swift.min(first.price, above))
+            for i in p.buys.indices { p.buys[i].price = rules.price(p0 * (1 - levelSpread * Dec(i))) }
+            trace.add(p0 != first.price ? "optimize: bid \(first.price) → \(p0) (one tick above \(top)); deeper bids spaced from it"
+                                        : "optimize: bid stays at \(p0) (one tick above \(top) would be \(above)); deeper bids spaced from it")
         }
-        if let first = p.sells.first, let top = depthPrice(book.asks, depth: askDepth + ownAsks) {
-            let below = top.ceiled(toMultipleOf: rules.tick) - rules.tick
-            let p0 = Swift.max(first.price, below)
-            if p0 != first.price {
-                for i in p.sells.indices { p.sells[i].price = rules.price(p0 * (1 + levelSpread * Dec(i))) }
-                trace.add("optimize: ask \(first.price) → \(p0) (one tick below \(top))")
-            }
+        if let first = p.sells.first, let top = depthPrice(book.asks, depth: askDepth, own: ownAsks) {
+            let below = top.floored(toMultipleOf: rules.tick) - rules.tick
+            let p0 = rules.price(Swift.max(first.price, below))
+            for i in p.sells.indices { p.sells[i].price = rules.price(p0 * (1 + levelSpread * Dec(i))) }
+            trace.add(p0 != first.price ? "optimize: ask \(first.price) → \(p0) (one tick below \(top)); deeper asks spaced from it"
+                                        : "optimize: ask stays at \(p0) (one tick below \(top) would be \(below)); deeper asks spaced from it")
         }
         return p
     }
@@ -134,7 +155,7 @@ public enum Steps {
 
     /// Inventory skew: scale sizes towards the target share of value held in base.
     public static func inventorySkew(_ p: consuming Proposal, base: Dec, quote: Dec, price: Dec, config c: StrategyConfig,
-                                     rules: MarketRules, trace: inout Trace) -> Proposal {
+                                     rules: MarketRules, dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         let levels = Dec(c.levels)
         let totalSize = 2 * levels * c.orderAmount + levels * Dec(c.levels - 1) * c.levelAmount
         let (bid, ask) = skewRatios(base: base, quote: quote, price: price, target: c.inventoryTarget,
@@ -146,9 +167,17 @@ public enum Steps {
             let share = total.isPositive ? (base * price).divided(by: total, scale: 6) : 0
             trace.add("skew: bid ×\(bid.rounded(places: 4)), ask ×\(ask.rounded(places: 4)) (base \(Units.renderPercent(share.rounded(places: 3))) of value, target \(pct(c.inventoryTarget)))")
         }
+        dropEmpty(&p, dropped: &dropped, reason: { o in
+            "inventory skew: size ×\((o.side == .buy ? bid : ask).rounded(places: 4)) rounds to 0 at the step \(rules.step)" })
+        return p
+    }
+
+    /// Removes the orders whose size is zero, each with its reason.
+    static func dropEmpty(_ p: inout Proposal, dropped: inout [DroppedOrder], reason: (ProposedOrder) -> String) {
+        for o in p.buys where !o.amount.isPositive { dropped.append(DroppedOrder(order: o, reason: reason(o))) }
+        for o in p.sells where !o.amount.isPositive { dropped.append(DroppedOrder(order: o, reason: reason(o))) }
         p.buys.removeAll { !$0.amount.isPositive }
         p.sells.removeAll { !$0.amount.isPositive }
-        return p
     }
 
     /// Caps sizes at `order.max`.
@@ -169,7 +198,7 @@ public enum Steps {
 
     /// Max position: no buy that would take base holdings plus open buys above `position.max`.
     public static func positionLimit(_ p: consuming Proposal, max: Dec?, baseHeld: Dec, openBuys: Dec, rules: MarketRules,
-                                     trace: inout Trace) -> Proposal {
+                                     dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         guard let max else { return p }
         var room = max - baseHeld - openBuys
         var p = p
@@ -181,23 +210,30 @@ public enum Steps {
             }
             room -= p.buys[i].amount
         }
-        p.buys.removeAll { !$0.amount.isPositive }
+        dropEmpty(&p, dropped: &dropped, reason: { _ in "position.max \(max): base \(baseHeld) held and \(openBuys) in open buys leave no room" })
         return p
     }
 
     /// The budget: buys never need more quote than is available plus what our own orders lock
-    /// (fees included), sells never more base. Innermost levels are funded first.
-    public static func budget(_ p: consuming Proposal, base: Dec, quote: Dec, fee: Dec, rules: MarketRules, trace: inout Trace) -> Proposal {
+    /// (fees included), sells never more base. Innermost levels are funded first; once an order
+    /// has been cut to what is left, the deeper ones on its side get nothing (as the reference).
+    public static func budget(_ p: consuming Proposal, base: Dec, quote: Dec, fee: Dec, rules: MarketRules,
+                              dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         var quoteLeft = quote
         let feeFactor = 1 + fee
+        var reasons: [Int: String] = [:]
         for i in p.buys.indices {
             let order = p.buys[i]
             let need = order.amount * order.price * feeFactor
             if quoteLeft < need {
                 let size = quoteLeft.isPositive ? rules.amount(quoteLeft.divided(by: order.price * feeFactor, scale: 18)) : 0
-                trace.add("budget: bid \(order.level) \(order.amount) at \(order.price) → \(size) (quote left \(quoteLeft))")
+                if quoteLeft.isPositive || !size.isPositive {
+                    trace.add("budget: bid \(order.level) \(order.amount) at \(order.price) → \(size) (quote left \(quoteLeft))")
+                }
+                reasons[order.level] = quoteLeft.isPositive ? "budget: \(quoteLeft) quote left buys less than the step \(rules.step)"
+                    : "budget: no quote left for it (a shallower bid took the rest)"
                 p.buys[i].amount = size
-                quoteLeft -= size * order.price * feeFactor
+                quoteLeft = 0
             } else {
                 quoteLeft -= need
             }
@@ -207,15 +243,18 @@ public enum Steps {
             let order = p.sells[i]
             if baseLeft < order.amount {
                 let size = baseLeft.isPositive ? rules.amount(baseLeft) : 0
-                trace.add("budget: ask \(order.level) \(order.amount) at \(order.price) → \(size) (base left \(baseLeft))")
+                if baseLeft.isPositive || !size.isPositive {
+                    trace.add("budget: ask \(order.level) \(order.amount) at \(order.price) → \(size) (base left \(baseLeft))")
+                }
+                reasons[-1 - order.level] = baseLeft.isPositive ? "budget: \(baseLeft) base left is less than the step \(rules.step)"
+                    : "budget: no base left for it (a shallower ask took the rest)"
                 p.sells[i].amount = size
-                baseLeft -= size
+                baseLeft = 0
             } else {
                 baseLeft -= order.amount
             }
         }
-        p.buys.removeAll { !$0.amount.isPositive }
-        p.sells.removeAll { !$0.amount.isPositive }
+        dropEmpty(&p, dropped: &dropped, reason: { o in reasons[o.side == .buy ? o.level : -1 - o.level] ?? "budget" })
         return p
     }
 
@@ -243,13 +282,15 @@ public enum Steps {
     }
 
     /// Post-only: drop orders that would cross the book.
-    public static func noCrossing(_ p: consuming Proposal, book: OrderBook, trace: inout Trace) -> Proposal {
+    public static func noCrossing(_ p: consuming Proposal, book: OrderBook, dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
         if let ask = book.bestAsk {
+            for o in p.buys where o.price >= ask { dropped.append(DroppedOrder(order: o, reason: "post-only: at or above the best ask \(ask)")) }
             let before = p.buys.count
             p.buys.removeAll { $0.price >= ask }
             if p.buys.count < before { trace.add("post-only: \(before - p.buys.count) bid(s) at or above the best ask \(ask) dropped") }
         }
         if let bid = book.bestBid {
+            for o in p.sells where o.price <= bid { dropped.append(DroppedOrder(order: o, reason: "post-only: at or below the best bid \(bid)")) }
             let before = p.sells.count
             p.sells.removeAll { $0.price <= bid }
             if p.sells.count < before { trace.add("post-only: \(before - p.sells.count) ask(s) at or below the best bid \(bid) dropped") }

@@ -92,10 +92,16 @@ public enum Strategy {
             if c.volatility {
                 (bidSpread, askSpread) = Volatility.spreads(state, config: c, now: now, trace: &trace)
             }
-            var p = Steps.baseLadder(ref, bidSpread: bidSpread, askSpread: askSpread, config: c, rules: view.rules, trace: &trace)
-            let (ceiling, floor) = band(&state, price: mid, now: now, config: c, trace: &trace)
-            p = Steps.priceBand(consume p, price: mid, ceiling: ceiling, floor: floor, trace: &trace)
-            if c.pingPong { p = Steps.pingPong(consume p, filledBuys: state.filledBuys, filledSells: state.filledSells, trace: &trace) }
+            var p = Steps.baseLadder(ref, bidSpread: bidSpread, askSpread: askSpread, config: c, rules: view.rules, dropped: &d.dropped, trace: &trace)
+            // The bands are evaluated at the price source (the mid for inventory cost): the
+            // static band first, then the moving one; either can empty a side.
+            let price = ref.buy
+            p = Steps.priceBand(consume p, price: price, ceiling: c.bandCeiling, floor: c.bandFloor, dropped: &d.dropped, trace: &trace)
+            if c.movingBand {
+                let (ceiling, floor) = movingBand(&state, price: price, now: now, config: c, trace: &trace)
+                p = Steps.priceBand(consume p, price: price, ceiling: ceiling, floor: floor, name: "moving band", dropped: &d.dropped, trace: &trace)
+            }
+            if c.pingPong { p = Steps.pingPong(consume p, filledBuys: state.filledBuys, filledSells: state.filledSells, dropped: &d.dropped, trace: &trace) }
             if c.optimize {
                 var ownBids: Dec = 0, ownAsks: Dec = 0
                 for o in ownLive { if o.side == .buy { ownBids += o.amount } else { ownAsks += o.amount } }
@@ -116,14 +122,15 @@ public enum Strategy {
             }
             let baseFunds = base.available + lockedBase, quoteFunds = quote.available + lockedQuote
             if c.skew {
-                p = Steps.inventorySkew(consume p, base: baseFunds + hangingSells, quote: quoteFunds + hangingQuote, price: mid,
-                                        config: c, rules: view.rules, trace: &trace)
+                p = Steps.inventorySkew(consume p, base: baseFunds + hangingSells, quote: quoteFunds + hangingQuote, price: price,
+                                        config: c, rules: view.rules, dropped: &d.dropped, trace: &trace)
             }
             p = Steps.capSizes(consume p, max: c.orderMax, rules: view.rules, trace: &trace)
-            p = Steps.positionLimit(consume p, max: c.positionMax, baseHeld: base.total, openBuys: hangingBuys, rules: view.rules, trace: &trace)
-            p = Steps.budget(consume p, base: baseFunds, quote: quoteFunds, fee: view.rules.makerFee, rules: view.rules, trace: &trace)
+            p = Steps.positionLimit(consume p, max: c.positionMax, baseHeld: base.total, openBuys: hangingBuys, rules: view.rules,
+                                    dropped: &d.dropped, trace: &trace)
+            p = Steps.budget(consume p, base: baseFunds, quote: quoteFunds, fee: view.rules.makerFee, rules: view.rules, dropped: &d.dropped, trace: &trace)
             p = Steps.minimums(consume p, orderMin: c.orderMin, rules: view.rules, dropped: &d.dropped, trace: &trace)
-            p = Steps.noCrossing(consume p, book: view.book, trace: &trace)
+            p = Steps.noCrossing(consume p, book: view.book, dropped: &d.dropped, trace: &trace)
             proposal = p
             d.buys = p.buys
             d.sells = p.sells
@@ -131,9 +138,17 @@ public enum Strategy {
             trace.add("timer: next ladder in \(TimeSpan(milliseconds: state.createAt - now))")
         }
 
-        // Hanging orders: cancel when the price ran away, renew when old.
-        for (i, o) in ownLive.enumerated() where marks[i] {
-            let distance = (o.price - ref.buy).magnitude.divided(by: ref.buy, scale: 18)
+        // Hanging orders: cancel when the price ran away, renew when old; beyond their caps the
+        // farthest go.
+        let capped = hangingOverCaps(ownLive, marks: marks, ref: ref, base: base.total, quote: quote.total, config: c)
+        if !capped.isEmpty {
+            d.events.append(.hangingCapped(count: capped.count, reason: capped[0].reason))
+            d.cancels += capped
+        }
+        let cappedIds = Set(capped.map(\.clientId))
+        for (i, o) in ownLive.enumerated() where marks[i] && !cappedIds.contains(o.clientId) {
+            let side = o.side == .buy ? ref.buy : ref.sell
+            let distance = (o.price - side).magnitude.divided(by: side, scale: 18)
             if distance > c.hangingCancel {
                 d.cancels.append(CancelRequest(clientId: o.clientId, reason: "hanging order \(Steps.pct(distance)) from the price (over \(Steps.pct(c.hangingCancel)))"))
             } else if now - o.placedAt > c.maxAge, !o.cancelling {
@@ -156,7 +171,8 @@ public enum Strategy {
             for (i, o) in ownLive.enumerated() where !marks[i] && !o.cancelling { d.cancels.append(CancelRequest(clientId: o.clientId, reason: reason)) }
         } else if let minSpread = c.minSpread {
             for (i, o) in ownLive.enumerated() where !marks[i] && !o.cancelling {
-                let signed = (o.price - ref.buy).divided(by: ref.buy, scale: 18) * (o.side == .buy ? -1 : 1)
+                let side = o.side == .buy ? ref.buy : ref.sell
+                let signed = (o.price - side).divided(by: side, scale: 18) * (o.side == .buy ? -1 : 1)
                 if signed < minSpread {
                     d.cancels.append(CancelRequest(clientId: o.clientId, reason: "spread \(Steps.pct(signed)) below spread.min \(Steps.pct(minSpread))"))
                 }
@@ -173,6 +189,41 @@ public enum Strategy {
             trace.add("place: \(proposal.buys.count) bid(s), \(proposal.sells.count) ask(s); next refresh in \(TimeSpan(milliseconds: c.refreshTime))")
         }
         return d
+    }
+
+    /// The hanging orders beyond `hanging.max_count`, or beyond `hanging.max_share` of the
+    /// inventory (sells against the base held, buys against the quote), farthest from the price first.
+    static func hangingOverCaps(_ live: [LiveOrder], marks: HangingMarks, ref: Reference, base: Dec, quote: Dec,
+                                config c: StrategyConfig) -> [CancelRequest] {
+        guard marks.count > 0, c.hangingMaxCount != nil || c.hangingMaxShare != nil else { return [] }
+        func distance(_ o: LiveOrder) -> Dec {
+            let side = o.side == .buy ? ref.buy : ref.sell
+            return (o.price - side).magnitude.divided(by: side, scale: 18)
+        }
+        // Nearest first: those are kept.
+        var hanging = live.indices.filter { marks[$0] && !live[$0].cancelling }.map { live[$0] }
+        hanging.sort { distance($0) < distance($1) }
+        var out: [CancelRequest] = []
+        var sells: Dec = 0, buys: Dec = 0, kept = 0
+        for o in hanging {
+            if let max = c.hangingMaxCount, kept >= max {
+                out.append(CancelRequest(clientId: o.clientId, reason: "hanging.max_count \(max) reached: the farthest hanging order goes"))
+                continue
+            }
+            if let share = c.hangingMaxShare {
+                if o.side == .sell, base.isPositive, sells + o.amount > base * share {
+                    out.append(CancelRequest(clientId: o.clientId, reason: "hanging.max_share \(Steps.pct(share)): hanging sells would hold more of the base"))
+                    continue
+                }
+                if o.side == .buy, quote.isPositive, buys + o.amount * o.price > quote * share {
+                    out.append(CancelRequest(clientId: o.clientId, reason: "hanging.max_share \(Steps.pct(share)): hanging buys would hold more of the quote"))
+                    continue
+                }
+            }
+            kept += 1
+            if o.side == .sell { sells += o.amount } else { buys += o.amount * o.price }
+        }
+        return out
     }
 
     static func cancelAll(_ orders: [LiveOrder], reason: String, into d: inout Decision) {
@@ -193,11 +244,13 @@ public enum Strategy {
             price = state.lastOwnTrade ?? mid
             if state.lastOwnTrade == nil { trace.add("price: no own trade yet, using the mid \(mid)") }
         case .inventory_cost:
+            // As the reference: buys from the market price (the mid), sells from the higher of the
+            // cost basis and the mid, so that nothing is sold below what it cost.
             if let base = state.costBase, base.isPositive {
                 let cost = state.costQuote.divided(by: base, scale: 18)
                 let sell = Swift.max(cost, mid)
-                trace.add("price: inventory cost \(cost.rounded(places: 8)) for buys, \(sell.rounded(places: 8)) for sells")
-                return Reference(buy: cost, sell: sell)
+                trace.add("price: mid \(mid) for buys; inventory cost \(cost.rounded(places: 8)), so \(sell.rounded(places: 8)) for sells")
+                return Reference(buy: mid, sell: sell)
             }
             price = mid
             trace.add("price: no inventory cost yet, using the mid \(mid)")
@@ -206,10 +259,9 @@ public enum Strategy {
         return Reference(buy: price, sell: price)
     }
 
-    /// The static band, or the moving band (reset every `band.refresh`).
-    static func band(_ state: inout StrategyState, price: Dec, now: Int64, config c: StrategyConfig,
-                     trace: inout Trace) -> (Dec?, Dec?) {
-        guard c.movingBand else { return (c.bandCeiling, c.bandFloor) }
+    /// The moving band (reset every `band.refresh`).
+    static func movingBand(_ state: inout StrategyState, price: Dec, now: Int64, config c: StrategyConfig,
+                           trace: inout Trace) -> (Dec?, Dec?) {
         if state.band == nil || state.band!.resetAt <= now {
             state.band = (price * (1 + c.movingCeiling), price * (1 - c.movingFloor), now + c.bandRefresh)
             trace.add("band: moving band reset to \(state.band!.floor.rounded(places: 8))–\(state.band!.ceiling.rounded(places: 8))")

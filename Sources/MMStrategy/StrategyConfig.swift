@@ -36,6 +36,8 @@ public struct StrategyConfig: Sendable {
     public var pingPong: Bool
     public var hanging: Bool
     public var hangingCancel: Dec
+    public var hangingMaxCount: Int?
+    public var hangingMaxShare: Dec?
     public var optimize: Bool
     public var bidDepth: Dec
     public var askDepth: Dec
@@ -86,6 +88,8 @@ public struct StrategyConfig: Sendable {
         pingPong = on("ping_pong")
         hanging = on("hanging.enabled")
         hangingCancel = pct("hanging.cancel")
+        hangingMaxCount = s["hanging.max_count"].integer
+        hangingMaxShare = s["hanging.max_share"].fraction
         optimize = on("optimize.enabled")
         bidDepth = dec("optimize.bid_depth")
         askDepth = dec("optimize.ask_depth")

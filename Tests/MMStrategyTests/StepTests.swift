@@ -26,10 +26,14 @@ import Testing
         let ic = config(["price.source": "inventory_cost", "price.inventory_cost": "90", "spread.bid": "1%", "spread.ask": "1%"])
         var st = StrategyState()
         let (first, after) = decide(view(base: 100), ic, state: st)
-        #expect(first.referencePrice == 90)
-        #expect(ladder(first.buys) == ["89.1×0.001"])
-        // Sells use max(cost, mid).
+        // Buys are priced from the market (the mid 100), as the reference; sells from max(cost 90, mid).
+        #expect(first.referencePrice == 100)
+        #expect(ladder(first.buys) == ["99×0.001"])
         #expect(ladder(first.sells) == ["101×0.001"])
+        // A cost above the market: the bid stays at the market instead of crossing; sells keep the cost.
+        let dear = config(["price.source": "inventory_cost", "price.inventory_cost": "110", "spread.bid": "1%", "spread.ask": "1%"])
+        let (high, _) = decide(view(base: 100), dear)
+        #expect(ladder(high.buys) == ["99×0.001"] && ladder(high.sells) == ["111.1×0.001"])
         st = after
         st.apply(OwnFill(clientId: "b", side: .buy, price: 110, amount: 100, time: 0, complete: true), orders: [], config: ic)
         st.apply(OwnFill(clientId: "s", side: .sell, price: 120, amount: 50, time: 0, complete: true), orders: [], config: ic)
@@ -40,7 +44,8 @@ import Testing
     @Test func staticBand() {
         let (above, _) = decide(view(), config(["band.ceiling": "100"]))
         #expect(above.buys.isEmpty && !above.sells.isEmpty)
-        #expect(above.trace.contains("band: buys removed (price 100 ≥ ceiling 100)"))
+        #expect(above.trace.contains("band: buys removed (price 100 at or above the band ceiling 100)"))
+        #expect(above.dropped.map(\.reason) == ["price 100 at or above the band ceiling 100"])
         let (below, _) = decide(view(), config(["band.floor": "100.5"]))
         #expect(below.sells.isEmpty && !below.buys.isEmpty)
     }
@@ -83,6 +88,10 @@ import Testing
         // Dust allowance: ignore the first 6 of bid volume.
         let (dust, _) = decide(view(book: b), config(["optimize.enabled": "on", "spread.bid": "0.1%", "optimize.bid_depth": "6"]))
         #expect(dust.buys.first?.price == Dec("99.41"))
+        // The depth is reached inclusively: 2 + 5 = 7 at 99.40 is enough for a depth of 7.
+        let deep = OrderBook(bids: [BookLevel("99.50", 2), BookLevel("99.40", 5), BookLevel("99.30", 5)], asks: [BookLevel("100.50", 5)])
+        let (exact, _) = decide(view(book: deep), config(["optimize.enabled": "on", "spread.bid": "0.1%", "optimize.bid_depth": "7"]))
+        #expect(exact.buys.first?.price == Dec("99.41"))
     }
 
     @Test func sizeLimitsAndMinimums() {

@@ -39,7 +39,7 @@ import Testing
         #expect(d.referencePrice == 100)
         #expect(ladder(d.buys) == ["99.51×1"])
         #expect(ladder(d.sells) == ["100.49×1"])
-        #expect(d.trace.contains("optimize: bid 99.9 → 99.51 (one tick above 99.5)"))
+        #expect(d.trace.contains("optimize: bid 99.9 → 99.51 (one tick above 99.5); deeper bids spaced from it"))
 
         let c1 = config(["spread.bid": "1%", "spread.ask": "1%", "order.amount": "1", "optimize.enabled": "on"])
         var state1 = StrategyState()
@@ -74,10 +74,12 @@ import Testing
                                 ProposedOrder(side: .buy, level: 1, price: 98, amount: 2),
                                 ProposedOrder(side: .buy, level: 2, price: 97, amount: 3)], sells: [])
         var trace = Trace(enabled: true)
-        let out = Steps.budget(p, base: 0, quote: 400, fee: "0.001", rules: rules, trace: &trace)
+        var dropped: [DroppedOrder] = []
+        let out = Steps.budget(p, base: 0, quote: 400, fee: "0.001", rules: rules, dropped: &dropped, trace: &trace)
         #expect(ladder(out.buys) == ["99×1", "98×2", "97×1.078"])
         #expect(trace.lines == ["budget: bid 2 3 at 97 → 1.078 (quote left 104.705)"])
-        let none = Steps.budget(p, base: 0, quote: 50, fee: "0.001", rules: rules, trace: &trace)
+        let none = Steps.budget(p, base: 0, quote: 50, fee: "0.001", rules: rules, dropped: &dropped, trace: &trace)
         #expect(ladder(none.buys) == ["99×0.504"])
+        #expect(dropped.map(\.order.level) == [1, 2] && dropped.allSatisfy { $0.reason == "budget: no quote left for it (a shallower bid took the rest)" })
     }
 }
