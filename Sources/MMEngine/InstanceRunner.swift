@@ -440,8 +440,11 @@ public actor InstanceRunner {
         for spec in Catalog.specs where spec.applies != .nextDecision { merged.set(spec.key, settings[spec.key]) }
         settings = merged
         config = StrategyConfig(merged)
+        let hadDailyLoss = riskConfig.dailyLoss != nil
         riskConfig = RiskConfig(merged)
         log(.info, "settings", change)
+        // A daily loss limit set while running counts the day's earlier runs too.
+        if !hadDailyLoss { carryToday() }
     }
 
     // MARK: One cycle
@@ -589,18 +592,18 @@ public actor InstanceRunner {
         switch change.to {
         case .halted:
             let b = change.binding
-            let byHand = b?.limit == "pause" || b?.limit == "halt"
-            let why = byHand ? (b?.message ?? "by hand") : "\(b?.limit ?? ""): \(b?.message ?? "")"
+            let manual = b?.limit == "pause" || b?.limit == "halt"
+            let why = manual ? (b?.message ?? "by hand") : "\(b?.limit ?? ""): \(b?.message ?? "")"
             let after: String
             if b?.limit == RiskBinding.deadman {
                 after = " until market data and MEXC's answers are back"
-            } else if !byHand, riskConfig.resumeAfter != nil {
+            } else if !manual, riskConfig.resumeAfter != nil {
                 after = "; it resumes after risk.resume_after if the limits allow, or with 'resume \(id)'"
             } else {
                 after = "; 'resume \(id)' resumes it"
             }
             // A halt by hand is news for the other shells, not an error.
-            log(byHand ? .warning : .error, "risk", "halted (\(why)); every order is cancelled\(after)")
+            log(manual ? .warning : .error, "risk", "halted (\(why)); every order is cancelled\(after)")
             send("halted", .error, "instance \(id) '\(name)' halted: \(why)", figures)
         case .reducing:
             log(.warning, "risk", "reducing (\(change.binding?.limit ?? ""): \(change.binding?.message ?? "")); only orders that bring the inventory back to its target")

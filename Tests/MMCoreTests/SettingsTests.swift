@@ -56,6 +56,8 @@ import Testing
         ("stop_loss.pct", "10%", "10%", "0"),
         ("stop_loss.action", "liquidate", "liquidate", "panic"),
         ("stop_loss.basis", "Holding", "holding", "profit"),
+        ("hanging.max_count", "4", "4", "0"),
+        ("hanging.max_share", "25%", "25%", "150%"),
         ("risk.daily_loss", "250.5", "250.5", "-1"),
         ("risk.drawdown", "100", "100", "0"),
         ("risk.reduce_at", "80%", "80%", "0"),
