@@ -101,8 +101,10 @@ public final class EngineService: Sendable {
             }
             _ = try await group.next()
             // Instances stop (orders cancelled and confirmed) while the socket still answers, so
-            // that `daemon stop` sees the engine gone only once everything is stopped.
-            stopping.withLock { $0 = true }
+            // that `daemon stop` sees the engine gone only once everything is stopped. Whatever
+            // ended the wait (idleness, the server), the stop request is made too: its waiting
+            // child ends only so, and the group with it.
+            requestStop()
             await shutdown()
             group.cancelAll()
         }

@@ -2,6 +2,7 @@ import Foundation
 import MMControl
 import MMShell
 import MMStorage
+import Synchronization
 import Testing
 @testable import MMDaemon
 
@@ -92,6 +93,28 @@ func errorMessage(_ body: String) -> String? {
         let daemon = try await engine.get("/v1/daemon")
         #expect(daemon.body.contains(#""pid":\#(getpid())"#), "\(daemon.body)")
         await engine.stop()
+    }
+
+    /// With nothing running and nobody attached, an engine started with an idle time leaves: its
+    /// socket goes and `run` returns, so the process exits and frees the directory's lock (an
+    /// engine once hung here, socketless, holding the lock: no client could start another).
+    @Test func anIdleEngineExitsAndFreesItsDirectory() async throws {
+        let url = URL(fileURLWithPath: "/tmp/mmsh-idle-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let service = try EngineService(directory: try DataDirectory(url: url), options: EngineOptions(idleExit: .milliseconds(500), environment: [:]))
+        let ended = Mutex(false)
+        let task = Task {
+            try await service.run()
+            ended.withLock { $0 = true }
+        }
+        var waited = 0
+        while !ended.withLock({ $0 }) && waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(ended.withLock { $0 }, "run returned within 10 s of going idle")
+        #expect(!FileManager.default.fileExists(atPath: url.appendingPathComponent("mmsh.sock").path))
+        task.cancel()
     }
 
     @Test func badRequestsGetAClearRefusalAndChangeNothing() async throws {
@@ -255,6 +278,10 @@ enum PrometheusParser {
 func tcpRequest(port: Int, method: String = "GET", path: String, token: String? = nil) -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
+    // A listener going away may take a connection and never answer it: no wait lasts past 3 s.
+    var limit = timeval(tv_sec: 3, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
