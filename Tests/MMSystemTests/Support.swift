@@ -143,22 +143,27 @@ final class Terminal {
 
 struct SpawnError: Error { var message: String }
 
+let spawnLock = NSLock()
+
 /// Runs a program found on PATH, waits for it and returns its standard output.
 /// posix_spawn and waitpid rather than Foundation's Process: tmux forks a server that outlives
 /// the client, and Process has been seen to wait on such a client forever.
 func spawn(_ argv: [String]) throws -> String {
+    // Tests spawn from several threads at once: a pipe end that leaked into another test's tmux
+    // server (which outlives its client) once kept this read waiting for an end of file that
+    // never came. Both ends are close-on-exec (the child's stdout is a dup2, which clears it),
+    // and making a pipe and spawning are one step under a lock, so no other spawn sees a pipe
+    // before it is marked.
+    spawnLock.lock()
     var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw SpawnError(message: "pipe failed") }
+    guard pipe(&fds) == 0 else { spawnLock.unlock(); throw SpawnError(message: "pipe failed") }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addclose(&actions, fds[0])
-    posix_spawn_file_actions_addclose(&actions, fds[1])
-    // The output pipe must not leak into the tmux server: mark it close-on-exec in the parent.
-    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
     // Test threads block signals, and a spawned process inherits the mask: start from a clean one
     // so that the programs under test see Ctrl-C as a user's would.
     var attributes = posix_spawnattr_t()
@@ -177,6 +182,7 @@ func spawn(_ argv: [String]) throws -> String {
     defer { cArgs.forEach { free($0) } }
     let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
     close(fds[1])
+    spawnLock.unlock()
     guard rc == 0 else { close(fds[0]); throw SpawnError(message: "cannot run \(argv[0]): \(rc)") }
     // Read until the client closes its end; a forked server keeps only /dev/null.
     var data = [UInt8]()
