@@ -87,7 +87,7 @@ public final class EngineService: Sendable {
         // Instances that a crash interrupted, with autostart on, start beside the first clients.
         let autostart = Task {
             for line in await setup.autostart(interrupted) {
-                FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) \(line)\n".utf8))
+                FileHandle.standardError.write(Data("\(LogTime.now()) \(line)\n".utf8))
             }
         }
         defer { autostart.cancel() }

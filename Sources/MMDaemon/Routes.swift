@@ -183,7 +183,7 @@ extension EngineService {
     func describe() async -> Response {
         let running = await engine.manager.runningIds
         let body = """
-            {"pid":\(getpid()),"data_directory":\(JSONText.quote(directory.url.path)),"started_at":\(JSONText.quote(ISO8601DateFormatter().string(from: startedAt))),\
+            {"pid":\(getpid()),"data_directory":\(JSONText.quote(directory.url.path)),"started_at":\(JSONText.quote(LogTime.format(Int(startedAt.timeIntervalSince1970)))),\
             "uptime_seconds":\(Int(Date().timeIntervalSince(startedAt))),"sessions":\(sessions.withLock { $0 }),"running":\(running),\
             "idle_exit_seconds":\(options.idleExit.map { "\($0.components.seconds)" } ?? "null"),"api":"\(EngineFiles.apiVersion)"}
 

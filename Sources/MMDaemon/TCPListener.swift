@@ -102,11 +102,11 @@ extension EngineService {
                               server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
                               configuration: .init(address: .hostname(address.host, port: address.port)),
                               onServerRunning: { _ in
-                                  FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) mmsh engine \(getpid()) also serving http://\(address) (bearer token)\n".utf8))
+                                  FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine \(getpid()) also serving http://\(address) (bearer token)\n".utf8))
                               },
                               logger: logger)
         do { try await app.run() } catch is CancellationError {} catch {
-            FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) mmsh engine: cannot serve http://\(address): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine: cannot serve http://\(address): \(error)\n".utf8))
         }
     }
 }

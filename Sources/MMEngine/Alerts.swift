@@ -57,7 +57,10 @@ public struct AlertTarget: Sendable, Equatable {
 /// queue is full) is reported through `failed`, never lost without a word. Fills, when wanted,
 /// are batched: one alert for the fills of a few seconds.
 public actor AlertSender {
-    let transport: any HTTPTransport
+    /// Made at the first delivery: an engine that sends no alert never starts libcurl (and
+    /// OpenSSL with it) for them.
+    var transport: (any HTTPTransport)?
+    let makeTransport: @Sendable () -> any HTTPTransport
     let target: @Sendable () -> AlertTarget
     let failed: @Sendable (Alert?, String) -> Void
     let backoff: [Duration]
@@ -76,11 +79,11 @@ public actor AlertSender {
     /// Alerts in the order they were posted, handed to the actor by one reader.
     nonisolated let inbox: AsyncStream<Alert>.Continuation
 
-    public init(transport: any HTTPTransport = CurlTransport(connectTimeout: .seconds(3), totalTimeout: .seconds(5), label: "mmsh.alerts"),
+    public init(transport: @escaping @Sendable () -> any HTTPTransport = { CurlTransport(connectTimeout: .seconds(3), totalTimeout: .seconds(5), label: "mmsh.alerts") },
                 backoff: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16)],
                 fillBatch: Duration = .seconds(5),
                 target: @escaping @Sendable () -> AlertTarget, failed: @escaping @Sendable (Alert?, String) -> Void) {
-        self.transport = transport
+        self.makeTransport = transport
         self.target = target
         self.failed = failed
         self.backoff = backoff
@@ -186,8 +189,10 @@ public actor AlertSender {
             guard let url = target().url else { return }   // switched off meanwhile
             let request = HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json"), ("User-Agent", "mmsh-alerts")],
                                       body: String(decoding: body, as: UTF8.self))
+            let http = transport ?? makeTransport()
+            transport = http
             do {
-                let response = try await transport.send(request)
+                let response = try await http.send(request)
                 if (200..<300).contains(response.status) { delivered += 1; return }
                 lastError = "HTTP \(response.status)"
             } catch {

@@ -46,7 +46,7 @@ struct Daemon: ParsableCommand {
             if let passphraseFile { try unlock(engine, file: passphraseFile) }
             let done = DispatchSemaphore(value: 0)
             let failure = Mutex<String?>(nil)
-            let stamp = ISO8601DateFormatter().string(from: Date())
+            let stamp = LogTime.now()
             Task {
                 do {
                     try await engine.run {
@@ -62,7 +62,7 @@ struct Daemon: ParsableCommand {
                 FileHandle.standardError.write(Data("mmsh daemon: \(message)\n".utf8))
                 throw ExitCode(1)
             }
-            FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) mmsh engine \(getpid()) stopped\n".utf8))
+            FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine \(getpid()) stopped\n".utf8))
         }
 
         func unlock(_ engine: EngineService, file: String) throws {
