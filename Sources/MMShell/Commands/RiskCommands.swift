@@ -86,14 +86,25 @@ extension Shell {
             for r in halted { group.addTask { [manager] in (r.id, await manager.pause(r.id, binding: binding) ?? 0) } }
             for await (id, n) in group { cancelled[id] = n }
         }
+        // Confirmed side by side: one venue that does not answer holds up only its own line.
+        var confirmations: [Int: Bool] = [:]
+        await withTaskGroup(of: (Int, Bool).self) { group in
+            for r in halted {
+                group.addTask { [manager] in
+                    var confirmed = await manager.confirmNoOrders(r.id)
+                    for attempt in 0..<5 where confirmed != true {
+                        try? await Task.sleep(for: .milliseconds(200 << attempt))
+                        confirmed = await manager.confirmNoOrders(r.id)
+                    }
+                    return (r.id, confirmed == true)
+                }
+            }
+            for await (id, ok) in group { confirmations[id] = ok }
+        }
         var unconfirmed: [String] = []
         for r in halted {
             let n = cancelled[r.id] ?? 0
-            var confirmed = await manager.confirmNoOrders(r.id)
-            for attempt in 0..<5 where confirmed != true {
-                try? await Task.sleep(for: .milliseconds(200 << attempt))
-                confirmed = await manager.confirmNoOrders(r.id)
-            }
+            let confirmed: Bool? = confirmations[r.id]
             let state = confirmed == true ? "none open (confirmed by the venue)" : "NOT CONFIRMED: the venue does not answer; check open orders on MEXC"
             if confirmed != true { unconfirmed.append(describe(r)) }
             out.line(Line([("halted \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled, ", .plain), (state, confirmed == true ? .green : .red)]))
