@@ -187,10 +187,28 @@ public enum Catalog {
 
     public static func spec(_ key: String) -> SettingSpec? { byKey[key] }
 
-    /// The spec for `key`, or an error naming the closest key.
+    /// Names a user may reach for, by meaning rather than spelling: Hummingbot's own parameter
+    /// names and common paraphrases, each with the setting that does that here.
+    public static let meanings: [String: String] = [
+        "order.refresh": "refresh.time", "refresh": "refresh.time", "order_refresh_time": "refresh.time",
+        "order_refresh_tolerance_pct": "refresh.tolerance", "max_order_age": "refresh.max_age", "filled_order_delay": "refresh.fill_delay",
+        "bid_spread": "spread.bid", "ask_spread": "spread.ask", "minimum_spread": "spread.min", "spread": "spread.bid",
+        "order_amount": "order.amount", "order.size": "order.amount", "size": "order.amount", "amount": "order.amount",
+        "order_levels": "levels.count", "levels": "levels.count", "order_level_spread": "levels.spread", "order_level_amount": "levels.amount",
+        "inventory_skew_enabled": "inventory.skew", "inventory_target_base_pct": "inventory.target",
+        "inventory_range_multiplier": "inventory.range", "price_ceiling": "band.ceiling", "price_floor": "band.floor",
+        "moving_price_band_enabled": "band.moving", "ping_pong_enabled": "ping_pong", "hanging_orders_enabled": "hanging.enabled",
+        "hanging_orders_cancel_pct": "hanging.cancel", "order_optimization_enabled": "optimize.enabled",
+        "ask_order_optimization_depth": "optimize.ask_depth", "bid_order_optimization_depth": "optimize.bid_depth",
+        "add_transaction_costs": "costs.enabled", "price_type": "price.source", "price_source": "price.source",
+        "inventory_price": "price.inventory_cost", "stop_loss": "stop_loss.pct", "max_position": "position.max",
+        "market": "pair", "symbol": "pair", "trading_pair": "pair", "exchange": "venue", "max_loss": "risk.daily_loss",
+    ]
+
+    /// The spec for `key`, or an error naming the closest key, by meaning or by spelling.
     public static func lookup(_ key: String) throws(SettingError) -> SettingSpec {
         if let s = byKey[key.lowercased()] { return s }
-        let hint = Suggest.closest(to: key.lowercased(), in: keys).map { " (did you mean '\($0)'?)" } ?? ""
+        let hint = (meanings[key.lowercased()] ?? Suggest.closest(to: key.lowercased(), in: keys)).map { " (did you mean '\($0)'?)" } ?? ""
         throw SettingError("unknown setting '\(key)'\(hint); 'settings' lists them all")
     }
 }

@@ -156,3 +156,16 @@ import Testing
         #expect { try spec.parse("halted,,fills") } throws: { ($0 as? SettingError)?.message.hasPrefix("alerts.events: unknown value ''") == true }
     }
 }
+
+@Suite struct MeaningTests {
+    @Test func anUnknownSettingIsSuggestedByMeaningToo() {
+        func hint(_ key: String) -> String? {
+            do { _ = try Catalog.lookup(key); return nil } catch { return error.message }
+        }
+        #expect(hint("order.refresh") == "unknown setting 'order.refresh' (did you mean 'refresh.time'?); 'settings' lists them all")
+        #expect(hint("bid_spread") == "unknown setting 'bid_spread' (did you mean 'spread.bid'?); 'settings' lists them all")
+        #expect(hint("sprad.bid") == "unknown setting 'sprad.bid' (did you mean 'spread.bid'?); 'settings' lists them all")
+        // Every meaning points at a setting that exists.
+        for (word, key) in Catalog.meanings { #expect(Catalog.spec(key) != nil, "\(word) → \(key)") }
+    }
+}

@@ -138,3 +138,27 @@ import Testing
         await h.run("stop 1")
     }
 }
+
+@Suite struct CurrentInstanceTests {
+    @Test func theCurrentInstanceIsTheDefaultForEveryInstanceCommand() async throws {
+        let h = try Harness()
+        await h.run("new a; set sim.seed 5; set sim.takers 0; new b; set sim.seed 6; set sim.takers 0")
+        // b is current.
+        #expect(await h.run("start").out == "started 2 'b' on sim BTCUSDT\n")
+        await h.run(seconds: 2)
+        #expect(await h.run("orders").out.contains("mm2-"))
+        #expect(await h.run("log -n 50").out.contains("started on sim BTCUSDT (seed 6)"))
+        #expect(await h.run("log --level warn").error == nil)
+        #expect(await h.run("fills").out == "instance 2 'b' has no fills yet\n")
+        #expect(await h.run("pause").out.hasPrefix("paused 2 'b'"))
+        #expect(await h.run("resume").out == "resumed 2 'b'\n")
+        #expect(await h.run("stop").out.hasPrefix("stopped 2 'b'"))
+        #expect(await h.shell.manager.isRunning(1) == false, "a was never touched")
+        // Durations for --watch, and what is not one.
+        #expect(await h.run("status --watch 0").err == "error: status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '0'\n")
+        #expect(await h.run("status --watch 2h").error != nil)
+        // Without a current instance, the error says how to choose one.
+        let fresh = try Harness()
+        #expect(await fresh.run("log").err == "error: no current instance; give an id (log 1 …) or choose one with 'use ID' ('list' shows them)\n")
+    }
+}

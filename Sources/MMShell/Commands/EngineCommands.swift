@@ -7,33 +7,33 @@ import MMStrategy
 
 extension Commands {
     static let engineCommands: [CommandSpec] = [
-        CommandSpec("start", summary: "start quoting", args: [ArgSpec("ID", .instanceOrAll)],
+        CommandSpec("start", summary: "start quoting", args: [ArgSpec("ID", .instanceOrAll, optional: true)],
                     examples: ["start 1", "start all"],
                     details: "The instance runs in the background while you work: 'status', 'log ID --tail' and 'orders ID' show what it does. Changing settings while it runs applies at its next decision; venue and pair cannot change while it runs.") { inv, shell in
             try await shell.startInstances(inv)
         },
-        CommandSpec("stop", summary: "stop quoting: cancel every order and confirm it", args: [ArgSpec("ID", .instanceOrAll)],
+        CommandSpec("stop", summary: "stop quoting: cancel every order and confirm it", args: [ArgSpec("ID", .instanceOrAll, optional: true)],
                     examples: ["stop 1", "stop all"]) { inv, shell in try await shell.stopInstances(inv) },
         CommandSpec("status", summary: "what instances are doing: market, balances, orders, P&L",
                     args: [ArgSpec("ID", .instance, optional: true)],
-                    flags: [FlagSpec("--watch", short: "-w", value: ("SECONDS", .integer(1...3600)), "redraw every SECONDS until Ctrl-C")],
-                    examples: ["status", "status 1", "status 1 --watch 2", "status --json"], showsData: true) { inv, shell in
+                    flags: [FlagSpec("--watch", short: "-w", value: ("DURATION", .text), "redraw every DURATION (2s, 500ms, 1m; bare seconds) until Ctrl-C, and at once when something happens")],
+                    examples: ["status", "status 1", "status 1 --watch 2s", "status --json"], showsData: true) { inv, shell in
             try await shell.status(inv)
         },
-        CommandSpec("orders", summary: "an instance's open orders", args: [ArgSpec("ID", .instance)],
+        CommandSpec("orders", summary: "an instance's open orders", args: [ArgSpec("ID", .instance, optional: true)],
                     examples: ["orders 1", "orders 1 --json"], showsData: true) { inv, shell in try await shell.listOrders(inv) },
-        CommandSpec("fills", summary: "an instance's fills, newest last", args: [ArgSpec("ID", .instance)],
+        CommandSpec("fills", summary: "an instance's fills, newest last", args: [ArgSpec("ID", .instance, optional: true)],
                     flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N (default 20)")],
                     examples: ["fills 1", "fills 1 -n 100 --json"], showsData: true) { inv, shell in try await shell.listFills(inv) },
-        CommandSpec("log", summary: "an instance's log of events", args: [ArgSpec("ID", .instance)],
+        CommandSpec("log", summary: "an instance's log of events", args: [ArgSpec("ID", .instance, optional: true)],
                     flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N entries (default 20)"),
                             FlagSpec("--tail", short: "-f", "keep printing new entries until Ctrl-C"),
-                            FlagSpec("--level", value: ("LEVEL", .choice(["info", "success", "warning", "error"])), "this level and above"),
+                            FlagSpec("--level", value: ("LEVEL", .choice(["info", "success", "warning", "warn", "error"])), "this level and above (warn is warning)"),
                             FlagSpec("--since", value: ("DURATION", .text), "entries of the last DURATION (30s, 5m, 1h, 1d)")],
                     examples: ["log 1", "log 1 --tail", "log 1 --level warning --since 1h"], showsData: true) { inv, shell in
             try await shell.showLog(inv)
         },
-        CommandSpec("clear-log", summary: "delete an instance's log entries", args: [ArgSpec("ID", .instance)],
+        CommandSpec("clear-log", summary: "delete an instance's log entries", args: [ArgSpec("ID", .instance, optional: true)],
                     examples: ["clear-log 1"]) { inv, shell in try await shell.clearLog(inv) },
     ]
 }
@@ -79,10 +79,10 @@ extension Shell {
         return out
     }
 
-    /// `ID` or `all` as records.
+    /// `ID` or `all` as records; without either, the current instance.
     func targets(_ inv: Invocation) throws(ShellError) -> [InstanceRecord] {
         if inv["ID"]?.lowercased() == "all" { return try Shell.storeCall { try store.instances() } }
-        return [try record(Int(inv["ID"]!)!)]
+        return [try target(inv)]
     }
 
     /// Stops every running instance (leaving the shell, end of a script, a signal).
@@ -93,7 +93,10 @@ extension Shell {
     // MARK: status
 
     func status(_ inv: Invocation) async throws(ShellError) -> Output {
-        if let seconds = inv["--watch"].flatMap(Int.init) {
+        if let text = inv["--watch"] {
+            guard let every = Units.parseDuration(text), every.milliseconds >= 200, every.milliseconds <= 3_600_000 else {
+                throw .usage("status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '\(text)'")
+            }
             let json = inv.has("--json") || option("output") == "json"
             var plain = inv
             plain.flags["--watch"] = nil
@@ -113,7 +116,7 @@ extension Shell {
                 if !json && console.isTerminal { console.write("\u{1B}[H\u{1B}[2J") }
                 console.write(renderer.render(output, json: json))
                 news.store(false, ordering: .relaxed)
-                for i in 0..<(seconds * 10) where !console.interrupted {
+                for i in 0..<max(2, Int(every.milliseconds / 100)) where !console.interrupted {
                     try? await Task.sleep(for: .milliseconds(100))
                     if i >= 1 && news.load(ordering: .relaxed) { break }
                 }
@@ -206,7 +209,10 @@ extension Shell {
             }
             since = Int64(Date().timeIntervalSince1970 * 1000) - span.milliseconds
         }
-        let levels = inv["--level"].map { min in EventLevel.allCases.filter { $0 >= EventLevel(rawValue: min)! }.map(\.rawValue) }
+        let levels = inv["--level"].map { given in
+            let min = EventLevel(rawValue: given == "warn" ? "warning" : given)!
+            return EventLevel.allCases.filter { $0 >= min }.map(\.rawValue)
+        }
         let json = inv.has("--json") || option("output") == "json"
         guard inv.has("--tail") else {
             let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }

@@ -7,12 +7,12 @@ import MMStrategy
 extension Commands {
     static let riskCommands: [CommandSpec] = [
         CommandSpec("pause", summary: "halt an instance by hand: cancel its orders, place nothing until 'resume'",
-                    args: [ArgSpec("ID", .instanceOrAll)], examples: ["pause 1", "pause all"],
+                    args: [ArgSpec("ID", .instanceOrAll, optional: true)], examples: ["pause", "pause 1", "pause all"],
                     details: "The instance keeps running (its fills, balances and limits are followed) but is halted: every order is cancelled and nothing is placed until 'resume'. 'status' and the prompt show it.") { inv, shell in
             try await shell.pause(inv, binding: RiskBinding("pause", "paused by hand"), verb: "paused")
         },
         CommandSpec("resume", summary: "lift a halt (by hand, or by a risk limit) and quote again",
-                    args: [ArgSpec("ID", .instanceOrAll)], examples: ["resume 1", "resume all"],
+                    args: [ArgSpec("ID", .instanceOrAll, optional: true)], examples: ["resume", "resume 1", "resume all"],
                     details: "The drawdown counts again from the current net P&L. An instance whose daily loss is still at risk.daily_loss stays halted until the day ends in hours.tz (or the limit is raised or set off); resume says so.") { inv, shell in
             try await shell.resume(inv)
         },
