@@ -29,7 +29,9 @@ public struct Completer: Sendable {
         let kinds = nextKinds(spec: spec, given: positional, open: open)
         var out: [String] = []
         for kind in kinds { out += candidates(for: kind, open: open, words: positional, spec: spec) }
-        return Array(Set(out)).sorted()
+        // Without repeats, in the candidates' own order (ids numerically, then names), else sorted.
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
     }
 
     /// Words that are positional arguments (flags and their values removed).
@@ -68,8 +70,9 @@ public struct Completer: Sendable {
 
     private func candidates(for kind: ArgKind, open: String, words: [String], spec: CommandSpec) -> [String] {
         switch kind {
-        case .instance: return filter(data.instances.map { item in "\(item.id)" }, open)
-        case .instanceOrAll: return filter(data.instances.map { item in "\(item.id)" } + ["all"], open)
+        // Ids in numeric order, then names: `1 2 10 btc eth`.
+        case .instance: return instances(open)
+        case .instanceOrAll: return instances(open) + ["all"].filter { $0.hasPrefix(open) }
         case .settingKey: return filter(Catalog.keys, open)
         case .settingValue:
             guard let key = words.last(where: { Catalog.spec($0.lowercased()) != nil }),
@@ -84,6 +87,11 @@ public struct Completer: Sendable {
         case .file(let extensions): return files(open, extensions: extensions)
         case .name, .integer, .text: return []
         }
+    }
+
+    private func instances(_ open: String) -> [String] {
+        let sorted = data.instances.sorted { $0.id < $1.id }
+        return sorted.map { "\($0.id)" }.filter { $0.hasPrefix(open) } + sorted.map(\.name).filter { $0.hasPrefix(open) }.sorted()
     }
 
     private func filter(_ items: [String], _ prefix: String) -> [String] {

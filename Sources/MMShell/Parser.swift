@@ -61,6 +61,12 @@ public struct Parser: Sendable {
         return inv
     }
 
+    /// An instance name: 1–32 letters, digits, `.`, `_` or `-`, not only digits (those are ids).
+    static func isName(_ text: String) -> Bool {
+        (1...32).contains(text.count) && text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) })
+            && Int(text) == nil && text.lowercased() != "all"
+    }
+
     /// `-x`, `--xyz`, but not `-0.5` or `-` alone (values).
     static func looksLikeFlag(_ t: String) -> Bool {
         guard t.hasPrefix("-"), t.count > 1 else { return false }
@@ -78,8 +84,9 @@ public struct Parser: Sendable {
                 // A leading optional instance id is taken when the word is a number, so that
                 // `get 2` says what is missing instead of reading `2` as a key.
                 let take: Bool
+                // A name is taken as the id when the words left are more than the required arguments.
                 switch arg.kind {
-                case .instance: take = Int(w.text) != nil
+                case .instance: take = Int(w.text) != nil || (Parser.isName(w.text) && rest.count > requiredAfter)
                 default: take = rest.count > requiredAfter
                 }
                 guard take else { continue }
@@ -104,12 +111,12 @@ public struct Parser: Sendable {
         let cmd = inv.spec.name
         switch kind {
         case .instance:
-            guard let id = Int(text), id >= 1 else {
-                throw .usage("\(cmd): '\(text)' is not an instance id; ids are whole numbers (see 'list')")
+            guard (Int(text) ?? 0) >= 1 || Parser.isName(text) else {
+                throw .usage("\(cmd): '\(text)' is not an instance id or name; ids are whole numbers (see 'list')")
             }
         case .instanceOrAll:
-            guard text.lowercased() == "all" || (Int(text) ?? 0) >= 1 else {
-                throw .usage("\(cmd): '\(text)' is not an instance id or 'all'")
+            guard text.lowercased() == "all" || (Int(text) ?? 0) >= 1 || Parser.isName(text) else {
+                throw .usage("\(cmd): '\(text)' is not an instance id, a name or 'all'")
             }
         case .settingKey:
             do { _ = try Catalog.lookup(text) } catch { throw .usage(error.message) }
@@ -134,9 +141,7 @@ public struct Parser: Sendable {
                 throw .usage("\(cmd): \(argName) '\(text)' is not accepted\(hint); accepted: \(choices.joined(separator: ", "))")
             }
         case .name:
-            guard (1...32).contains(text.count),
-                  text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }),
-                  Int(text) == nil else {
+            guard Parser.isName(text) else {
                 throw .usage("\(cmd): '\(text)' is not a valid name; use 1–32 letters, digits, '.', '_' or '-', not only digits")
             }
         case .file, .text:

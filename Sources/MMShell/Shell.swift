@@ -222,13 +222,21 @@ public actor Shell {
     func target(_ inv: Invocation, arg: String = "ID") throws(ShellError) -> InstanceRecord {
         let id: Int
         if let text = inv.args[arg] {
-            id = Int(text)!
+            guard let n = Int(text) else { return try record(named: text) }
+            id = n
         } else if let current {
             id = current
         } else {
             throw .failure("no current instance; give an id (\(inv.spec.name) 1 …) or choose one with 'use ID' ('list' shows them)")
         }
         return try record(id)
+    }
+
+    /// The instance with this name (exactly, else ignoring case).
+    func record(named name: String) throws(ShellError) -> InstanceRecord {
+        let all = try Shell.storeCall { try store.instances() }
+        if let r = all.first(where: { $0.name == name }) ?? all.first(where: { $0.name.lowercased() == name.lowercased() }) { return r }
+        throw .failure("there is no instance named '\(name)'; 'list' shows them")
     }
 
     func record(_ id: Int) throws(ShellError) -> InstanceRecord {

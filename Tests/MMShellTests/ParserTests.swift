@@ -47,8 +47,8 @@ import Testing
     }
 
     @Test func argumentsAreValidatedBeforeRunning() {
-        #expect(error("use x") == "use: 'x' is not an instance id; ids are whole numbers (see 'list')")
-        #expect(error("use 0") == "use: '0' is not an instance id; ids are whole numbers (see 'list')")
+        #expect(error("use x!") == "use: 'x!' is not an instance id or name; ids are whole numbers (see 'list')")
+        #expect(error("use 0") == "use: '0' is not an instance id or name; ids are whole numbers (see 'list')")
         #expect(error("set sprad.bid 1") == "unknown setting 'sprad.bid' (did you mean 'spread.bid'?); 'settings' lists them all")
         #expect(error("set venue papr") == "venue: unknown value 'papr' (did you mean 'paper'?); accepted: sim, paper, live")
         #expect(error("set levels.count 0") == "levels.count: 0 is out of range; accepted: 1–20")
@@ -61,7 +61,7 @@ import Testing
         #expect(error("option alerts.events halted,filz") == "alerts.events: unknown value 'filz'; accepted: all, or some of halted,resumed,reducing,stop_loss,contact_lost,contact_restored,orphans,throttled,error,fills")
         #expect(error("help strat") == "unknown command 'strat' (did you mean 'start'?); 'help' lists commands")
         #expect(error("strat 3") == "unknown command 'strat' (did you mean 'start'?); 'help' lists commands")
-        #expect(error("start x") == "start: 'x' is not an instance id or 'all'")
+        #expect(error("start x/y") == "start: 'x/y' is not an instance id, a name or 'all'")
         #expect(error("list extra") == "list: unexpected argument 'extra'; usage: list [--json]")
         #expect(error("rename 1") == "rename: missing NAME; usage: rename ID NAME")
     }
@@ -105,10 +105,12 @@ import Testing
     }
 
     @Test func instanceIds() {
-        #expect(completer.complete("use ") == ["1", "12", "2"])
+        // Ids in numeric order, then the names.
+        #expect(completer.complete("use ") == ["1", "2", "12", "eth", "mm1", "x"])
         #expect(completer.complete("use 1") == ["1", "12"])
         #expect(completer.complete("set 1") == ["1", "12"])
-        #expect(completer.complete("copy ") == ["1", "12", "2"])
+        #expect(completer.complete("copy e") == ["eth"])
+        #expect(completer.complete("stop ") == ["1", "2", "12", "eth", "mm1", "x", "all"])
     }
 
     @Test func choiceValues() {

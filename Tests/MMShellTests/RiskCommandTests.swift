@@ -157,6 +157,14 @@ import Testing
         // Durations for --watch, and what is not one.
         #expect(await h.run("status --watch 0").err == "error: status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '0'\n")
         #expect(await h.run("status --watch 2h").error != nil)
+        // A name stands for the id everywhere an id goes.
+        #expect(await h.run("use a").error == nil)
+        #expect(await h.shell.current == 1)
+        #expect(await h.run("set b spread.bid 0.3%").out == "2 b: spread.bid 0.1% → 0.3%\n")
+        #expect(await h.run("get b spread.bid").out == "0.3%\n")
+        #expect(await h.run("start b").out == "started 2 'b' on sim BTCUSDT\n")
+        #expect(await h.run("stop B").out.hasPrefix("stopped 2 'b'"), "names match ignoring case when nothing matches exactly")
+        #expect(await h.run("log nobody").err == "error: there is no instance named 'nobody'; 'list' shows them\n")
         // Without a current instance, the error says how to choose one.
         let fresh = try Harness()
         #expect(await fresh.run("log").err == "error: no current instance; give an id (log 1 …) or choose one with 'use ID' ('list' shows them)\n")

@@ -105,7 +105,7 @@ extension Shell {
             let (subscription, stream) = manager.events.subscribe()
             let bus = manager.events
             defer { bus.end(subscription) }
-            let shown = inv["ID"].flatMap(Int.init)
+            let shown = inv["ID"] == nil ? nil : try target(inv).id
             let news = Atomic<Bool>(false)
             let listener = Task {
                 for await e in stream where shown == nil || e.instanceId == shown { news.store(true, ordering: .relaxed) }
