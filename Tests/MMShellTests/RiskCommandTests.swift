@@ -157,6 +157,11 @@ import Testing
         // Durations for --watch, and what is not one.
         #expect(await h.run("status --watch 0").err == "error: status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '0'\n")
         #expect(await h.run("status --watch 2h").error != nil)
+        // A spread above 20% is accepted, with a warning naming the risk.
+        let wide = await h.run("set spread.ask 25%")
+        #expect(wide.error == nil && wide.out == "2 b: spread.ask 0.1% → 25%\n")
+        #expect(wide.err == "warning: spread.ask 25% is above 20%: quotes this far from the market rarely fill, and one that does trades far from the price\n")
+        #expect(await h.run("set spread.ask 20%").err.isEmpty)
         // A name stands for the id everywhere an id goes.
         #expect(await h.run("use a").error == nil)
         #expect(await h.shell.current == 1)

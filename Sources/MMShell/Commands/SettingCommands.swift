@@ -57,8 +57,17 @@ extension Shell {
         case (true, .nextStart): when = "; applies at the next start (it runs with \(before) until 'stop \(r.id)' and 'start \(r.id)')"
         case (true, _): when = "; applies at the next decision"
         }
+        if let risk = Shell.sanityWarning(spec.key, value) { warn(risk) }
         return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(after)\(note)\(when)")
     }
+
+    /// Values that are valid but rarely meant: accepted, with one line naming the risk.
+    static func sanityWarning(_ key: String, _ value: SettingValue) -> String? {
+        guard ["spread.bid", "spread.ask", "levels.spread"].contains(key), let f = value.fraction, f > Shell.saneSpread else { return nil }
+        return "\(key) \(Units.renderPercent(f)) is above \(Units.renderPercent(Shell.saneSpread)): quotes this far from the market rarely fill, and one that does trades far from the price"
+    }
+
+    static let saneSpread: Dec = "0.2"
 
     func getSetting(_ inv: Invocation) throws(ShellError) -> Output {
         let r = try target(inv)
