@@ -24,17 +24,9 @@ public struct Alert: Sendable, Equatable, Codable {
         self.instance = instance
         self.name = name
         self.pair = pair
-        self.time = Alert.iso(time)
+        self.time = TimeText.iso(time)
         self.message = message
         self.figures = figures
-    }
-
-    static func iso(_ ms: Int64) -> String {
-        var t = time_t(ms / 1000)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
     }
 }
 

@@ -4,6 +4,7 @@ import MMMexc
 import MMSim
 import MMStorage
 import MMStrategy
+import Synchronization
 
 public struct EngineError: Error, Equatable, Sendable {
     public var message: String
@@ -36,21 +37,38 @@ public actor InstanceManager {
         self.clock = clock
         self.interval = interval
         self.notify = notify
-        self.alerts = AlertSender(backoff: alertBackoff, target: { InstanceManager.alertTarget(store) }) { alert, problem in
-            // An alert that cannot be delivered is said in its instance's log and above the prompts.
-            if let id = alert?.instance {
-                _ = try? store.appendEvent(EventRecord(instanceId: id, time: clock.now(), level: EventLevel.warning.rawValue,
-                                                       kind: "alert", message: problem), keep: 10_000)
-                notify(id, .warning, problem)
-            } else {
+        let lastTarget = LastAlertTarget()
+        self.alerts = AlertSender(backoff: alertBackoff, target: { InstanceManager.alertTarget(store, last: lastTarget) }) { alert, problem in
+            // An alert that cannot be delivered is said in its instance's log and above the prompts;
+            // in the engine's own log (daemon.log) when it has no instance or the store refuses it.
+            guard let id = alert?.instance else {
                 FileHandle.standardError.write(Data("mmsh: warning: \(problem)\n".utf8))
+                return
             }
+            do {
+                _ = try store.appendEvent(EventRecord(instanceId: id, time: clock.now(), level: EventLevel.warning.rawValue,
+                                                      kind: "alert", message: problem), keep: 10_000)
+            } catch {
+                FileHandle.standardError.write(Data("mmsh: warning: instance \(id): \(problem) (not in its log: \((error as? StoreError)?.message ?? "\(error)"))\n".utf8))
+            }
+            notify(id, .warning, problem)
         }
     }
 
-    /// Where alerts go, as the stored options say now.
-    static func alertTarget(_ store: Store) -> AlertTarget {
-        let options = (try? store.options()) ?? [:]
+    /// Where alerts go, as the stored options say now. When they cannot be read, the last target
+    /// read stands (alerts go on to the same webhook) and the engine's log says why.
+    static func alertTarget(_ store: Store, last: LastAlertTarget) -> AlertTarget {
+        let options: [String: String]
+        do { options = try store.options() } catch {
+            FileHandle.standardError.write(Data("mmsh: warning: cannot read the alert options (\(error.message)); the last ones read stand\n".utf8))
+            return last.value.withLock { $0 } ?? target(from: [:])
+        }
+        let target = target(from: options)
+        last.value.withLock { $0 = target }
+        return target
+    }
+
+    static func target(from options: [String: String]) -> AlertTarget {
         func value(_ key: String) -> SettingValue {
             let spec = OptionCatalog.specs.first { $0.key == key }!
             return options[key].flatMap { try? spec.parse($0) } ?? spec.defaultValue
@@ -274,4 +292,9 @@ public actor InstanceManager {
 
     /// Forgets a stopped instance's runner (when the instance is deleted).
     public func forget(_ id: Int) { if !active.contains(id) { runners[id] = nil } }
+}
+
+/// The alert target last read from the store, for when it cannot be read.
+final class LastAlertTarget: Sendable {
+    let value = Mutex<AlertTarget?>(nil)
 }

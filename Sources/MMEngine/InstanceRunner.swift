@@ -172,6 +172,12 @@ public actor InstanceRunner {
         if level == .error, !["stop_loss", "risk"].contains(kind) { send("error", .error, message) }
     }
 
+    /// An alert about an order an earlier run left, with the order's figures.
+    func sendOrphan(_ o: ExchangeOrder, _ message: String) {
+        send("orphans", .warning, message, ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description,
+                                             "amount": o.remaining.description])
+    }
+
     /// An alert about this instance, with its figures.
     func send(_ event: String, _ level: EventLevel, _ message: String, _ figures: [String: String] = [:]) {
         alert(Alert(event: event, level: level, instance: id, name: name, pair: settings.pair, time: clock.now(), message: message,
@@ -347,8 +353,7 @@ public actor InstanceRunner {
                 record(o)
                 orphans[o.clientId] = nil
                 log(.warning, "order", "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
-                send("orphans", .warning, "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)",
-                     ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
+                sendOrphan(o, "adopted an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)")
             } else {
                 await cancelOrphan(o)
             }
@@ -719,8 +724,7 @@ public actor InstanceRunner {
             record(cancelled)
             orphans[o.clientId] = nil
             log(.warning, "order", "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId))")
-            send("orphans", .warning, "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)",
-                 ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
+            sendOrphan(o, "cancelled an order left by an earlier run: \(o.side.rawValue) \(o.remaining) at \(o.price)")
         } catch {
             // Gone already (filled or cancelled), or no answer: ask what became of it.
             if let current = try? await exchange.order(clientId: o.clientId), !current.status.isOpen {
@@ -730,8 +734,7 @@ public actor InstanceRunner {
             }
             if orphans[o.clientId] == nil {
                 log(.warning, "order", "could not cancel an order left by an earlier run (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price) (\(o.clientId)); trying again")
-                send("orphans", .warning, "an order left by an earlier run is still open and its cancel failed (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price); trying again",
-                     ["client_id": o.clientId, "side": o.side.rawValue, "price": o.price.description, "amount": o.remaining.description])
+                sendOrphan(o, "an order left by an earlier run is still open and its cancel failed (\(error.message)): \(o.side.rawValue) \(o.remaining) at \(o.price); trying again")
             }
             orphans[o.clientId] = o
         }

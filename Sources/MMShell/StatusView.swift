@@ -213,16 +213,8 @@ enum StatusView {
     static func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(1, n - s.count)) }
 
     /// Local time with milliseconds, for screens.
-    static func localTime(_ ms: Int64) -> String { format(ms, utc: false) }
+    static func localTime(_ ms: Int64) -> String { TimeText.local(ms) }
 
     /// UTC, ISO 8601 with milliseconds, for JSON.
-    static func isoTime(_ ms: Int64) -> String { format(ms, utc: true) }
-
-    private static func format(_ ms: Int64, utc: Bool) -> String {
-        var t = time_t(ms / 1000)
-        var parts = tm()
-        if utc { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
-        return String(format: utc ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02d %02d:%02d:%02d.%03d",
-                      parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ms % 1000))
-    }
+    static func isoTime(_ ms: Int64) -> String { TimeText.iso(ms) }
 }

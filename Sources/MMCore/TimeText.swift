@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Times as people and JSON read them, from milliseconds since the epoch, with the C library
+/// (no ICU): UTC in ISO 8601 for JSON and alerts, local time for screens.
+public enum TimeText {
+    /// `2026-12-01T12:00:00.123Z`.
+    public static func iso(_ ms: Int64) -> String { format(ms, utc: true) }
+
+    /// `2026-12-01 13:00:00.123`, in the process's time zone.
+    public static func local(_ ms: Int64) -> String { format(ms, utc: false) }
+
+    private static func format(_ ms: Int64, utc: Bool) -> String {
+        var t = time_t(ms / 1000)
+        var parts = tm()
+        if utc { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let millis = pad(Int32(ms % 1000), 3)
+        let date = "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
+        let time = "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(millis)"
+        return utc ? "\(date)T\(time)Z" : "\(date) \(time)"
+    }
+}
