@@ -2,6 +2,7 @@
 /// Defaults are chosen so that `new` followed by `start` quotes at once on the sim venue.
 public enum Catalog {
     public static let venues = ["sim", "paper", "live"]
+    public static let strategies = ["pmm", "avellaneda"]
     public static let priceSources = ["mid", "last", "best_bid", "best_ask", "last_own_trade", "inventory_cost"]
 
     private static let zero = Bound.atLeast(0)
@@ -21,6 +22,8 @@ public enum Catalog {
                     "sim: simulated MEXC market (offline); paper: live data, simulated fills; live: real orders"),
         SettingSpec("account", .name, default: .text("default"), "vault entry whose API keys a live instance uses"),
         SettingSpec("pair", .symbol, default: .text("BTCUSDT"), "MEXC symbol to quote"),
+        SettingSpec("strategy", .choice(strategies), default: .text("pmm"),
+                    "pmm (pure market making) or avellaneda (Avellaneda–Stoikov; its settings are as.*)"),
 
         SettingSpec("order.amount", .decimal(unit: "amount", min: positive, max: huge), default: .decimal("0.001"),
                     "level-0 order size, in base"),
@@ -127,6 +130,21 @@ public enum Catalog {
         SettingSpec("risk.deadman", .duration(min: .seconds(1), max: .hours(24)), optional: true, default: .off,
                     "no fresh market data or no answer from MEXC for this long cancels every order until both are back"),
 
+        SettingSpec("as.risk_factor", .decimal(unit: "decimal", min: positive, max: .atMost(1000)), default: .decimal(1),
+                    "avellaneda: risk aversion γ; how far, in volatilities, a full inventory deviation moves the reservation price"),
+        SettingSpec("as.amount_shape", .decimal(unit: "decimal", min: zero, max: .atMost(100)), default: .decimal(0),
+                    "avellaneda: order-amount shape η; the side that would grow the inventory is sized × e^(−η·|q|)"),
+        SettingSpec("as.min_spread", .percent(min: zero, max: .below(1)), default: .percent(0),
+                    "avellaneda: the bid and ask are never closer together than this share of the mid"),
+        SettingSpec("as.level_distance", .percent(min: zero, max: hugePercent), default: .percent("0.5"),
+                    "avellaneda: levels beyond the first are this share of the half-spread apart"),
+        SettingSpec("as.volatility_buffer", .integer(10...86_400), default: .integer(200),
+                    "avellaneda: mid samples (one a second) behind the volatility σ"),
+        SettingSpec("as.intensity_buffer", .integer(10...100_000), default: .integer(200),
+                    "avellaneda: public trades behind the order-arrival fit (α, κ)"),
+        SettingSpec("as.horizon", .horizon, default: .horizon(.infinite),
+                    "avellaneda: when the inventory is due at its target; outside a window nothing is quoted"),
+
         SettingSpec("hours.window", .hoursWindows, optional: true, default: .off,
                     "trading hours, HH:MM-HH:MM[,…] (a window may pass midnight)"),
         SettingSpec("hours.days", .weekdays, default: .days(.all), "trading days"),
@@ -202,6 +220,9 @@ public enum Catalog {
         "ask_order_optimization_depth": "optimize.ask_depth", "bid_order_optimization_depth": "optimize.bid_depth",
         "add_transaction_costs": "costs.enabled", "price_type": "price.source", "price_source": "price.source",
         "inventory_price": "price.inventory_cost", "stop_loss": "stop_loss.pct", "max_position": "position.max",
+        "risk_factor": "as.risk_factor", "gamma": "as.risk_factor", "order_amount_shape_factor": "as.amount_shape", "eta": "as.amount_shape",
+        "min_spread": "as.min_spread", "level_distances": "as.level_distance", "volatility_buffer_size": "as.volatility_buffer",
+        "trading_intensity_buffer_size": "as.intensity_buffer", "execution_timeframe": "as.horizon", "horizon": "as.horizon",
         "market": "pair", "symbol": "pair", "trading_pair": "pair", "exchange": "venue", "max_loss": "risk.daily_loss",
     ]
 

@@ -14,6 +14,7 @@ public enum SettingValue: Hashable, Sendable {
     case text(String)
     case hours([HoursWindow])
     case days(WeekdaySet)
+    case horizon(Horizon)
     /// `nil` is `random`.
     case seed(UInt64?)
 
@@ -57,6 +58,8 @@ public enum SettingKind: Sendable {
     case choiceList([String])
     /// A TCP address to listen on: an IPv4 address, `localhost` or `[IPv6]`, a colon and a port.
     case address
+    /// An Avellaneda–Stoikov horizon: infinite, a daily window or a fixed one.
+    case horizon
 }
 
 public struct SettingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -115,6 +118,7 @@ public struct SettingSpec: Sendable {
         case .url: base = "url"
         case .choiceList: base = "list"
         case .address: base = "address"
+        case .horizon: base = "horizon"
         }
         return optional ? base + "|off" : base
     }
@@ -138,6 +142,7 @@ public struct SettingSpec: Sendable {
         case .url(let schemes): out = schemes.map { "\($0)://…" }.joined(separator: " or ")
         case .choiceList(let c): out = "all, or some of " + c.joined(separator: ",")
         case .address: out = "HOST:PORT, such as 127.0.0.1:9180 or [::1]:9180 (port 1–65535)"
+        case .horizon: out = "infinite, HH:MM-HH:MM (daily) or YYYY-MM-DDTHH:MM/YYYY-MM-DDTHH:MM, in hours.tz"
         }
         if optional { out += ", or off" }
         return out
@@ -235,6 +240,12 @@ public struct SettingSpec: Sendable {
         case .address:
             guard let address = ListenAddress(text) else { throw bad("an address") }
             return .text(address.description)
+        case .horizon:
+            guard let h = Horizon.parse(text) else {
+                if text.contains("/") { throw bad("a window: both ends YYYY-MM-DDTHH:MM, the first before the second") }
+                throw bad("a horizon")
+            }
+            return .horizon(h)
         }
     }
 
@@ -256,6 +267,7 @@ public struct SettingSpec: Sendable {
         case .text(let s): s
         case .hours(let w): w.map(\.description).joined(separator: ",")
         case .days(let d): d.description
+        case .horizon(let h): h.description
         case .seed(let s): s.map { "\($0)" } ?? "random"
         }
     }
@@ -269,6 +281,7 @@ public struct SettingSpec: Sendable {
         case .weekdays: ["all", "mon-fri", "sat,sun"]
         case .timeZone: ["UTC"]
         case .choiceList(let c): ["all"] + c + (optional ? ["off"] : [])
+        case .horizon: ["infinite"]
         default: optional ? ["off"] : []
         }
     }

@@ -46,6 +46,8 @@ public struct MarketSnapshot: Sendable {
     public var dataAge: Duration = .zero
     /// Where the book came from: "stream" or "rest" on MEXC's venues; nil for the sim venue.
     public var source: String?
+    /// The market's public trades since the previous snapshot, oldest first.
+    public var trades: [TapeTrade] = []
 }
 
 public struct OrderRequest: Sendable, Equatable {
@@ -72,6 +74,8 @@ public actor SimExchange: Exchange {
     private var market: SimMarket
     private var pending: [ExchangeTrade] = []
     private let clock: any EngineClock
+    /// The market's prints already handed out with a snapshot.
+    private var printsSeen = 0
 
     public init(config: SimMarketConfig, seed: UInt64, clock: any EngineClock) {
         self.clock = clock
@@ -88,8 +92,12 @@ public actor SimExchange: Exchange {
 
     public func snapshot() -> MarketSnapshot {
         catchUp()
-        return MarketSnapshot(time: clock.now(), book: market.engine.book(depth: 1000), lastTrade: market.lastTrade,
-                              balances: market.engine.account.asBalances)
+        var s = MarketSnapshot(time: clock.now(), book: market.engine.book(depth: 1000), lastTrade: market.lastTrade,
+                               balances: market.engine.account.asBalances)
+        let new = min(market.printCount - printsSeen, market.prints.count)
+        if new > 0 { s.trades = market.prints.suffix(new).map { TapeTrade(price: $0.price, amount: $0.quantity, time: $0.time) } }
+        printsSeen = market.printCount
+        return s
     }
 
     public func place(_ o: OrderRequest) throws(ExchangeError) -> ExchangeOrder {

@@ -500,7 +500,7 @@ public actor InstanceRunner {
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
-                                  balances: snapshot.balances, orders: live, rules: rules)
+                                  balances: snapshot.balances, orders: live, rules: rules, trades: snapshot.trades)
             accountQuoting(live, at: snapshot.time)
             let started = ContinuousClock.now
             var d = Strategy.decide(view, state: &state, config: config, explain: true)

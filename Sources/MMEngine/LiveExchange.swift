@@ -65,6 +65,8 @@ public actor LiveExchange: Exchange {
     /// Balances from the private stream, by asset.
     var streamBalances: [String: (free: Dec, locked: Dec)] = [:]
     var notes: [(warning: Bool, text: String)] = []
+    /// Public trades of the feed already handed out with a snapshot.
+    var tradesSeen = 0
     /// REST fills are still polled while the private stream is up, this often, as a safety net.
     static let fillsEveryWithStream: Int64 = 15_000
     static let listenKeyKeepAlive: Duration = .seconds(30 * 60)
@@ -131,8 +133,10 @@ public actor LiveExchange: Exchange {
             streamBalances = [baseAsset: base, quoteAsset: quote]
             accountStale = false
         }
+        let (trades, seen) = await feed.trades(after: tradesSeen)
+        tradesSeen = seen
         return MarketSnapshot(time: now, book: orderBook, lastTrade: await feed.lastTrade, balances: account!.balances,
-                              throttled: await client.throttled(), dataAge: age, source: source)
+                              throttled: await client.throttled(), dataAge: age, source: source, trades: trades)
     }
 
     static func balances(_ base: (free: Dec, locked: Dec), _ quote: (free: Dec, locked: Dec)) -> Balances {

@@ -28,6 +28,11 @@ public actor MarketFeed {
     var changed: (@Sendable () -> Void)?
     /// How often trades are polled while the stream does not bring them (weight 5 each).
     let tradesEvery: Duration
+    /// The newest public trades, for the strategy (Avellaneda–Stoikov's intensity fit), and how
+    /// many have arrived in all, so that a reader can ask for those after the ones it has seen.
+    var recent: [TapeTrade] = []
+    var received = 0
+    static let recentKept = 2000
 
     public init(client: MEXCClient, symbol: String, streamURL: String?, staleAfter: Duration = .seconds(5), tradesEvery: Duration = .seconds(5),
                 onTrades: @escaping @Sendable ([MarketTrade]) async -> Void = { _ in }) {
@@ -115,7 +120,22 @@ public actor MarketFeed {
         let first = lastPolledTrade == nil
         lastPolledTrade = newest
         if let last = fresh.last { lastTrade = last.price }
-        if !first, !fresh.isEmpty { await onTrades(fresh) }
+        if !first, !fresh.isEmpty {
+            keep(fresh)
+            await onTrades(fresh)
+        }
+    }
+
+    func keep(_ trades: [MarketTrade]) {
+        recent += trades.map { TapeTrade(price: $0.price, amount: $0.quantity, time: $0.time) }
+        received += trades.count
+        if recent.count > Self.recentKept { recent.removeFirst(recent.count - Self.recentKept / 2) }
+    }
+
+    /// The trades that arrived after the first `seen`, and the count to pass next time.
+    public func trades(after seen: Int) -> (trades: [TapeTrade], seen: Int) {
+        let new = min(received - seen, recent.count)
+        return (new > 0 ? Array(recent.suffix(new)) : [], received)
     }
 
     func handle(_ notice: StreamNotice) async {
@@ -143,6 +163,7 @@ public actor MarketFeed {
                 lastTrade = last.price
                 lastPolledTrade = (last.time, [])
             }
+            keep(trades)
             await onTrades(trades)
             changed?()
         case .unreadable(let why):

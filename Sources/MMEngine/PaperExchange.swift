@@ -25,6 +25,8 @@ public actor PaperExchange: Exchange {
     let inbox = TradeInbox()
     var matcher: PaperMatcher?
     var pending: [ExchangeTrade] = []
+    /// Public trades of the feed already handed out with a snapshot.
+    var tradesSeen = 0
 
     public init(client: MEXCClient, symbol: String, clock: any EngineClock, base: Dec, quote: Dec, fee: Dec,
                 streamURL: String?, staleAfter: Duration = .seconds(5)) {
@@ -68,8 +70,10 @@ public actor PaperExchange: Exchange {
         let (real, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
         matchTrades()
         pending += matcher!.book(real, time: clock.now())
+        let (trades, seen) = await feed.trades(after: tradesSeen)
+        tradesSeen = seen
         return MarketSnapshot(time: clock.now(), book: matcher!.book(depth: 100), lastTrade: await feed.lastTrade,
-                              balances: matcher!.account.asBalances, dataAge: age, source: source)
+                              balances: matcher!.account.asBalances, dataAge: age, source: source, trades: trades)
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {

@@ -37,8 +37,10 @@ public struct Decision: Sendable {
     public var liquidation: ProposedOrder?
     /// The instance must stop (the stop loss fired).
     public var stop = false
-    /// Outside trading hours: nothing is quoted.
+    /// Nothing is quoted by design for now, `waitingFor` says why: outside trading hours, the
+    /// strategy warming up its estimators or outside its horizon.
     public var waiting = false
+    public var waitingFor: String?
     public var dropped: [DroppedOrder] = []
     public var events: [StrategyEvent] = []
     /// Each step's change, in words, when explaining was asked for.

@@ -135,6 +135,19 @@ public struct ProposedOrder: Sendable, Equatable {
     }
 }
 
+/// A trade of the market (anyone's), as the public trades feed (the tape) shows it.
+public struct TapeTrade: Sendable, Equatable {
+    public var price: Dec
+    public var amount: Dec
+    /// Milliseconds since the epoch.
+    public var time: Int64
+    public init(price: Dec, amount: Dec, time: Int64) {
+        self.price = price
+        self.amount = amount
+        self.time = time
+    }
+}
+
 /// What the strategy sees at one decision. Everything comes in as values.
 public struct MarketView: Sendable {
     /// Milliseconds since the epoch.
@@ -145,8 +158,12 @@ public struct MarketView: Sendable {
     public var balances: Balances
     public var orders: [LiveOrder]
     public var rules: MarketRules
+    /// The market's trades since the last decision, oldest first.
+    public var trades: [TapeTrade]
 
-    public init(now: Int64, book: OrderBook, lastTrade: Dec? = nil, balances: Balances, orders: [LiveOrder] = [], rules: MarketRules) {
+    public init(now: Int64, book: OrderBook, lastTrade: Dec? = nil, balances: Balances, orders: [LiveOrder] = [], rules: MarketRules,
+                trades: [TapeTrade] = []) {
+        self.trades = trades
         self.now = now
         self.book = book
         self.lastTrade = lastTrade

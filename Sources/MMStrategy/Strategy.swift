@@ -1,8 +1,9 @@
 import Foundation
 import MMCore
 
-/// Pure market making with mmsh's additions. Deterministic: the same view, state and config
-/// always give the same decision and next state.
+/// One decision of an instance, whichever its strategy: the stop loss and trading hours first,
+/// then the strategy's ladder (`QuoteModel`), then the steps every strategy shares.
+/// Deterministic: the same view, state and config always give the same decision and next state.
 public enum Strategy {
     /// Decides what to place and cancel now. `explain` fills the decision's trace.
     public static func decide(_ view: MarketView, state: inout StrategyState, config c: StrategyConfig,
@@ -37,6 +38,7 @@ public enum Strategy {
             }
             if !inside {
                 d.waiting = true
+                d.waitingFor = "outside trading hours"
                 cancelAll(view.orders, reason: "outside trading hours", into: &d)
                 trace.add("hours: outside \(hours.map(\.description).joined(separator: ",")) \(c.days) \(c.timeZone.identifier); waiting")
                 return d
@@ -71,70 +73,59 @@ public enum Strategy {
             }
         }
 
-        // Reference price.
-        if state.costBase == nil, let cost = c.inventoryCost {
-            state.costBase = base.total
-            state.costQuote = base.total * cost
-        }
-        let ref = reference(view, state: state, source: c.priceSource, mid: mid, trace: &trace)
-        d.referencePrice = ref.buy
-        Volatility.sample(&state, now: now, mid: mid, window: c.volatilityWindow)
-
         let ownLive = view.orders
         // Which orders hang, looked up once (a set lookup hashes the client id).
         let marks = HangingMarks(ownLive, hanging: state.hanging)
         let ladderCount = ownLive.count - marks.count
 
-        // The proposal, when it is time for one.
+        // What this instance holds: available plus what its own orders lock.
+        var lockedQuote: Dec = 0, lockedBase: Dec = 0, hangingBuys: Dec = 0, hangingQuote: Dec = 0, hangingSells: Dec = 0
+        for (i, o) in ownLive.enumerated() {
+            switch (marks[i], o.side) {
+            case (false, .buy): lockedQuote += o.amount * o.price
+            case (false, .sell): lockedBase += o.amount
+            case (true, .buy): hangingBuys += o.amount; hangingQuote += o.amount * o.price
+            case (true, .sell): hangingSells += o.amount
+            }
+        }
+        let funds = Funds(base: base.available + lockedBase, quote: quote.available + lockedQuote, hangingSells: hangingSells,
+                          hangingBuys: hangingBuys, hangingQuote: hangingQuote)
+
+        // The strategy's own part: the reference price always, the ladder when it is time for one.
+        let wantsLadder = state.createAt <= now
+        let quoted = c.model.quote(QuoteInput(view: view, mid: mid, funds: funds, wantsLadder: wantsLadder),
+                                   shared: &state, config: c, dropped: &d.dropped, trace: &trace)
+        let ref = quoted.reference
+        d.referencePrice = ref.buy
+        if let why = quoted.waitingFor {
+            d.waiting = true
+            d.waitingFor = why
+            cancelAll(view.orders, reason: why, into: &d)
+            trace.add("waiting: \(why)")
+            return d
+        }
+
+        // The shared tail of the pipeline.
         var proposal: Proposal?
-        if state.createAt <= now {
-            var bidSpread = c.bidSpread, askSpread = c.askSpread
-            if c.volatility {
-                (bidSpread, askSpread) = Volatility.spreads(state, config: c, now: now, trace: &trace)
-            }
-            var p = Steps.baseLadder(ref, bidSpread: bidSpread, askSpread: askSpread, config: c, rules: view.rules, dropped: &d.dropped, trace: &trace)
-            // The bands are evaluated at the price source (the mid for inventory cost): the
-            // static band first, then the moving one; either can empty a side.
-            let price = ref.buy
-            p = Steps.priceBand(consume p, price: price, ceiling: c.bandCeiling, floor: c.bandFloor, dropped: &d.dropped, trace: &trace)
-            if c.movingBand {
-                let (ceiling, floor) = movingBand(&state, price: price, now: now, config: c, trace: &trace)
-                p = Steps.priceBand(consume p, price: price, ceiling: ceiling, floor: floor, name: "moving band", dropped: &d.dropped, trace: &trace)
-            }
-            if c.pingPong { p = Steps.pingPong(consume p, filledBuys: state.filledBuys, filledSells: state.filledSells, dropped: &d.dropped, trace: &trace) }
+        if wantsLadder, var p = quoted.ladder {
             if c.optimize {
                 var ownBids: Dec = 0, ownAsks: Dec = 0
                 for o in ownLive { if o.side == .buy { ownBids += o.amount } else { ownAsks += o.amount } }
                 p = Steps.optimize(consume p, book: view.book, bidDepth: c.bidDepth, askDepth: c.askDepth, ownBids: ownBids,
-                                   ownAsks: ownAsks, levelSpread: c.levelSpread, rules: view.rules, trace: &trace)
+                                   ownAsks: ownAsks, levelSpread: quoted.levelSpacing, rules: view.rules, trace: &trace)
             }
             if c.costs { p = Steps.transactionCosts(consume p, fee: view.rules.makerFee, rules: view.rules, trace: &trace) }
-
-            // What this instance holds: available plus what its own orders lock.
-            var lockedQuote: Dec = 0, lockedBase: Dec = 0, hangingBuys: Dec = 0, hangingQuote: Dec = 0, hangingSells: Dec = 0
-            for (i, o) in ownLive.enumerated() {
-                switch (marks[i], o.side) {
-                case (false, .buy): lockedQuote += o.amount * o.price
-                case (false, .sell): lockedBase += o.amount
-                case (true, .buy): hangingBuys += o.amount; hangingQuote += o.amount * o.price
-                case (true, .sell): hangingSells += o.amount
-                }
-            }
-            let baseFunds = base.available + lockedBase, quoteFunds = quote.available + lockedQuote
-            if c.skew {
-                p = Steps.inventorySkew(consume p, base: baseFunds + hangingSells, quote: quoteFunds + hangingQuote, price: price,
-                                        config: c, rules: view.rules, dropped: &d.dropped, trace: &trace)
-            }
             p = Steps.capSizes(consume p, max: c.orderMax, rules: view.rules, trace: &trace)
             p = Steps.positionLimit(consume p, max: c.positionMax, baseHeld: base.total, openBuys: hangingBuys, rules: view.rules,
                                     dropped: &d.dropped, trace: &trace)
-            p = Steps.budget(consume p, base: baseFunds, quote: quoteFunds, fee: view.rules.makerFee, rules: view.rules, dropped: &d.dropped, trace: &trace)
+            p = Steps.budget(consume p, base: funds.base, quote: funds.quote, fee: view.rules.makerFee, rules: view.rules,
+                             dropped: &d.dropped, trace: &trace)
             p = Steps.minimums(consume p, orderMin: c.orderMin, rules: view.rules, dropped: &d.dropped, trace: &trace)
             p = Steps.noCrossing(consume p, book: view.book, dropped: &d.dropped, trace: &trace)
             proposal = p
             d.buys = p.buys
             d.sells = p.sells
-        } else {
+        } else if !wantsLadder {
             trace.add("timer: next ladder in \(TimeSpan(milliseconds: state.createAt - now))")
         }
 
@@ -230,45 +221,6 @@ public enum Strategy {
         for o in orders where !o.cancelling { d.cancels.append(CancelRequest(clientId: o.clientId, reason: reason)) }
     }
 
-    static func reference(_ view: MarketView, state: StrategyState, source: StrategyConfig.PriceSource, mid: Dec,
-                          trace: inout Trace) -> Reference {
-        let price: Dec
-        switch source {
-        case .mid: price = mid
-        case .best_bid: price = view.book.bestBid!
-        case .best_ask: price = view.book.bestAsk!
-        case .last:
-            price = view.lastTrade ?? mid
-            if view.lastTrade == nil { trace.add("price: no trade yet, using the mid \(mid)") }
-        case .last_own_trade:
-            price = state.lastOwnTrade ?? mid
-            if state.lastOwnTrade == nil { trace.add("price: no own trade yet, using the mid \(mid)") }
-        case .inventory_cost:
-            // As the reference: buys from the market price (the mid), sells from the higher of the
-            // cost basis and the mid, so that nothing is sold below what it cost.
-            if let base = state.costBase, base.isPositive {
-                let cost = state.costQuote.divided(by: base, scale: 18)
-                let sell = Swift.max(cost, mid)
-                trace.add("price: mid \(mid) for buys; inventory cost \(cost.rounded(places: 8)), so \(sell.rounded(places: 8)) for sells")
-                return Reference(buy: mid, sell: sell)
-            }
-            price = mid
-            trace.add("price: no inventory cost yet, using the mid \(mid)")
-        }
-        trace.add("price: \(source.rawValue) \(price)")
-        return Reference(buy: price, sell: price)
-    }
-
-    /// The moving band (reset every `band.refresh`).
-    static func movingBand(_ state: inout StrategyState, price: Dec, now: Int64, config c: StrategyConfig,
-                           trace: inout Trace) -> (Dec?, Dec?) {
-        if state.band == nil || state.band!.resetAt <= now {
-            state.band = (price * (1 + c.movingCeiling), price * (1 - c.movingFloor), now + c.bandRefresh)
-            trace.add("band: moving band reset to \(state.band!.floor.rounded(places: 8))–\(state.band!.ceiling.rounded(places: 8))")
-        }
-        return (state.band!.ceiling, state.band!.floor)
-    }
-
     static let throughBid: Dec = "0.99", throughAsk: Dec = "1.01"
 
     /// The stop loss's immediate-or-cancel order: back to the base held at start, 1% through the touch.
@@ -332,60 +284,6 @@ public enum Hours {
     public static func inside(now: Int64, windows: [HoursWindow], days: WeekdaySet, timeZone: TimeZone) -> Bool {
         var state = StrategyState()
         return inside(now: now, windows: windows, days: days, offset: offset(&state, now: now, timeZone: timeZone))
-    }
-}
-
-/// Volatility-adjusted spreads from the mid sampled once a second.
-public enum Volatility {
-    static func sample(_ state: inout StrategyState, now: Int64, mid: Dec, window: Int64) {
-        let second = now / 1000
-        guard state.mids.last.map({ $0.second < second }) ?? true else { return }
-        let value = mid.doubleValue
-        if let last = state.mids.last, last.mid > 0, value > 0 {
-            let r = log(value / last.mid)
-            state.returnSum += r
-            state.returnSquares += r * r
-        }
-        state.mids.append((second, value))
-        // Keep one sample at or before the window's start so that a full window can be told.
-        let start = (now - window) / 1000
-        var drop = 0
-        while state.mids.count - drop > 2 && state.mids[drop + 1].second <= start {
-            let (a, b) = (state.mids[drop].mid, state.mids[drop + 1].mid)
-            if a > 0, b > 0 {
-                let r = log(b / a)
-                state.returnSum -= r
-                state.returnSquares -= r * r
-            }
-            drop += 1
-        }
-        if drop > 0 { state.mids.removeFirst(drop) }
-    }
-
-    /// Sample standard deviation of the log returns between consecutive samples (per second).
-    public static func sigma(_ mids: [(second: Int64, mid: Double)]) -> Double? {
-        var state = StrategyState()
-        for m in mids { sample(&state, now: m.second * 1000, mid: Dec(fraction: m.mid), window: Int64.max / 2) }
-        return sigma(state)
-    }
-
-    static func sigma(_ state: StrategyState) -> Double? {
-        let n = Double(state.mids.count - 1)
-        guard n >= 2 else { return nil }
-        let variance = (state.returnSquares - state.returnSum * state.returnSum / n) / (n - 1)
-        return max(variance, 0).squareRoot()
-    }
-
-    static func spreads(_ state: StrategyState, config c: StrategyConfig, now: Int64, trace: inout Trace) -> (Dec, Dec) {
-        guard let first = state.mids.first, first.second * 1000 <= now - c.volatilityWindow, let sigma = sigma(state) else {
-            trace.add("volatility: window of \(TimeSpan(milliseconds: c.volatilityWindow)) not filled yet; configured spreads apply")
-            return (c.bidSpread, c.askSpread)
-        }
-        let measured = Dec(fraction: c.volatilityMultiplier.doubleValue * sigma * (Double(c.refreshTime) / 1000).squareRoot())
-        func adjust(_ s: Dec) -> Dec { Swift.min(Swift.max(s, measured), c.volatilityMaxSpread) }
-        let (bid, ask) = (adjust(c.bidSpread), adjust(c.askSpread))
-        trace.add("volatility: σ \(String(format: "%.6f", sigma))/s → spreads bid \(Steps.pct(bid)), ask \(Steps.pct(ask)) (cap \(Steps.pct(c.volatilityMaxSpread)))")
-        return (bid, ask)
     }
 }
 

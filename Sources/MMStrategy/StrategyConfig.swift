@@ -53,6 +53,8 @@ public struct StrategyConfig: Sendable {
     public var hours: [HoursWindow]?
     public var days: WeekdaySet
     public var timeZone: TimeZone
+    /// The strategy's own part of the decision, with its configuration.
+    public var model: any QuoteModel
 
     public init(_ s: Settings) {
         func dec(_ k: String) -> Dec { s[k].decimal! }
@@ -104,5 +106,6 @@ public struct StrategyConfig: Sendable {
         if case .hours(let w) = s["hours.window"] { hours = w } else { hours = nil }
         if case .days(let d) = s["hours.days"] { days = d } else { days = .all }
         timeZone = TimeZone(identifier: s["hours.tz"].text!) ?? TimeZone(identifier: "UTC")!
+        model = QuoteModels.make(s)
     }
 }

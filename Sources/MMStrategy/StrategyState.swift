@@ -36,6 +36,8 @@ public struct StrategyState: Sendable, Equatable {
     public var insideHours: Bool?
     /// The stop loss fired; nothing more is quoted.
     public var stopped = false
+    /// The strategy model's own state (Avellaneda–Stoikov's estimators); nil until its first decision.
+    public var model: ModelState?
 
     public init() {}
 
@@ -46,7 +48,7 @@ public struct StrategyState: Sendable, Equatable {
             && a.costBase == b.costBase && a.costQuote == b.costQuote && a.lastOwnTrade == b.lastOwnTrade
             && a.mids.map(\.second) == b.mids.map(\.second) && a.mids.map(\.mid) == b.mids.map(\.mid)
             && a.startValue == b.startValue && a.startBase == b.startBase && a.startQuote == b.startQuote && a.insideHours == b.insideHours
-            && a.stopped == b.stopped
+            && a.stopped == b.stopped && a.model == b.model
     }
 
     /// Takes a fill into account: ping-pong counters, hanging pairs, fill delay, cost basis.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MMCore
 
@@ -17,6 +18,14 @@ import Testing
         ("venue", "PAPER", "paper", "mars"),
         ("account", "desk-2", "desk-2", "has space"),
         ("pair", "eth/usdt", "ETHUSDT", "ETH//USDT"),
+        ("strategy", "Avellaneda", "avellaneda", "stoikov"),
+        ("as.risk_factor", "0.5", "0.5", "0"),
+        ("as.amount_shape", "0.1", "0.1", "-1"),
+        ("as.min_spread", "0.1%", "0.1%", "100%"),
+        ("as.level_distance", "25%", "25%", "-5%"),
+        ("as.volatility_buffer", "60", "60", "5"),
+        ("as.intensity_buffer", "500", "500", "9"),
+        ("as.horizon", "daily 09:00-17:30", "09:00-17:30", "09:00-09:00"),
         ("order.amount", "0.0100", "0.01", "0"),
         ("order.min", "off", "off", "-1"),
         ("order.max", "2.5", "2.5", "lots"),
@@ -104,6 +113,24 @@ import Testing
         #expect(error?.message.hasPrefix("\(c.key):") == true)
         #expect(error?.message.contains("accepted:") == true)
         #expect(error?.message.contains("\n") == false)
+    }
+
+    @Test func horizonForms() throws {
+        let spec = try Catalog.lookup("as.horizon")
+        #expect(try spec.parse("infinite") == .horizon(.infinite))
+        #expect(try spec.parse("22:00-06:00") == .horizon(.daily(HoursWindow(start: 22 * 60, end: 6 * 60))))
+        let window = try spec.parse("2026-12-01T09:00/2026-12-05T17:30")
+        #expect(spec.render(window) == "2026-12-01T09:00/2026-12-05T17:30")
+        guard case .horizon(.window(let from, let to)) = window else { Issue.record("not a window"); return }
+        // 2026-12-01 is 20,788 days after 1970-01-01.
+        #expect(from == (20_788 * 24 + 9) * 60)
+        #expect(to - from == (4 * 24 + 8) * 60 + 30)
+        // Read in a zone: 09:00 in Berlin (UTC+1 in December) is 08:00 UTC.
+        #expect(Horizon.epochMilliseconds(wall: from, in: TimeZone(identifier: "Europe/Berlin")!) == ((20_788 * 24 + 8) * 60) * 60_000)
+        for bad in ["2026-02-30T09:00/2026-03-01T00:00", "2026-12-05T09:00/2026-12-01T09:00", "2026-12-01 09:00/2026-12-02T09:00", "soon"] {
+            let e = #expect(throws: SettingError.self) { try spec.parse(bad) }
+            #expect(e?.message.hasPrefix("as.horizon: '\(bad)' is not a") == true)
+        }
     }
 
     @Test func unknownKeySuggests() {
