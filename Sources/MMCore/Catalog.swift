@@ -23,7 +23,7 @@ public enum Catalog {
         SettingSpec("account", .name, default: .text("default"), "vault entry whose API keys a live instance uses"),
         SettingSpec("pair", .symbol, default: .text("BTCUSDT"), "MEXC symbol to quote"),
         SettingSpec("strategy", .choice(strategies), default: .text("pmm"),
-                    "pmm (pure market making) or avellaneda (Avellaneda–Stoikov; its settings are as.*)"),
+                    "pmm (pure market making) or avellaneda (Avellaneda–Stoikov: as.*, with order.amount, levels.count and inventory.target)"),
 
         SettingSpec("order.amount", .decimal(unit: "amount", min: positive, max: huge), default: .decimal("0.001"),
                     "level-0 order size, in base"),

@@ -71,6 +71,10 @@ public actor InstanceRunner {
     public private(set) var fillCount = 0
     public private(set) var startedAt: Int64 = 0
     public private(set) var lastSnapshot: MarketSnapshot?
+    /// Public trades that came with a snapshot taken for a report, kept for the next decision.
+    var tapeBacklog: [TapeTrade] = []
+    /// Why the strategy quotes nothing for now, as its last decision said.
+    var waitingFor: String?
     var rules: MarketRules?
     var runId: Int64?
     var startBase: Dec = 0, startQuote: Dec = 0
@@ -500,7 +504,8 @@ public actor InstanceRunner {
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
             let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
-                                  balances: snapshot.balances, orders: live, rules: rules, trades: snapshot.trades)
+                                  balances: snapshot.balances, orders: live, rules: rules, trades: tapeBacklog + snapshot.trades)
+            tapeBacklog = []
             accountQuoting(live, at: snapshot.time)
             let started = ContinuousClock.now
             var d = Strategy.decide(view, state: &state, config: config, explain: true)
@@ -770,6 +775,16 @@ public actor InstanceRunner {
             }
         }
         runState = d.waiting ? .waiting : .running
+        // Logged when the kind of wait changes, not as a warm-up counts down; trading hours log their own events.
+        func kind(_ why: String?) -> String? { why.map { String($0.prefix { $0 != ":" && $0 != "(" }) } }
+        if kind(d.waitingFor) != kind(waitingFor) {
+            if let why = d.waitingFor, why != "outside trading hours" {
+                log(.info, "waiting", why)
+            } else if d.waitingFor == nil, let was = waitingFor, was != "outside trading hours" {
+                log(.info, "waiting", was.hasPrefix("avellaneda warming up") ? "the estimators have enough data; quoting starts" : "inside the horizon; quoting starts")
+            }
+        }
+        waitingFor = d.waitingFor
         for c in d.cancels {
             if let o = orders[c.clientId] { _ = await cancel(o, reason: c.reason) }
         }
@@ -945,7 +960,10 @@ public actor InstanceRunner {
         if runState == .running || runState == .waiting {
             let trap = DecRangeTrap()
             let fresh = await Dec.withTrap(trap) { try? await exchange.snapshot() }
-            if let fresh, trap.error == nil { lastSnapshot = fresh }
+            if let fresh, trap.error == nil {
+                lastSnapshot = fresh
+                tapeBacklog += fresh.trades
+            }
         }
         return InstanceReport(id: id, name: name, state: runState, startedAt: startedAt, orders: orders.values.sorted { $0.clientId < $1.clientId },
                        fills: fillCount, snapshot: lastSnapshot, startBase: startBase, startQuote: startQuote,
@@ -953,7 +971,8 @@ public actor InstanceRunner {
                        storageFailure: storageFailure, unsavedFills: unsavedFills.count, orphans: orphans.count,
                        risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
                        unconfirmedAtStop: unconfirmedAtStop, tally: tally,
-                       quoteUptime: runMs > 0 ? Double(quotedMs) / Double(runMs) : nil)
+                       quoteUptime: runMs > 0 ? Double(quotedMs) / Double(runMs) : nil,
+                       waitingFor: waitingFor, strategyState: state)
     }
 }
 
@@ -996,6 +1015,10 @@ public struct InstanceReport: Sendable {
     public var tally = FillTally()
     /// Share of the run's time with both a bid and an ask resting.
     public var quoteUptime: Double?
+    /// Why the strategy quotes nothing for now (outside trading hours, warming up, outside its horizon).
+    public var waitingFor: String?
+    /// The strategy's state (its estimators among it): preview of a running instance starts from it.
+    public var strategyState: StrategyState?
 }
 
 /// Fills summed by side: what the P&L of a run needs, kept as fills are applied.

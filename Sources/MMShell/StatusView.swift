@@ -186,7 +186,10 @@ enum StatusView {
                            (" against holding (\(signed((pnl.returnFraction * 100).rounded(places: 4)))%); realized \(pnl.realized.rounded(places: 4)), unrealized \(pnl.unrealized.rounded(places: 4)), fees \(pnl.fees)", .plain)]))
         }
         out.line("fills   \(report.fills) this run")
-        if report.state == .waiting { out.line(Line("warning: outside trading hours; no orders until the window opens", .yellow)) }
+        if report.state == .waiting {
+            let why = report.waitingFor ?? "outside trading hours"
+            out.line(Line(why == "outside trading hours" ? "warning: outside trading hours; no orders until the window opens" : "waiting: \(why)", .yellow))
+        }
         return out
     }
 

@@ -70,13 +70,18 @@ public struct SimMarket: Sendable {
             let value = 500 * exp(0.9 * random.normal())
             let size = Dec(Int((value / mid.doubleValue / config.rules.step.doubleValue).rounded(.down))) * config.rules.step
             guard size.isPositive else { continue }
-            lastTrade = side == .buy ? engine.bestAsk : engine.bestBid
-            trades += engine.takerOrder(side: side, quantity: size, time: time)
-            if let price = lastTrade {
+            // A taker that sweeps several levels prints at each, as MEXC's deals do.
+            let book = engine.book(depth: 20)
+            var left = size
+            for level in side == .buy ? book.asks : book.bids where left.isPositive {
+                let take = Swift.min(left, level.amount)
+                left -= take
                 if prints.count == 200 { prints.removeFirst(100) }
-                prints.append(MarketPrint(price: price, quantity: size, time: time, takerSide: side))
+                prints.append(MarketPrint(price: level.price, quantity: take, time: time, takerSide: side))
                 printCount += 1
+                lastTrade = level.price
             }
+            trades += engine.takerOrder(side: side, quantity: size, time: time)
         }
         if arrivals > 0 {
             // What the takers took is replenished around the mid at the next step; top up now

@@ -1,3 +1,4 @@
+import Foundation
 import MMCore
 import MMStrategy
 
@@ -52,6 +53,54 @@ func strategyBenchmarks() -> [Benchmark] {
             var st = warm
             let d = Strategy.decide(view, state: &st, config: config)
             sink &+= d.buys.count &+ d.cancels.count
+        },
+    ]
+}
+
+/// Avellaneda–Stoikov: a decision a second with a public trade each, 5 levels a side, the
+/// estimators full (200 mids, 200 trades) and updated at every decision, the intensity refitted
+/// when its policy says (a tenth of the buffer new); and the fit alone, shared among the
+/// decisions between two fits at that pace.
+func avellanedaBenchmarks() -> [Benchmark] {
+    var s = Settings()
+    for (k, v) in ["strategy": "avellaneda", "levels.count": "5", "order.amount": "0.01", "as.amount_shape": "0.5",
+                   "as.min_spread": "0.01%", "refresh.tolerance": "0.05%"] {
+        s.set(k, try! Catalog.lookup(k).parse(v))
+    }
+    let config = StrategyConfig(s)
+    let rules = MarketRules(tick: "0.01", step: "0.000001", minQuantity: "0.000001", minNotional: 1, makerFee: "0.001")
+    let balances = Balances(base: AssetBalance(total: 1, available: 1), quote: AssetBalance(total: 60000, available: 60000))
+    final class Run { var state = StrategyState(); var now: Int64 = 1_795_770_000_000; var i = 0; var sink = 0 }
+    let run = Run()
+    var generator = SeededGenerator(seed: 11)
+    // Market moves and trades prepared once, so the benchmark times the strategy alone.
+    let books: [OrderBook] = (0..<64).map { i in
+        let mid = Dec("60000.5") + Dec(i % 9) * Dec("0.5") - Dec(2)
+        return OrderBook(bids: [BookLevel(mid - Dec("0.5"), 1)], asks: [BookLevel(mid + Dec("0.5"), 1)])
+    }
+    let prints: [Dec] = (0..<64).map { _ in Dec("60000") + Dec(Int(generator.next() % 200)) * Dec("0.1") - Dec(10) }
+    func step() -> Decision {
+        let i = run.i
+        run.i += 1
+        run.now += 1000
+        // No live orders: every decision proposes a ladder (the refresh timer is reset).
+        run.state.createAt = 0
+        let view = MarketView(now: run.now, book: books[i % 64], balances: balances, rules: rules,
+                              trades: [TapeTrade(price: prints[i % 64], amount: "0.01", time: run.now - 500)])
+        return Strategy.decide(view, state: &run.state, config: config)
+    }
+    for _ in 0..<400 { _ = step() }
+    precondition(step().buys.count == 5, "the Avellaneda benchmark must quote")
+    let distances = (0..<200).map { _ in -log(generator.uniform()) / 2000 }
+    return [
+        Benchmark(name: "avellaneda: one decision (5 levels a side, estimators updated)",
+                  target: .latency(medianNs: 5_000, p99Ns: 40_000)) {
+            let d = step()
+            run.sink &+= d.buys.count
+        },
+        Benchmark(name: "avellaneda: intensity fit (200 trades), per decision at a trade a decision",
+                  target: .latency(medianNs: 1_000, p99Ns: 4_000), operationsPerCall: 20) {
+            if case .success(let f) = IntensityEstimator.fit(distances: distances, seconds: 200) { run.sink &+= Int(f.kappa) }
         },
     ]
 }

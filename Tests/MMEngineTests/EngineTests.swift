@@ -78,6 +78,45 @@ let busy = ["sim.seed": "11", "sim.takers": "300", "sim.volatility": "0.2%", "re
         #expect(zip(snapshots, snapshots.dropFirst()).allSatisfy { $0.time < $1.time })
     }
 
+    /// The sim market's public trades reach the strategy: an Avellaneda instance waits, saying
+    /// what its estimators still need, then quotes around its reservation price and gets filled.
+    @Test func anAvellanedaInstanceWarmsUpThenQuotes() async throws {
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "as", limit: 10)
+        let clock = ManualClock()
+        let manager = InstanceManager(store: store, clock: clock)
+        let s = settings(["strategy": "avellaneda", "as.volatility_buffer": "30", "as.intensity_buffer": "40", "sim.seed": "5",
+                          "sim.takers": "120", "levels.count": "2", "order.amount": "0.002", "refresh.time": "5s"])
+        try await manager.start(id: r.id, name: r.name, settings: s, loop: false)
+        var waited: [String] = [], quotedAt: Int?
+        for i in 0..<240 {
+            clock.advance(ms: 500)
+            await manager.tickAll()
+            let report = await manager.report(r.id)!
+            if let why = report.waitingFor {
+                #expect(report.orders.isEmpty)
+                #expect(report.state == .waiting)
+                waited.append(why)
+            } else if quotedAt == nil, !report.orders.isEmpty {
+                quotedAt = i
+                let state = try #require(report.strategyState)
+                let estimators = try #require((StrategyConfig(s).model as? Avellaneda)?.state(in: state))
+                #expect(estimators.volatility.isReady && estimators.intensity.isReady)
+            }
+        }
+        #expect(waited.first?.hasPrefix("avellaneda warming up: σ 30 more mid samples") == true)
+        // Thirty one-second changes need mids at seconds 0 to 30: tick 59 (30 s) at the earliest.
+        let at = try #require(quotedAt)
+        #expect(at >= 59)
+        let report = await manager.report(r.id)!
+        #expect(report.fills > 0, "its quotes get filled")
+        let events = try store.events(instance: r.id)
+        #expect(events.contains { $0.kind == "waiting" && $0.message.hasPrefix("avellaneda warming up") })
+        #expect(events.contains { $0.kind == "waiting" && $0.message == "the estimators have enough data; quoting starts" })
+        #expect(events.contains { $0.kind == "decision" && $0.message.contains("reservation price r = ") })
+        _ = await manager.stop(r.id)
+    }
+
     @Test func tenInstancesRunAtOnce() async throws {
         let store = try Store.inMemory()
         let clock = ManualClock()

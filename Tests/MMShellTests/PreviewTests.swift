@@ -57,6 +57,23 @@ import Testing
         await h.run("stop 1")
     }
 
+    /// Stopped, Avellaneda says what its estimators need; running, its preview starts from what
+    /// they have learnt and shows σ, α, κ, q, r and δ.
+    @Test func anAvellanedaPreviewShowsItsEstimators() async throws {
+        let h = try Harness()
+        await h.run("new; set strategy avellaneda; set as.volatility_buffer 10; set as.intensity_buffer 20; set sim.seed 3; set sim.takers 200")
+        let cold = await h.run("preview").out
+        #expect(cold.contains("no orders: avellaneda warming up: σ 10 more mid samples (one a second), the intensity fit 20 more public trades; nothing is quoted until then"))
+        await h.run("start 1")
+        await h.run(seconds: 40)
+        let warm = await h.run("preview").out
+        #expect(warm.contains("LEVEL  SIDE"))
+        for figure in ["σ ", "α ", "κ ", "q ", "reservation price r = s·(1 − q·γ·σ·T) = ", "optimal spread δ = "] {
+            #expect(warm.contains(figure), "preview shows \(figure)")
+        }
+        await h.run("stop 1")
+    }
+
     @Test func previewWithoutAnAnswerFromMEXCSaysWhy() async throws {
         let h = try Harness()
         // Port 9 on loopback: nothing listens, so nothing leaves this machine.

@@ -120,7 +120,7 @@ import Testing
         let out = await h.run("settings").out
         for key in Catalog.keys { #expect(out.contains(key)) }
         let spreads = await h.run("settings spread").out.split(separator: "\n").dropFirst()
-        #expect(spreads.map { $0.split(separator: " ")[0] } == ["spread.bid", "spread.ask", "spread.min", "levels.spread", "volatility.max_spread", "sim.spread"])
+        #expect(spreads.map { $0.split(separator: " ")[0] } == ["spread.bid", "spread.ask", "spread.min", "levels.spread", "volatility.max_spread", "as.min_spread", "sim.spread"])
         let json = await h.run("settings spread.bid --json").out
         #expect(json.contains(#""type": "percent""#) && json.contains(#""default": "0.1%""#) && json.contains(#""range": "≥ 0% and < 100%""#))
     }

@@ -21,8 +21,14 @@ extension Shell {
         let settings = try self.settings(of: r.id)
         var view: MarketView, rules: MarketRules
         var risk: RiskState?
+        var state = StrategyState()
         if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot, let running = report.rules {
             risk = report.risk
+            // Its strategy's state too: Avellaneda–Stoikov's estimators are what it has learnt.
+            state = report.strategyState ?? state
+            // The ladder it would place now: the refresh timers do not hold a preview back.
+            state.createAt = 0
+            state.cancelAt = 0
             // A running instance is previewed against its own market as it is now, its orders included.
             rules = running
             view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances,
@@ -50,7 +56,6 @@ extension Shell {
                 view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
             }
         }
-        var state = StrategyState()
         let config = StrategyConfig(settings)
         var decision = Strategy.decide(view, state: &state, config: config, explain: true)
         // What the risk supervisor lets through, as it stands now (limits that bind at start are not known yet).
@@ -81,7 +86,7 @@ enum Preview {
         for o in d.buys { table.add(styled: [("\(o.level)", .plain), ("buy", .green), (price(o.price), .plain), (amount(o.amount), .plain), (distance(o.price), .dim)]) }
         var out = Output()
         out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(venue) \(pair) · reference price \(ref?.description ?? "none")", .plain)]))
-        if d.buys.isEmpty && d.sells.isEmpty { out.line(d.waiting ? "no orders: outside trading hours" : "no orders") } else { out.table(table) }
+        if d.buys.isEmpty && d.sells.isEmpty { out.line(d.waitingFor.map { "no orders: \($0)" } ?? "no orders") } else { out.table(table) }
         for drop in d.dropped {
             out.line(Line("dropped \(drop.order.side.rawValue) level \(drop.order.level): \(drop.reason)", .yellow))
         }
