@@ -65,6 +65,36 @@ public enum Units {
 
     // MARK: Symbol
 
+    /// The quote assets MEXC's spot symbols end in, longest first so that `USDC` wins over `USD`-like tails.
+    public static let quoteAssets = ["FDUSD", "USDT", "USDC", "USDE", "USD1", "TUSD", "BUSD", "BTC", "ETH", "EUR", "BRL", "TRY", "MX"]
+
+    /// The base and quote assets of a normalized symbol (`BTCUSDT` → BTC, USDT), or nil when it
+    /// ends in none of MEXC's quote assets.
+    public static func assets(of symbol: String) -> (base: String, quote: String)? {
+        for q in quoteAssets where symbol.hasSuffix(q) && symbol.count > q.count {
+            return (String(symbol.dropLast(q.count)), q)
+        }
+        return nil
+    }
+
+    /// A number for people: rounded to `places` decimals (ties to even), with thousands separated by
+    /// commas (`6,012.34`). Not for JSON, CSV or MEXC, which get exact plain decimals.
+    public static func readable(_ d: Dec, places: Int) -> String {
+        let text = d.rounded(places: places).text(places: places)
+        let negative = text.hasPrefix("-")
+        let unsigned = negative ? String(text.dropFirst()) : text
+        let parts = unsigned.split(separator: ".", maxSplits: 1)
+        var whole = String(parts[0])
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole.removeLast(3)
+        }
+        grouped = whole + grouped
+        if parts.count == 2 { grouped += "." + parts[1] }
+        return (negative ? "-" : "") + grouped
+    }
+
     /// `BTCUSDT`, `BTC/USDT`, `btc-usdt`, `btc_usdt` → `BTCUSDT`; nil when it cannot be a MEXC symbol.
     public static func normalizeSymbol(_ text: String) -> String? {
         let t = text.trimmingSpaces

@@ -294,7 +294,8 @@ public actor Shell {
     public func prompt() async -> String {
         let running = await manager.runningCount
         var inside: [String] = []
-        if let current { inside.append("\(current)") }
+        // No current instance is a dash, so that "10 running" never reads like instance 10.
+        if let current { inside.append("\(current)") } else if running > 0 { inside.append("–") }
         if running > 0 { inside.append("\(running) running") }
         let held = await manager.riskModes()
         let halted = held.values.filter { $0 == .halted }.count, reducing = held.values.filter { $0 == .reducing }.count

@@ -17,6 +17,34 @@ struct PnL {
     var returnFraction: Dec
 }
 
+/// How a pair's numbers are shown on screen: prices at its tick, amounts at its step, quote
+/// values at the tick's decimals (two at least), each asset by its name. JSON keeps full precision.
+struct Readable {
+    var base: String
+    var quote: String
+    var pricePlaces: Int
+    var amountPlaces: Int
+    var quotePlaces: Int
+
+    init(pair: String, rules: MarketRules?) {
+        let assets = Units.assets(of: pair)
+        base = assets?.base ?? "base"
+        quote = assets?.quote ?? "quote"
+        pricePlaces = rules?.tick.decimalPlaces ?? 8
+        amountPlaces = rules?.step.decimalPlaces ?? 8
+        quotePlaces = min(8, max(2, pricePlaces))
+    }
+
+    func price(_ d: Dec) -> String { Units.readable(d, places: pricePlaces) }
+    /// A mid may fall between two ticks: then one more decimal.
+    func mid(_ d: Dec) -> String { Units.readable(d, places: d.decimalPlaces > pricePlaces ? pricePlaces + 1 : pricePlaces) }
+    func amount(_ d: Dec) -> String { Units.readable(d, places: amountPlaces) }
+    func value(_ d: Dec) -> String { Units.readable(d, places: quotePlaces) }
+    func signedValue(_ d: Dec) -> String { (d.isNegative ? "" : "+") + value(d) }
+    /// A quote value with the asset's name: `6,012.34 USDT`.
+    func money(_ d: Dec) -> String { value(d) + " " + quote }
+}
+
 /// Text and JSON for status, orders, fills and the log.
 enum StatusView {
     /// The state of this process's runner if it has one, else how the last stored run ended.
@@ -127,7 +155,8 @@ enum StatusView {
             return out
         }
         let mid = snap.book.mid
-        out.line(Line([("market  ", .bold), ("bid \(snap.book.bestBid?.description ?? "-")  ask \(snap.book.bestAsk?.description ?? "-")  mid \(mid?.description ?? "-")", .plain)]))
+        let n = Readable(pair: s.pair, rules: report.rules)
+        out.line(Line([("market  ", .bold), ("bid \(snap.book.bestBid.map(n.price) ?? "-")  ask \(snap.book.bestAsk.map(n.price) ?? "-")  mid \(mid.map(n.mid) ?? "-")", .plain)]))
         if let lost = report.contactLost {
             let since = report.contactLostAt.map { " since \(localTime($0)) (\(TimeSpan(milliseconds: max(0, now - $0) / 1000 * 1000)))" } ?? ""
             out.line(Line([("venue   ", .bold), ("no answer from the venue\(since): \(lost); the book, balances and orders below are as last known", .red)]))
@@ -161,10 +190,10 @@ enum StatusView {
             let baseValue = snap.balances.base.total * mid, quoteValue = snap.balances.quote.total
             let total = baseValue + quoteValue
             func share(_ v: Dec) -> String { total.isPositive ? Units.renderPercent(v.divided(by: total, scale: 4)) : "-" }
-            balances.add(["base", snap.balances.base.total.description, snap.balances.base.available.description,
-                          baseValue.rounded(places: 2).description, share(baseValue), Units.renderPercent(report.target)])
-            balances.add(["quote", snap.balances.quote.total.description, snap.balances.quote.available.description,
-                          quoteValue.rounded(places: 2).description, share(quoteValue), Units.renderPercent(1 - report.target)])
+            balances.add([n.base, n.amount(snap.balances.base.total), n.amount(snap.balances.base.available),
+                          n.value(baseValue), share(baseValue), Units.renderPercent(report.target)])
+            balances.add([n.quote, n.value(snap.balances.quote.total), n.value(snap.balances.quote.available),
+                          n.value(quoteValue), share(quoteValue), Units.renderPercent(1 - report.target)])
             out.table(balances)
         }
         if report.orders.isEmpty {
@@ -174,16 +203,16 @@ enum StatusView {
             var orders = Table(["LEVEL", "SIDE", "PRICE", "DISTANCE", "AMOUNT", "AGE", ""], align: [.right, .left, .right, .right, .right, .right, .left])
             for o in report.orders.sorted(by: { $0.price > $1.price }) {
                 let distance = mid.map { m in Units.renderPercent((o.price - m).divided(by: m, scale: 6)) } ?? ""
-                orders.add(styled: [("\(o.level)", .plain), (o.side.rawValue, o.side == .buy ? .green : .red), (o.price.description, .plain),
-                                    (distance, .dim), (o.remaining.description, .plain),
+                orders.add(styled: [("\(o.level)", .plain), (o.side.rawValue, o.side == .buy ? .green : .red), (n.price(o.price), .plain),
+                                    (distance, .dim), (n.amount(o.remaining), .plain),
                                     (TimeSpan(milliseconds: max(0, now - o.placedAt) / 1000 * 1000).description, .plain),
                                     (report.hanging.contains(o.clientId) ? "hanging" : "", .yellow)])
             }
             out.table(orders)
         }
         if let pnl {
-            out.line(Line([("P&L     ", .bold), (signed(pnl.total.rounded(places: 4)), pnl.total.isNegative ? .red : .green),
-                           (" against holding (\(signed((pnl.returnFraction * 100).rounded(places: 4)))%); realized \(pnl.realized.rounded(places: 4)), unrealized \(pnl.unrealized.rounded(places: 4)), fees \(pnl.fees)", .plain)]))
+            out.line(Line([("P&L     ", .bold), (n.signedValue(pnl.total) + " " + n.quote, pnl.total.isNegative ? .red : .green),
+                           (" against holding (\(signed((pnl.returnFraction * 100).rounded(places: 4)))%), after fees; realized \(n.signedValue(pnl.realized)), unrealized \(n.signedValue(pnl.unrealized)), fees paid \(n.money(pnl.fees))", .plain)]))
         }
         out.line("fills   \(report.fills) this run")
         if report.state == .waiting {

@@ -71,3 +71,23 @@ import Testing
         #expect(WeekdaySet.parse("mo") == nil)
     }
 }
+
+@Suite struct ReadableNumberTests {
+    @Test func groupsThousandsAndRoundsToThePlaces() {
+        #expect(Units.readable("6012.345", places: 2) == "6,012.34")
+        #expect(Units.readable("6012.355", places: 2) == "6,012.36")
+        #expect(Units.readable("-1234567.5", places: 0) == "-1,234,568")
+        #expect(Units.readable("0.1", places: 6) == "0.100000")
+        #expect(Units.readable("999.999", places: 2) == "1,000.00")
+        #expect(Units.readable("5551.285653735732", places: 2) == "5,551.29")
+    }
+
+    @Test func symbolsSplitIntoTheirAssets() {
+        #expect(Units.assets(of: "BTCUSDT")! == ("BTC", "USDT"))
+        #expect(Units.assets(of: "ETHBTC")! == ("ETH", "BTC"))
+        #expect(Units.assets(of: "USDCUSDT")! == ("USDC", "USDT"))
+        #expect(Units.assets(of: "ETHFDUSD")! == ("ETH", "FDUSD"))
+        #expect(Units.assets(of: "FOOBAR") == nil)
+        #expect(Units.assets(of: "USDT") == nil)
+    }
+}

@@ -206,7 +206,7 @@ func errorMessage(_ body: String) -> String? {
             try other.send(plain)
             var prompt = ""
             while let f = try other.receive(timeoutMs: 10_000) { if f.type == .welcome { prompt = f.state?.prompt ?? ""; break } }
-            #expect(prompt == "mmsh[1 running]> ")
+            #expect(prompt == "mmsh[– · 1 running]> ")
             // Leaving without a word (a lost terminal) leaves the instance running.
             other.close()
             session.close()

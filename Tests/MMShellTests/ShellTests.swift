@@ -115,6 +115,37 @@ import Testing
         #expect(out.hasPrefix("{\n  \"id\": 1,\n  \"name\": \"mm1\",\n  \"settings\": {\n    \"venue\": \"sim\","))
     }
 
+    /// On screen: asset names, prices at the tick, amounts at the step, quote values at two
+    /// decimals with thousands separated; JSON keeps every digit.
+    @Test func statusShowsReadableNumbers() async throws {
+        let h = try Harness()
+        await h.run("new btc; set sim.takers 0; set sim.volatility 0; set sim.quote 60000.123456; start")
+        await h.run(seconds: 2)
+        let out = await h.run("status btc").out
+        #expect(out.contains("market  bid 59,985.00  ask 60,015.00  mid 60,000.00"))
+        let rows = out.split(separator: "\n").map(String.init)
+        let base = try #require(rows.first { $0.hasPrefix("BTC ") }), quote = try #require(rows.first { $0.hasPrefix("USDT ") })
+        #expect(base.contains("0.100000") && base.contains("6,000.00"))
+        #expect(quote.contains("60,000.12"))
+        #expect(rows.contains { $0.contains("60,060.00") && $0.contains("0.001000") })
+        #expect(out.contains("P&L     +0.00 USDT against holding (+0%), after fees"))
+        let json = await h.run("status btc --json").out
+        #expect(json.contains(#""total" : "60000.123456""#) || json.contains(#""total": "60000.123456""#))
+        let orders = await h.run("orders").out
+        #expect(orders.contains("60,060.00") && orders.contains("0.001000"))
+        await h.run("stop all")
+    }
+
+    @Test func thePromptNeverReadsLikeAnInstance() async throws {
+        let h = try Harness()
+        await h.run("new; new; start 1; use 2")
+        #expect(await h.shell.prompt() == "mmsh[2 · 1 running]> ")
+        await h.run("delete 2 --yes")
+        #expect(await h.shell.prompt() == "mmsh[– · 1 running]> ")
+        await h.run("stop 1")
+        #expect(await h.shell.prompt() == "mmsh> ")
+    }
+
     @Test func settingsListsEveryKey() async throws {
         let h = try Harness()
         let out = await h.run("settings").out

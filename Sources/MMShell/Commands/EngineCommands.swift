@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import MMCore
 import MMEngine
+import MMSim
 import MMStorage
 import MMStrategy
 
@@ -154,7 +155,8 @@ extension Shell {
             table.add(styled: [("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain), (s.venue, .plain),
                                (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
                                ("\(fillCount)", .plain),
-                               (pnl.map { StatusView.signed($0.total.rounded(places: 2)) } ?? "-", pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
+                               (pnl.map { Readable(pair: s.pair, rules: report?.rules).signedValue($0.total) } ?? "-",
+                                pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
             items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         }
         var out = Output(json: .object([("instances", .array(items))]))
@@ -164,16 +166,25 @@ extension Shell {
 
     // MARK: orders, fills, log
 
+    /// How an instance's numbers are shown: at the rules its run got from the venue, else at the
+    /// sim venue's own (other venues' rules are known once they run).
+    func readable(_ id: Int, report: InstanceReport?) async throws(ShellError) -> Readable {
+        let settings = try self.settings(of: id)
+        let rules = report?.rules ?? (settings.venue == "sim" ? SimMarketConfig(settings).rules : nil)
+        return Readable(pair: settings.pair, rules: rules)
+    }
+
     func listOrders(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let report = await manager.report(r.id)
+        let n = try await readable(r.id, report: report)
         let now = manager.clock.now()
         var table = Table(["CLIENT ID", "SIDE", "PRICE", "AMOUNT", "FILLED", "LEVEL", "AGE"],
                           align: [.left, .left, .right, .right, .right, .right, .right])
         var items: [JSON] = []
         for o in report?.orders ?? [] {
-            table.add(styled: [(o.clientId, .dim), (o.side.rawValue, o.side == .buy ? .green : .red), (o.price.description, .plain),
-                               (o.amount.description, .plain), (o.executed.description, .plain), ("\(o.level)", .plain),
+            table.add(styled: [(o.clientId, .dim), (o.side.rawValue, o.side == .buy ? .green : .red), (n.price(o.price), .plain),
+                               (n.amount(o.amount), .plain), (n.amount(o.executed), .plain), ("\(o.level)", .plain),
                                (TimeSpan(milliseconds: max(0, now - o.placedAt) / 1000 * 1000).description, .plain)])
             items.append(StatusView.orderJSON(o, hanging: report?.hanging.contains(o.clientId) ?? false))
         }
@@ -182,15 +193,17 @@ extension Shell {
         return out
     }
 
-    func listFills(_ inv: Invocation) throws(ShellError) -> Output {
+    func listFills(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
+        let n = try await readable(r.id, report: await manager.report(r.id))
+        func shown(_ text: String, _ format: (Dec) -> String) -> String { Dec(text).map(format) ?? text }
         let limit = inv["-n"].flatMap(Int.init) ?? 20
         let fills = try Shell.storeCall { try store.fills(instance: r.id, limit: limit) }
         var table = Table(["TIME", "SIDE", "PRICE", "AMOUNT", "FEE", "ORDER"], align: [.left, .left, .right, .right, .right, .left])
         var items: [JSON] = []
         for f in fills {
-            table.add(styled: [(StatusView.localTime(f.time), .dim), (f.side, f.side == "buy" ? .green : .red), (f.price, .plain),
-                               (f.quantity, .plain), (f.fee, .plain), (f.clientId, .dim)])
+            table.add(styled: [(StatusView.localTime(f.time), .dim), (f.side, f.side == "buy" ? .green : .red), (shown(f.price, n.price), .plain),
+                               (shown(f.quantity, n.amount), .plain), (shown(f.fee, n.money), .plain), (f.clientId, .dim)])
             items.append(.object([("time", .string(StatusView.isoTime(f.time))), ("side", .string(f.side)), ("price", .string(f.price)),
                                   ("amount", .string(f.quantity)), ("fee", .string(f.fee)), ("client_id", .string(f.clientId))]))
         }
