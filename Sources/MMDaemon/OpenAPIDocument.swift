@@ -357,6 +357,112 @@ public enum OpenAPIDocument {
         ]
       }
     },
+    "/v1/instances/{id}/book": {
+      "get": {
+        "summary": "the order book with the instance's own volume at each price (as `book ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the book",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "depth",
+            "in": "query",
+            "required": false,
+            "description": "levels a side (1 to 500; default 10)",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500
+            }
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/trades": {
+      "get": {
+        "summary": "the market's newest public trades, the instance's own fills marked (as `trades ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the trades",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "the newest N (1 to 500; default 20)",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500
+            }
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/balance": {
+      "get": {
+        "summary": "balances per asset: total, available, in orders, value (as `balance ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the balances",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          }
+        ]
+      }
+    },
     "/v1/instances/{id}/events": {
       "get": {
         "summary": "the instance's log (as `log ID --json`)",

@@ -52,7 +52,8 @@ extension EngineService {
         ("GET", "/v1/instances"), ("GET", "/v1/instances/{id}"), ("POST", "/v1/instances/{id}/start"),
         ("POST", "/v1/instances/{id}/stop"), ("POST", "/v1/instances/{id}/pause"), ("POST", "/v1/instances/{id}/resume"),
         ("POST", "/v1/halt"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
-        ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("POST", "/v1/commands"),
+        ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("GET", "/v1/instances/{id}/book"),
+        ("GET", "/v1/instances/{id}/trades"), ("GET", "/v1/instances/{id}/balance"), ("POST", "/v1/commands"),
         ("GET", "/v1/session"), ("GET", "/metrics"),
     ]
 
@@ -91,6 +92,15 @@ extension EngineService {
             return await self.command("log \(try Self.id(c))\(n.map { " -n \($0)" } ?? "") --json")
         }
         router.get("/v1/instances/{id}/settings") { _, c in await self.command("show \(try Self.id(c)) --json") }
+        router.get("/v1/instances/{id}/book") { r, c in
+            let n = try Self.count(r, "depth")
+            return await self.command("book \(try Self.id(c))\(n.map { " --depth \($0)" } ?? "") --json")
+        }
+        router.get("/v1/instances/{id}/trades") { r, c in
+            let n = try Self.count(r, "limit")
+            return await self.command("trades \(try Self.id(c))\(n.map { " -n \($0)" } ?? "") --json")
+        }
+        router.get("/v1/instances/{id}/balance") { _, c in await self.command("balance \(try Self.id(c)) --json") }
         router.post("/v1/commands") { request, _ in
             let line = try await Self.commandLine(request)
             return await self.command(line, json: false, wholeResult: true)

@@ -73,6 +73,9 @@ public actor InstanceRunner {
     public private(set) var lastSnapshot: MarketSnapshot?
     /// Public trades that came with a snapshot taken for a report, kept for the next decision.
     var tapeBacklog: [TapeTrade] = []
+    /// The market's newest public trades, for `trades`.
+    var tape: [TapeTrade] = []
+    static let tapeKept = 500
     /// Why the strategy quotes nothing for now, as its last decision said.
     var waitingFor: String?
     var rules: MarketRules?
@@ -506,6 +509,10 @@ public actor InstanceRunner {
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules, trades: tapeBacklog + snapshot.trades)
             tapeBacklog = []
+            if !view.trades.isEmpty {
+                tape += view.trades
+                if tape.count > Self.tapeKept { tape.removeFirst(tape.count - Self.tapeKept) }
+            }
             accountQuoting(live, at: snapshot.time)
             let started = ContinuousClock.now
             var d = Strategy.decide(view, state: &state, config: config, explain: true)
@@ -972,7 +979,7 @@ public actor InstanceRunner {
                        risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
                        unconfirmedAtStop: unconfirmedAtStop, tally: tally,
                        quoteUptime: runMs > 0 ? Double(quotedMs) / Double(runMs) : nil,
-                       waitingFor: waitingFor, strategyState: state)
+                       waitingFor: waitingFor, strategyState: state, tape: tape + tapeBacklog)
     }
 }
 
@@ -1019,6 +1026,8 @@ public struct InstanceReport: Sendable {
     public var waitingFor: String?
     /// The strategy's state (its estimators among it): preview of a running instance starts from it.
     public var strategyState: StrategyState?
+    /// The market's newest public trades, oldest first.
+    public var tape: [TapeTrade] = []
 }
 
 /// Fills summed by side: what the P&L of a run needs, kept as fills are applied.

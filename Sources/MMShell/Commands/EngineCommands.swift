@@ -98,31 +98,12 @@ extension Shell {
             guard let every = Units.parseDuration(text), every.milliseconds >= 200, every.milliseconds <= 3_600_000 else {
                 throw .usage("status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '\(text)'")
             }
-            let json = inv.has("--json") || option("output") == "json"
             var plain = inv
             plain.flags["--watch"] = nil
-            // Redrawn every SECONDS, and at once (at most every 200 ms) when a shown instance logs
-            // something: a fill, an order, a state change, from the engine's stream of entries.
-            let (subscription, stream) = manager.events.subscribe()
-            let bus = manager.events
-            defer { bus.end(subscription) }
             let shown = inv["ID"] == nil ? nil : try target(inv).id
-            let news = Atomic<Bool>(false)
-            let listener = Task {
-                for await e in stream where shown == nil || e.instanceId == shown { news.store(true, ordering: .relaxed) }
+            return try await redraw(every: every, instance: shown, json: inv.has("--json") || option("output") == "json") { () async throws(ShellError) in
+                try await status(plain)
             }
-            defer { listener.cancel() }
-            while !console.interrupted {
-                let output = try await status(plain)
-                if !json && console.isTerminal { console.write("\u{1B}[H\u{1B}[2J") }
-                console.write(renderer.render(output, json: json))
-                news.store(false, ordering: .relaxed)
-                for i in 0..<max(2, Int(every.milliseconds / 100)) where !console.interrupted {
-                    try? await Task.sleep(for: .milliseconds(100))
-                    if i >= 1 && news.load(ordering: .relaxed) { break }
-                }
-            }
-            return .empty
         }
         guard inv["ID"] != nil else { return try await statusTable() }
         let r = try target(inv)
@@ -162,6 +143,32 @@ extension Shell {
         var out = Output(json: .object([("instances", .array(items))]))
         if items.isEmpty { out.line("no instances yet; 'new' creates one") } else { out.table(table) }
         return out
+    }
+
+    /// Shows `produce`'s output again every `every` until Ctrl-C, and at once (at most every
+    /// 200 ms) when a shown instance (`instance`, or any) logs something: a fill, an order, a
+    /// state change, from the engine's stream of entries. On a terminal each view replaces the last.
+    func redraw(every: TimeSpan, instance shown: Int?, json: Bool,
+                _ produce: () async throws(ShellError) -> Output) async throws(ShellError) -> Output {
+        let (subscription, stream) = manager.events.subscribe()
+        let bus = manager.events
+        defer { bus.end(subscription) }
+        let news = Atomic<Bool>(false)
+        let listener = Task {
+            for await e in stream where shown == nil || e.instanceId == shown { news.store(true, ordering: .relaxed) }
+        }
+        defer { listener.cancel() }
+        while !console.interrupted {
+            let output = try await produce()
+            if !json && console.isTerminal { console.write("\u{1B}[H\u{1B}[2J") }
+            console.write(renderer.render(output, json: json))
+            news.store(false, ordering: .relaxed)
+            for i in 0..<max(2, Int(every.milliseconds / 100)) where !console.interrupted {
+                try? await Task.sleep(for: .milliseconds(100))
+                if i >= 1 && news.load(ordering: .relaxed) { break }
+            }
+        }
+        return .empty
     }
 
     // MARK: orders, fills, log

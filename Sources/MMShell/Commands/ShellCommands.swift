@@ -4,7 +4,7 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + vaultCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + vaultCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
