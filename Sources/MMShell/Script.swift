@@ -109,6 +109,63 @@ extension Shell {
         return .empty
     }
 
+    /// `apply FILE`: runs the script so that it converges: `new NAME` uses the instance of that
+    /// name when there is one, a setting already at its value is left alone, the rest is not
+    /// touched. Running it again changes nothing.
+    func apply(_ path: String) async throws(ShellError) -> Output {
+        let was = applying
+        applying = true
+        defer { applying = was }
+        try await runFile(resolvePath(path), shownAs: path)
+        return .empty
+    }
+
+    /// Before an instance's settings change inside a script, what they were.
+    func journalChange(of id: Int) throws(ShellError) {
+        guard let journal, journal.settingsBefore[id] == nil, !journal.created.contains(id) else { return }
+        journal.settingsBefore[id] = try Shell.storeCall { try store.settings(id) }
+    }
+
+    /// A failed script leaves nothing half done: what it created is deleted again (unless it
+    /// has run: its orders and fills are kept), and settings it changed are put back (unless the
+    /// instance runs now). Says what was undone and what was kept.
+    func undo(_ journal: ScriptJournal, script: String) async {
+        var undone: [String] = [], kept: [String] = []
+        for id in journal.created.reversed() {
+            guard let r = try? store.instance(id) else { continue }
+            if await manager.isRunning(id) || (try? store.lastRun(instance: id)) != nil {
+                kept.append("instance \(describe(r)) was started by it and is kept")
+                continue
+            }
+            do {
+                try store.deleteInstance(id)
+                undone.append("instance \(describe(r)) deleted again")
+                if current == id { setCurrent(nil) }
+            } catch {
+                kept.append("instance \(describe(r)) could not be deleted (\(error.message))")
+            }
+        }
+        for (id, before) in journal.settingsBefore.sorted(by: { $0.key < $1.key }) {
+            guard let r = try? store.instance(id), let now = try? store.settings(id), now != before else { continue }
+            if await manager.isRunning(id) {
+                kept.append("the settings of \(describe(r)), which runs, stay as the script left them")
+                continue
+            }
+            var changes: [String: String?] = before.mapValues { Optional($0) }
+            for key in now.keys where before[key] == nil { changes[key] = .some(nil) }
+            do {
+                try store.updateSettings(id, changes)
+                undone.append("the settings of \(describe(r)) put back")
+            } catch {
+                kept.append("the settings of \(describe(r)) could not be put back (\(error.message))")
+            }
+        }
+        refreshCompletionData()
+        guard !undone.isEmpty || !kept.isEmpty else { return }
+        let text = "\(script): nothing of it is left half done: " + (undone + kept).joined(separator: "; ")
+        if kept.isEmpty { console.writeError(text + "\n") } else { warn(text) }
+    }
+
     private func runFile(_ url: URL, shownAs: String) async throws(ShellError) {
         let canonical = url.resolvingSymlinksInPath().path
         if let start = scriptStack.firstIndex(of: canonical) {
@@ -124,6 +181,17 @@ extension Shell {
         }
         scriptStack.append(canonical)
         defer { scriptStack.removeLast() }
+        // The outermost script keeps the journal of what it changed, so a failure can be undone.
+        let outermost = journal == nil && !keepGoing
+        if outermost { journal = ScriptJournal() }
+        defer { if outermost { journal = nil } }
+        do { try await runLines(data, canonical: canonical, shownAs: shownAs) } catch {
+            if outermost, let journal { await undo(journal, script: shownAs) }
+            throw error
+        }
+    }
+
+    private func runLines(_ data: Data, canonical: String, shownAs: String) async throws(ShellError) {
         // Errors name the script as the user wrote it at the top, and by path inside.
         let name = scriptStack.count == 1 ? shownAs : canonical
         var reader = LineReader(bytes: Array(data))
@@ -141,4 +209,11 @@ extension Shell {
         }
         if failed { throw ShellError(.reported, "\(shownAs) had failing lines") }
     }
+}
+
+/// What a script created and the settings it changed, in the order it did.
+final class ScriptJournal {
+    var created: [Int] = []
+    /// The stored settings of an instance before the script first changed them.
+    var settingsBefore: [Int: [String: String]] = [:]
 }

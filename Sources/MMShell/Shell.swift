@@ -32,6 +32,11 @@ public actor Shell {
     var scriptStack: [String] = []
     /// Script behaviour, set by `runScript`.
     var keepGoing = false
+    /// What the outermost script has changed so far, to be undone if it fails (nil outside scripts
+    /// and with --keep-going, where failing lines are skipped on purpose).
+    var journal: ScriptJournal?
+    /// Inside `apply FILE`: `new NAME` uses an instance of that name when one exists.
+    var applying = false
     var echo = false
 
     /// What completion needs to know, readable from the line editor's thread at any time.

@@ -18,13 +18,52 @@ import Testing
         #expect(try h.store.settings(1) == ["spread.bid": "0.2%", "levels.count": "3", "levels.spread": "0.5%"])
     }
 
-    @Test func firstFailingLineStopsWithFileAndLine() async throws {
+    @Test func firstFailingLineStopsWithFileAndLineAndUndoesTheScript() async throws {
         let h = try Harness()
         let path = try h.write("bad.mmsh", "new a\nset spread.bid 0.2%\nset sprad.ask 1%\nset spread.ask 0.5%\n")
         #expect(await h.shell.runScript(path: path) == 1)
-        #expect(h.console.err == "\(path):3: error: unknown setting 'sprad.ask' (did you mean 'spread.ask'?); 'settings' lists them all\n")
-        // Lines before the failure took effect; the one after did not run.
-        #expect(try h.store.settings(1) == ["spread.bid": "0.2%"])
+        #expect(h.console.err == """
+            \(path):3: error: unknown setting 'sprad.ask' (did you mean 'spread.ask'?); 'settings' lists them all
+            \(path): nothing of it is left half done: instance 1 'a' deleted again
+
+            """)
+        // The new instance with its first settings does not land without the rest.
+        #expect(try h.store.instances().isEmpty)
+    }
+
+    @Test func aFailingScriptPutsBackTheSettingsItChanged() async throws {
+        let h = try Harness()
+        await h.run("new btc; set levels.count 2")
+        let path = try h.write("tune.mmsh", "use btc\nset spread.bid 0.3%\nreset levels.count\nset levels.count 99\n")
+        #expect(await h.shell.runScript(path: path) == 1)
+        #expect(h.console.err.contains("\(path):4: error: levels.count: 99 is out of range"))
+        #expect(h.console.err.contains("nothing of it is left half done: the settings of 1 'btc' put back"))
+        #expect(try h.store.settings(1) == ["levels.count": "2"])
+    }
+
+    @Test func applyConvergesAndSavedFilesApply() async throws {
+        let h = try Harness()
+        let path = try h.write("btc.mmsh", "new btc\nset spread.bid 0.2%\nset levels.count 3\n")
+        #expect(await h.run("apply \(path)").error == nil)
+        // Again: the same instance, nothing changed, nothing fails.
+        let again = await h.run("apply \(path)")
+        #expect(again.error == nil)
+        #expect(again.out.contains("using instance 1 'btc', which exists already"))
+        #expect(again.out.contains("spread.bid 0.2% (unchanged)") && again.out.contains("levels.count 3 (unchanged)"))
+        #expect(try h.store.instances().map(\.name) == ["btc"])
+        // Settings the file does not name are left alone.
+        await h.run("set 1 spread.ask 0.4%")
+        await h.run("apply \(path)")
+        #expect(try h.store.settings(1) == ["spread.bid": "0.2%", "levels.count": "3", "spread.ask": "0.4%"])
+        // 'source' of the same file refuses the existing name; 'new NAME --or-use' does not.
+        #expect(await h.run("source \(path)").error?.message.contains("an instance named 'btc' exists already") == true)
+        // A saved file runs and applies again onto its instance.
+        let saved = h.url.appendingPathComponent("saved.mmsh").path
+        await h.run("save 1 \(saved)")
+        #expect(try String(contentsOfFile: saved, encoding: .utf8).contains("new btc --or-use\n"))
+        #expect(await h.shell.runScript(path: saved) == 0)
+        #expect(await h.run("apply \(saved)").error == nil)
+        #expect(try h.store.instances().count == 1)
     }
 
     @Test func keepGoingRunsEveryLineAndFailsAtTheEnd() async throws {
@@ -59,8 +98,9 @@ import Testing
         let main = try h.write("main.mmsh", "new a\nsource inner.mmsh\nset spread.ask 1%\n")
         #expect(await h.shell.runScript(path: main) == 1)
         let canonical = URL(fileURLWithPath: inner).resolvingSymlinksInPath().path
-        #expect(h.console.err == "\(canonical):2: error: levels.count: 99 is out of range; accepted: 1–20\n")
-        #expect(try h.store.settings(1) == ["spread.bid": "0.3%"])
+        #expect(h.console.err == "\(canonical):2: error: levels.count: 99 is out of range; accepted: 1–20\n"
+                + "\(main): nothing of it is left half done: instance 1 'a' deleted again\n")
+        #expect(try h.store.instances().isEmpty)
     }
 
     @Test func cyclesAreRefusedWithTheChain() async throws {
@@ -70,7 +110,8 @@ import Testing
         _ = try h.write("c.mmsh", "source a.mmsh\n")
         #expect(await h.shell.runScript(path: h.url.appendingPathComponent("a.mmsh").path) == 1)
         #expect(h.console.err.contains("error: source cycle refused: a.mmsh → b.mmsh → c.mmsh → a.mmsh\n"))
-        #expect(h.console.err.split(separator: "\n").count == 1)
+        #expect(h.console.err.split(separator: "\n").count == 2)
+        #expect(h.console.err.hasSuffix("nothing of it is left half done: instance 1 'x' deleted again\n"))
     }
 
     @Test func missingScriptIs66() async throws {
@@ -85,7 +126,7 @@ import Testing
         let file = h.url.appendingPathComponent("bin.mmsh")
         try Data([0x6E, 0x65, 0x77, 0x0A, 0x73, 0x65, 0x74, 0x20, 0xFF, 0xFE, 0x0A]).write(to: file)
         #expect(await h.shell.runScript(path: file.path) == 1)
-        #expect(h.console.err == "\(file.path):2: error: line is not valid UTF-8\n")
+        #expect(h.console.err == "\(file.path):2: error: line is not valid UTF-8\n\(file.path): nothing of it is left half done: instance 1 'mm1' deleted again\n")
     }
 
     @Test func dryRunValidatesAgainstACopyAndChangesNothing() async throws {

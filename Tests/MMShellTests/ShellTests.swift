@@ -91,7 +91,7 @@ import Testing
         await h.run("new")
         #expect(await h.run("set spread.bid 20bp").out == "1 mm1: spread.bid 0.1% → 0.2%\n")
         #expect(await h.run("set refresh.time 90").out == "1 mm1: refresh.time 15s → 1m30s\n")
-        #expect(await h.run("set pair btc-usdt").out == "1 mm1: pair BTCUSDT → BTCUSDT (default)\n")
+        #expect(await h.run("set pair btc-usdt").out == "1 mm1: pair BTCUSDT (unchanged)\n")
         #expect(await h.run("get 1 refresh.time").out == "1m30s\n")
         #expect(await h.run("show --changed").out == """
             instance 1 'mm1'
@@ -134,6 +134,15 @@ import Testing
         let orders = await h.run("orders").out
         #expect(orders.contains("60,060.00") && orders.contains("0.001000"))
         await h.run("stop all")
+    }
+
+    @Test func aPairMEXCCannotListIsAcceptedWithAWarning() async throws {
+        let h = try Harness()
+        await h.run("new")
+        let r = await h.run("set pair foo/bar")
+        #expect(r.error == nil && r.out == "1 mm1: pair BTCUSDT → FOOBAR\n")
+        #expect(r.err.contains("pair FOOBAR ends in none of MEXC's quote assets (FDUSD, USDT, USDC, USDE, USD1, TUSD, …): the sim venue quotes it anyway, but paper and live refuse a symbol MEXC does not list"))
+        #expect(await h.run("set pair ETHUSDC").err.isEmpty)
     }
 
     @Test func thePromptNeverReadsLikeAnInstance() async throws {
@@ -188,7 +197,7 @@ import Testing
         #expect(await h.run("save '\(path)'").out == "saved instance 1 'btc-tight' to \(path) (3 changed settings)\n")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.hasPrefix("#!/usr/bin/env -S mmsh run\n"))
-        #expect(text.hasSuffix("new btc-tight\nset spread.bid 0.25%\nset levels.amount -0.001\nset hours.window 22:00-02:00\n"))
+        #expect(text.hasSuffix("new btc-tight --or-use\nset spread.bid 0.25%\nset levels.amount -0.001\nset hours.window 22:00-02:00\n"))
         #expect(await h.run("save '\(path)'").err == "error: save: \(path) exists; add --force to overwrite it\n")
         #expect(await h.run("delete 1 --yes").error == nil)
         #expect(await h.run("source '\(path)'").error == nil)

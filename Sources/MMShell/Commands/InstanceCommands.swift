@@ -6,8 +6,9 @@ extension Commands {
     static let instanceCommands: [CommandSpec] = [
         CommandSpec("new", summary: "create an instance and make it current",
                     args: [ArgSpec("NAME", .name, optional: true)],
-                    examples: ["new", "new btc-tight"],
-                    details: "Ids are small whole numbers, stable while the instance exists. Without a name the instance is called mm<id>. Settings start at their defaults, which quote at once on the sim venue.",
+                    flags: [FlagSpec("--or-use", "when an instance of that name exists, make it current instead (scripts that can run again)")],
+                    examples: ["new", "new btc-tight", "new btc --or-use"],
+                    details: "Ids are small whole numbers, stable while the instance exists. Without a name the instance is called mm<id>. Settings start at their defaults, which quote at once on the sim venue. Inside 'apply FILE', every 'new NAME' is 'new NAME --or-use'.",
                     showsData: true) { inv, shell in try await shell.newInstance(inv) },
         CommandSpec("list", aliases: ["ls"], summary: "list instances", examples: ["list", "ls --json"],
                     showsData: true) { inv, shell in try await shell.listInstances(inv) },
@@ -31,8 +32,15 @@ extension Shell {
     func describe(_ r: InstanceRecord) -> String { "\(r.id) '\(r.name)'" }
 
     func newInstance(_ inv: Invocation) throws(ShellError) -> Output {
+        if let name = inv["NAME"], inv.has("--or-use") || applying,
+           let existing = try Shell.storeCall({ try store.instances() }).first(where: { $0.name == name }) {
+            setCurrent(existing.id)
+            return Output.message("using instance \(describe(existing)), which exists already; it is now current",
+                                  json: .object([("id", .int(existing.id)), ("name", .string(existing.name)), ("created", .bool(false))]))
+        }
         let limit = Int(option("max_instances"))!
         let r = try Shell.storeCall { try store.createInstance(name: inv["NAME"], limit: limit) }
+        journal?.created.append(r.id)
         setCurrent(r.id)
         refreshCompletionData()
         let s = Settings()
@@ -81,6 +89,7 @@ extension Shell {
         let raw = try Shell.storeCall { try store.settings(source.id) }
         let limit = Int(option("max_instances"))!
         let r = try Shell.storeCall { try store.createInstance(name: inv["NAME"], limit: limit, settings: raw) }
+        journal?.created.append(r.id)
         setCurrent(r.id)
         refreshCompletionData()
         return Output.message("copied instance \(describe(source)) to \(describe(r)); it is now current",

@@ -47,8 +47,11 @@ extension Shell {
         settings.set(spec.key, value)
         do { try settings.validate() } catch { throw .failure(error.message) }
         let stored: String? = settings.isChanged(spec.key) ? spec.render(value) : nil
-        try Shell.storeCall { try store.updateSettings(r.id, [spec.key: stored]) }
         let after = settings.text(spec.key)
+        // Setting what is set already changes nothing: a re-applied script converges quietly.
+        if before == after { return .message("\(r.id) \(r.name): \(spec.key) \(after) (unchanged)") }
+        try journalChange(of: r.id)
+        try Shell.storeCall { try store.updateSettings(r.id, [spec.key: stored]) }
         let note = stored == nil ? " (default)" : ""
         if running { await manager.update(r.id, settings: settings, change: "set \(spec.key) \(before) → \(after)") }
         let when: String
@@ -63,6 +66,9 @@ extension Shell {
 
     /// Values that are valid but rarely meant: accepted, with one line naming the risk.
     static func sanityWarning(_ key: String, _ value: SettingValue) -> String? {
+        if key == "pair", let symbol = value.text, Units.assets(of: symbol) == nil {
+            return "pair \(symbol) ends in none of MEXC's quote assets (\(Units.quoteAssets.prefix(6).joined(separator: ", ")), …): the sim venue quotes it anyway, but paper and live refuse a symbol MEXC does not list"
+        }
         guard ["spread.bid", "spread.ask", "levels.spread"].contains(key), let f = value.fraction, f > Shell.saneSpread else { return nil }
         return "\(key) \(Units.renderPercent(f)) is above \(Units.renderPercent(Shell.saneSpread)): quotes this far from the market rarely fill, and one that does trades far from the price"
     }
@@ -90,6 +96,7 @@ extension Shell {
         if inv.has("--all") {
             if inv["KEY"] != nil { throw .usage("reset: give KEY or --all, not both") }
             let raw = try Shell.storeCall { try store.settings(r.id) }
+            try journalChange(of: r.id)
             try Shell.storeCall { try store.updateSettings(r.id, raw.mapValues { _ in nil }) }
             return .message("\(r.id) \(r.name): \(raw.count) setting\(raw.count == 1 ? "" : "s") back to defaults")
         }
@@ -97,6 +104,7 @@ extension Shell {
         let before = settings.text(spec.key)
         settings.reset(spec.key)
         do { try settings.validate() } catch { throw .failure(error.message) }
+        try journalChange(of: r.id)
         try Shell.storeCall { try store.updateSettings(r.id, [spec.key: nil]) }
         if running { await manager.update(r.id, settings: settings, change: "reset \(spec.key) \(before) → \(settings.text(spec.key))") }
         return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(settings.text(spec.key)) (default)")
@@ -148,7 +156,8 @@ extension Shell {
         }
         var text = "#!/usr/bin/env -S mmsh run\n"
         text += "# mmsh instance \(r.id) '\(r.name)', saved \(ISO8601DateFormatter().string(from: Date()))\n"
-        text += "new \(Lexer.quote(r.name))\n"
+        // --or-use: running the file again, or 'apply'-ing it, converges on the same instance.
+        text += "new \(Lexer.quote(r.name)) --or-use\n"
         for spec in Catalog.specs where settings.isChanged(spec.key) {
             text += "set \(spec.key) \(Lexer.quote(settings.text(spec.key)))\n"
         }

@@ -24,8 +24,14 @@ public enum Commands {
         CommandSpec("source", summary: "run the commands of a .mmsh script",
                     args: [ArgSpec("FILE", .file(extensions: ["mmsh"]))],
                     examples: ["source setups/btc.mmsh"],
-                    details: "Paths are relative to the working directory, or inside a script to that script's folder. The script stops at its first failing line.") { inv, shell in
+                    details: "Paths are relative to the working directory, or inside a script to that script's folder. The script stops at its first failing line, and what it did is undone: instances it created are deleted again (unless started), settings it changed put back (unless the instance runs).") { inv, shell in
             try await shell.source(inv["FILE"]!)
+        },
+        CommandSpec("apply", summary: "run a .mmsh script so that it converges: create what is missing, set what differs",
+                    args: [ArgSpec("FILE", .file(extensions: ["mmsh"]))],
+                    examples: ["apply setups/btc.mmsh"],
+                    details: "Like source, but 'new NAME' uses the instance of that name when it exists, and a setting already at its value is left alone; settings the file does not name are not touched. Applying the same file again changes nothing. A failing line undoes what the file did, as with source. 'save' writes files that apply.") { inv, shell in
+            try await shell.apply(inv["FILE"]!)
         },
         CommandSpec("help", summary: "list commands, or explain one", args: [ArgSpec("COMMAND", .command, optional: true)],
                     examples: ["help", "help set", "set --help"]) { inv, shell in
