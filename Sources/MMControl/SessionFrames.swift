@@ -35,6 +35,8 @@ public struct SessionFrame: Codable, Sendable, Equatable {
     public var exitCode: Int32?
     /// `notify`: lines to show above the next prompt.
     public var lines: [String]?
+    /// `run`, `script`: the client terminal's width, when its stdout is one (help wraps at it).
+    public var columns: Int?
 
     public enum Kind: String, Codable, Sendable {
         case hello, run, script, answer, secret, interrupt
@@ -87,16 +89,21 @@ public struct ClientState: Codable, Sendable, Equatable {
     public var instances: [InstanceName]
     public var quit: Bool
     public var historySize: Int
-    public init(prompt: String, instances: [InstanceName], quit: Bool, historySize: Int) {
+    /// The current instance, for '?' on a line that names none.
+    public var current: Int?
+    public init(prompt: String, instances: [InstanceName], quit: Bool, historySize: Int, current: Int? = nil) {
         self.prompt = prompt
         self.instances = instances
         self.quit = quit
         self.historySize = historySize
+        self.current = current
     }
 }
 
 public struct InstanceName: Codable, Sendable, Equatable {
     public var id: Int
     public var name: String
-    public init(id: Int, name: String) { self.id = id; self.name = name }
+    /// Its stored (non-default) settings as text, for '?' to show a setting's current value.
+    public var settings: [String: String]?
+    public init(id: Int, name: String, settings: [String: String]? = nil) { self.id = id; self.name = name; self.settings = settings }
 }

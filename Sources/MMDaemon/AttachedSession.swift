@@ -33,6 +33,7 @@ actor AttachedSession {
         case .answer, .secret:
             console?.answered(frame)
         case .run, .script:
+            console?.setColumns(frame.columns)
             queue.append(frame)
             if running == nil { runNext() }
         default:
@@ -109,8 +110,8 @@ actor AttachedSession {
 
     func state(of shell: Shell) async -> ClientState {
         let s = await shell.clientPrompt()
-        return ClientState(prompt: s.prompt, instances: s.instances.map { InstanceName(id: $0.id, name: $0.name) }, quit: s.quit,
-                           historySize: s.historySize)
+        return ClientState(prompt: s.prompt, instances: s.data.instances.map { InstanceName(id: $0.id, name: $0.name, settings: s.data.settings[$0.id]) },
+                           quit: s.quit, historySize: s.historySize, current: s.data.current)
     }
 
     /// The client went away (quit, a lost terminal, kill -9): questions get "no", a follow

@@ -16,6 +16,7 @@ final class RemoteConsole: Console {
         var waiting: [Int: @Sendable (SessionFrame?) -> Void] = [:]
         var interrupted = false
         var gone = false
+        var columns: Int?
     }
     private let state = Mutex(State())
 
@@ -24,6 +25,10 @@ final class RemoteConsole: Console {
         isTerminal = hello.terminal
         self.send = send
     }
+
+    /// The client terminal's width as of its latest command.
+    var columns: Int? { state.withLock { $0.columns } }
+    func setColumns(_ n: Int?) { state.withLock { $0.columns = n } }
 
     func write(_ text: String) { send(.out(text)) }
     func writeError(_ text: String) { send(.err(text)) }

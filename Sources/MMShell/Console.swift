@@ -16,6 +16,12 @@ public protocol Console: Sendable {
     func readSecret(_ prompt: String) async -> String?
     /// Ctrl-C was pressed since the current command began.
     var interrupted: Bool { get }
+    /// The terminal's width in columns, when known: long lines wrap at it.
+    var columns: Int? { get }
+}
+
+extension Console {
+    public var columns: Int? { nil }
 }
 
 /// Standard output and error, with no one to ask.

@@ -42,7 +42,8 @@ public enum Help {
     }
 
     /// Help for a line being typed (the `?` key): what the command takes and what comes next.
-    public static func context(line: String) -> Output {
+    /// `data`: the instances and their settings, for the current value of a setting being typed.
+    public static func context(line: String, data: CompletionData = CompletionData()) -> Output {
         let (words, open, _) = Lexer.partial(line)
         guard let first = words.first ?? (open.isEmpty ? nil : open) else { return overview() }
         guard let spec = Shell.registry.lookup(first) else {
@@ -62,6 +63,14 @@ public enum Help {
         if let key = (words.dropFirst() + [open]).first(where: { Catalog.spec($0.lowercased()) != nil }),
            let s = Catalog.spec(key.lowercased()) {
             out.line(Line([(s.key, .cyan), (": \(s.help); \(s.typeName), accepts \(s.rangeText); default \(s.render(s.defaultValue))", .plain)]))
+            // Its value now, on the instance the line names (or the current one).
+            let argument = words.count > 2 || (words.count == 2 && !open.isEmpty) ? words.dropFirst().first : nil
+            let named = argument.flatMap { Catalog.spec($0.lowercased()) == nil ? $0 : nil }
+            if let id = data.instance(for: named), let name = data.instances.first(where: { $0.id == id })?.name {
+                let stored = data.settings[id]?[s.key]
+                out.line(Line([("now ", .bold), (stored ?? s.render(s.defaultValue), .plain),
+                               (" on instance \(id) '\(name)'\(stored == nil ? " (the default)" : "")", .dim)]))
+            }
         } else if let key = (words.dropFirst() + [open]).first(where: { OptionCatalog.specs.map(\.key).contains($0.lowercased()) }),
                   let s = try? OptionCatalog.lookup(key) {
             out.line(Line([(s.key, .cyan), (": \(s.help); accepts \(s.rangeText); default \(s.render(s.defaultValue))", .plain)]))

@@ -140,7 +140,13 @@ public struct Output: Sendable {
 /// Turns output into text: plain, coloured, or JSON.
 public struct Renderer: Sendable {
     public var color: Bool
-    public init(color: Bool) { self.color = color }
+    /// Lines longer than this wrap at spaces (never inside a word), continuing at the line's
+    /// own indentation; nil leaves them whole (pipes, files, JSON).
+    public var width: Int?
+    public init(color: Bool, width: Int? = nil) {
+        self.color = color
+        self.width = width
+    }
 
     public func render(_ output: Output, json: Bool) -> String {
         if json, let document = output.json { return document.serialized() + "\n" }
@@ -155,7 +161,44 @@ public struct Renderer: Sendable {
     }
 
     public func render(_ line: Line) -> String {
-        line.spans.map { paint($0.0, $0.1) }.joined()
+        guard let width, width >= 20, line.spans.reduce(0, { $0 + $1.0.count }) > width else {
+            return line.spans.map { paint($0.0, $0.1) }.joined()
+        }
+        return wrap(line, width: width)
+    }
+
+    /// Word wrapping that keeps each word's style.
+    func wrap(_ line: Line, width: Int) -> String {
+        let indent = String(line.spans.map(\.0).joined().prefix { $0 == Character(" ") })
+        var words: [(text: String, style: Style, space: Bool)] = []
+        for (text, style) in line.spans {
+            var current = ""
+            for c in text {
+                if c == " " {
+                    if !current.isEmpty { words.append((current, style, false)); current = "" }
+                    words.append((" ", style, true))
+                } else {
+                    current.append(c)
+                }
+            }
+            if !current.isEmpty { words.append((current, style, false)) }
+        }
+        var out = "", column = 0, pendingSpaces: [(String, Style)] = []
+        for w in words {
+            if w.space { pendingSpaces.append((w.text, w.style)); continue }
+            let spaces = pendingSpaces.count
+            if column > indent.count && column + spaces + w.text.count > width {
+                out += "\n" + indent
+                column = indent.count
+            } else {
+                for (s, style) in pendingSpaces { out += paint(s, style) }
+                column += spaces
+            }
+            pendingSpaces = []
+            out += paint(w.text, w.style)
+            column += w.text.count
+        }
+        return out
     }
 
     public func paint(_ text: String, _ style: Style) -> String {

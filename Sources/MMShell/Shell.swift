@@ -170,7 +170,7 @@ public actor Shell {
 
     // MARK: Helpers for commands
 
-    var renderer: Renderer { Renderer(color: colorEnabled) }
+    var renderer: Renderer { Renderer(color: colorEnabled, width: console.isTerminal ? console.columns : nil) }
 
     var colorEnabled: Bool {
         switch option("color") {
@@ -270,7 +270,15 @@ public actor Shell {
 
     func refreshCompletionData() {
         let records = (try? store.instances()) ?? []
-        completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+        // The stored settings too, so that '?' on a client can say a setting's current value.
+        var settings: [Int: [String: String]] = [:]
+        for r in records { settings[r.id] = (try? store.settings(r.id)) ?? [:] }
+        let current = self.current
+        completionData.withLock {
+            $0.instances = records.map { ($0.id, $0.name) }
+            $0.settings = settings
+            $0.current = current
+        }
     }
 
     func setCurrent(_ id: Int?) {
@@ -364,16 +372,28 @@ public actor Shell {
     }
 
     /// What an attached client shows: its prompt and what completion offers.
-    public func clientPrompt() async -> (prompt: String, instances: [(id: Int, name: String)], quit: Bool, historySize: Int) {
+    public func clientPrompt() async -> (prompt: String, data: CompletionData, quit: Bool, historySize: Int) {
         refreshCompletionData()
-        return (await prompt(), completionData.withLock { $0.instances }, quitRequested, historySize())
+        return (await prompt(), completionData.withLock { $0 }, quitRequested, historySize())
     }
 }
 
 /// A snapshot of what completion offers that changes at run time.
 public struct CompletionData: Sendable {
     public var instances: [(id: Int, name: String)] = []
+    /// Each instance's stored (non-default) settings, as text.
+    public var settings: [Int: [String: String]] = [:]
+    public var current: Int?
     public init() {}
+
+    /// The instance a line means: its first argument as an id or a name, else the current one.
+    func instance(for argument: String?) -> Int? {
+        if let argument {
+            if let id = Int(argument), instances.contains(where: { $0.id == id }) { return id }
+            if let named = instances.first(where: { $0.name == argument }) { return named.id }
+        }
+        return current
+    }
 }
 
 /// Lines waiting to be shown; filled by running instances, emptied by the prompt.

@@ -91,7 +91,7 @@ final class ClientEditor: @unchecked Sendable {
         let editor = LineEditor(
             historyPath: directory.appendingPathComponent("history").path, historyLimit: historySize,
             complete: { line in Completer(data: EngineClient.completion.withLock { $0 }).complete(line) },
-            help: { line in Renderer(color: false).render(Help.context(line: line), json: false) })
+            help: { line in Renderer(color: false).render(Help.context(line: line, data: EngineClient.completion.withLock { $0 }), json: false) })
         self.editor = editor
         return editor
     }

@@ -117,10 +117,19 @@ final class EngineClient {
 
     // MARK: Commands
 
+    /// Standard output's width when it is a terminal.
+    static func terminalColumns() -> Int? {
+        guard isatty(STDOUT_FILENO) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     /// Runs a line in the engine; returns its exit code.
     func run(_ line: String, origin: String, number: Int? = nil) throws(ControlError) -> Int32 {
         var f = SessionFrame.run(line, origin: origin)
         f.id = number
+        f.columns = Self.terminalColumns()
         try session.send(f)
         return try pump(until: [.done]) ?? 0
     }
@@ -176,7 +185,11 @@ final class EngineClient {
         case .welcome, .done:
             if let s = frame.state {
                 state = s
-                Self.completion.withLock { $0.instances = s.instances.map { ($0.id, $0.name) } }
+                Self.completion.withLock {
+                    $0.instances = s.instances.map { ($0.id, $0.name) }
+                    $0.settings = Dictionary(uniqueKeysWithValues: s.instances.map { ($0.id, $0.settings ?? [:]) })
+                    $0.current = s.current
+                }
             }
             if kinds.contains(frame.type) { return frame.exitCode ?? 0 }
         default:

@@ -145,6 +145,36 @@ import Testing
         #expect(await h.run("set pair ETHUSDC").err.isEmpty)
     }
 
+    @Test func longLinesWrapAtTheTerminalsWidthBetweenWords() throws {
+        let spec = try #require(Shell.registry.lookup("preview"))
+        let text = Renderer(color: false, width: 40).render(Help.command(spec), json: false)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.allSatisfy { $0.count <= 40 }, "\(text)")
+        // Every word of the details survives whole, in order.
+        let words = spec.details.split(separator: " ").map(String.init)
+        let wrapped = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        #expect(wrapped.joined(separator: " ").contains(words.joined(separator: " ")))
+        // Continuation lines keep the line's indentation, and colours stay on their words.
+        let indented = Renderer(color: true, width: 24).render(Line([("    ", .plain), ("alpha beta gamma delta epsilon", .cyan)]))
+        #expect(indented == "    \u{1B}[36malpha\u{1B}[0m\u{1B}[36m \u{1B}[0m\u{1B}[36mbeta\u{1B}[0m\u{1B}[36m \u{1B}[0m\u{1B}[36mgamma\u{1B}[0m\n    \u{1B}[36mdelta\u{1B}[0m\u{1B}[36m \u{1B}[0m\u{1B}[36mepsilon\u{1B}[0m")
+        // Without a width (a pipe, a file), nothing wraps.
+        #expect(Renderer(color: false).render(Help.command(spec), json: false).contains(spec.details + "\n"))
+    }
+
+    @Test func contextHelpSaysTheValueNow() {
+        var data = CompletionData()
+        data.instances = [(1, "btc"), (2, "eth")]
+        data.settings = [1: ["spread.bid": "0.3%"], 2: [:]]
+        data.current = 1
+        func help(_ line: String) -> String { Renderer(color: false).render(Help.context(line: line, data: data), json: false) }
+        #expect(help("set spread.bid ").contains("now 0.3% on instance 1 'btc'\n"))
+        #expect(help("set spread.bid 0.").contains("now 0.3% on instance 1 'btc'\n"))
+        #expect(help("set eth spread.bid").contains("now 0.1% on instance 2 'eth' (the default)"))
+        #expect(help("get 2 spread.bid ").contains("on instance 2 'eth'"))
+        data.current = nil
+        #expect(!help("set spread.bid ").contains("now "))
+    }
+
     @Test func thePromptNeverReadsLikeAnInstance() async throws {
         let h = try Harness()
         await h.run("new; new; start 1; use 2")

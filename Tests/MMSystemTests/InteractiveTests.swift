@@ -41,6 +41,16 @@ import Testing
         try t.send("Enter")
         #expect(try t.waitFor("get spread.bid\n0.3%\nmmsh[1]> ").contains("0.3%"))
 
+        // `?` says a setting's value now, on the instance the line means.
+        try t.type("set spread.bid ")
+        try t.send("?")
+        #expect(try t.waitFor("now 0.3% on instance 1 'mm1'").contains("now 0.3% on instance 1 'mm1'"))
+        try t.send("C-c")
+        try t.type("set 1 spread.ask ")
+        try t.send("?")
+        #expect(try t.waitFor("now 0.1% on instance 1 'mm1' (the default)").contains("(the default)"))
+        try t.send("C-c")
+
         // Ctrl-D leaves with status 0.
         try t.send("C-d")
         #expect(try t.waitFor("mmsh exited with status").contains("mmsh exited with status 0"))
