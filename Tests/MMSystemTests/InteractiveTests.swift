@@ -56,6 +56,27 @@ import Testing
         #expect(try t.waitFor("mmsh exited with status").contains("mmsh exited with status 0"))
     }
 
+    /// Help wraps at the terminal's width between words, as wide as the terminal is now.
+    @Test func helpWrapsAtTheTerminalsWidth() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("mmsh> ")
+        try t.tmux(["resize-window", "-t", "t", "-x", "50", "-y", "40"])
+        try t.type("help preview")
+        try t.send("Enter")
+        let screen = try t.waitFor { $0.contains("Examples:") }
+        let lines = screen.split(separator: "\n").map(String.init)
+        #expect(lines.allSatisfy { $0.count <= 50 })
+        // Joined with spaces, the wrapped lines give back the sentence whole: no word was cut.
+        let start = try #require(lines.firstIndex { $0.hasPrefix("Runs the strategy once") })
+        let end = try #require(lines.firstIndex { $0.hasPrefix("Examples:") || $0.hasPrefix("Flags:") })
+        let joined = lines[start..<end].filter { !$0.isEmpty }.joined(separator: " ")
+        #expect(joined.hasPrefix("Runs the strategy once against the venue's current book and balances, whether the instance runs or not"), "\(joined)")
+        #expect(lines[start..<end].count > 3, "the details took several lines")
+    }
+
     @Test func historyIsRecalledInTheNextRun() throws {
         let home = TempHome()
         let first = Terminal(home: home)
