@@ -36,6 +36,13 @@ public struct Endpoint: Sendable {
     public static let myTrades = Endpoint(method: "GET", path: "/api/v3/myTrades", signed: true, ipWeight: 10, uidWeight: 0)
     public static let batchOrders = Endpoint(method: "POST", path: "/api/v3/batchOrders", signed: true, ipWeight: 1, uidWeight: 1)
     public static let tradeFee = Endpoint(method: "GET", path: "/api/v3/tradeFee", signed: true, ipWeight: 20, uidWeight: 0)
+    /// Weight 1 for one symbol; all symbols weigh 40 (`ticker24hr`) and 2 (`tickerPrice`).
+    public static let ticker24hr = Endpoint(method: "GET", path: "/api/v3/ticker/24hr", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let tickerPrice = Endpoint(method: "GET", path: "/api/v3/ticker/price", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let avgPrice = Endpoint(method: "GET", path: "/api/v3/avgPrice", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let aggTrades = Endpoint(method: "GET", path: "/api/v3/aggTrades", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let klines = Endpoint(method: "GET", path: "/api/v3/klines", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let allOrders = Endpoint(method: "GET", path: "/api/v3/allOrders", signed: true, ipWeight: 10, uidWeight: 0)
 
     public static let createListenKey = Endpoint(method: "POST", path: "/api/v3/userDataStream", signed: true, ipWeight: 1, uidWeight: 0)
     public static let keepListenKey = Endpoint(method: "PUT", path: "/api/v3/userDataStream", signed: true, ipWeight: 1, uidWeight: 0)
@@ -43,7 +50,8 @@ public struct Endpoint: Sendable {
 
     public static let all: [Endpoint] = [ping, time, exchangeInfo, defaultSymbols, depth, bookTicker, trades, account, placeOrder,
                                          queryOrder, cancelOrder, cancelOpenOrders, openOrders, myTrades, batchOrders, tradeFee,
-                                         createListenKey, keepListenKey, closeListenKey]
+                                         createListenKey, keepListenKey, closeListenKey, ticker24hr, tickerPrice, avgPrice, aggTrades,
+                                         klines, allOrders]
 }
 
 /// An order to place: prices and quantities as plain decimal strings, already floored to the

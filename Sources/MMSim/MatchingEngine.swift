@@ -199,6 +199,11 @@ public struct MatchingEngine: Sendable {
         byClientId[clientId].flatMap { orders[$0] }.map(exchangeOrder)
     }
 
+    /// Every order still remembered, open or closed, oldest first.
+    public var allOrders: [ExchangeOrder] {
+        orders.values.sorted { $0.key < $1.key }.map(exchangeOrder)
+    }
+
     public var openOrders: [ExchangeOrder] {
         orders.values.filter { $0.status.isOpen }.sorted { $0.key < $1.key }.map(exchangeOrder)
     }

@@ -111,7 +111,12 @@ public final class SimServer: Sendable {
             try await context.channel.close()
             throw CancellationError()
         case .lost, nil:
-            var body = try await request.body.collect(upTo: 1 << 20)
+            // A body over 1 MiB (MEXC's requests are a few KB) gets HTTP's answer, not a 500.
+            var body: ByteBuffer
+            do { body = try await request.body.collect(upTo: 1 << 20) } catch {
+                return Response(status: .contentTooLarge, headers: [.contentType: "application/json", .connection: "close"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"code":413,"msg":"Request Entity Too Large"}"#)))
+            }
             let sim = SimRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
                                  body: body.readString(length: body.readableBytes) ?? "",
                                  apiKey: request.headers[HTTPField.Name("X-MEXC-APIKEY")!])

@@ -61,8 +61,8 @@ public struct SimServerOptions: Sendable {
     }
 }
 
-/// Quote assets a symbol may end with, longest first.
-let quoteAssets = ["USDT", "USDC", "USD1", "USDE", "BTC", "ETH", "EUR"]
+/// Quote assets a symbol may end with (one list for the shell and the simulator).
+let quoteAssets = Units.quoteAssets
 
 /// MEXC's spot REST API over the sim venue's markets: the same paths, parameters, JSON shapes,
 /// HTTP statuses and error codes, with HMAC verification, recvWindow checks and weights.
@@ -83,6 +83,8 @@ public actor SimulatedMEXC {
         var fillCount = 0
         /// Client ids of orders that changed since the last publish.
         var touched: Set<String> = []
+        /// The tape and candles, for the history endpoints.
+        var history = MarketHistory()
     }
 
     var pairs: [String: Pair] = [:]
@@ -188,6 +190,7 @@ public actor SimulatedMEXC {
         p.fills += trades
         p.fillCount += trades.count
         for t in trades { p.touched.insert(t.clientId) }
+        p.history.take(from: p.market)
         if p.fills.count > 100_000 { p.fills.removeFirst(p.fills.count - 100_000) }
         pairs[symbol] = p
     }
@@ -204,7 +207,11 @@ public actor SimulatedMEXC {
         var p: [String: String] = [:]
         for (k, v) in params where p[k] == nil { p[k] = v }
         let t = now()
-        if let retry = ipWindow.take(endpoint.ipWeight, at: t) { return tooMany(retry) }
+        // All symbols at once weigh more, as MEXC documents.
+        var weight = endpoint.ipWeight
+        if p["symbol"] == nil, endpoint.path == Endpoint.ticker24hr.path { weight = 40 }
+        if p["symbol"] == nil, endpoint.path == Endpoint.tickerPrice.path { weight = 2 }
+        if let retry = ipWindow.take(weight, at: t) { return tooMany(retry) }
         if endpoint.signed {
             if let failure = authenticate(r, p, at: t) { return failure }
             if endpoint.uidWeight > 0, let retry = uidWindows[r.apiKey!, default: WeightWindow(capacity: uidLimit)].take(endpoint.uidWeight, at: t) {
@@ -291,6 +298,12 @@ public actor SimulatedMEXC {
             let pair = try pair(p)
             return SimResponse(200, .array(pair.market.engine.openOrders.map { orderJSON($0, pair) }))
         case ("GET", "/api/v3/myTrades"): return try myTrades(p)
+        case ("GET", "/api/v3/allOrders"): return try allOrders(p, at: t)
+        case ("GET", "/api/v3/ticker/24hr"): return try ticker24hr(p, at: t)
+        case ("GET", "/api/v3/ticker/price"): return try tickerPrice(p)
+        case ("GET", "/api/v3/avgPrice"): return try avgPrice(p, at: t)
+        case ("GET", "/api/v3/aggTrades"): return try aggTrades(p)
+        case ("GET", "/api/v3/klines"): return try klines(p)
         case ("POST", "/api/v3/userDataStream"): return createListenKey(at: t)
         case ("PUT", "/api/v3/userDataStream"): return try keepListenKey(p, at: t)
         case ("DELETE", "/api/v3/userDataStream"): return try closeListenKey(p)
@@ -357,7 +370,7 @@ public actor SimulatedMEXC {
     func trades(_ p: [String: String]) throws(ExchangeError) -> SimResponse {
         let pair = try pair(p)
         let limit = try Self.limit(p, default: 500, max: 1000)
-        let items: [JSONText] = pair.market.prints.suffix(limit).map { print in
+        let items: [JSONText] = pair.history.tape.suffix(limit).map { print in
             .object([("id", .null), ("price", .string(print.price.description)), ("qty", .string(print.quantity.description)),
                      ("quoteQty", .string((print.price * print.quantity).description)), ("time", .int(print.time)),
                      ("isBuyerMaker", .bool(print.takerSide == .sell)), ("isBestMatch", .bool(true)),
@@ -366,10 +379,117 @@ public actor SimulatedMEXC {
         return SimResponse(200, .array(items))
     }
 
+    /// A `limit` beyond the documented maximum is refused, as MEXC refuses it, not cut down.
     static func limit(_ p: [String: String], default d: Int, max m: Int) throws(ExchangeError) -> Int {
         guard let text = p["limit"] else { return d }
         guard let n = Int(text), n > 0 else { throw .parameter("limit must be a positive whole number") }
-        return min(n, m)
+        guard n <= m else { throw .parameter("limit must be at most \(m)") }
+        return n
+    }
+
+    // MARK: Market history
+
+    /// `startTime` and `endTime`, in ms; `together`: one without the other is refused.
+    static func window(_ p: [String: String], together: Bool) throws(ExchangeError) -> (Int64?, Int64?) {
+        func time(_ key: String) throws(ExchangeError) -> Int64? {
+            guard let text = p[key] else { return nil }
+            guard let t = Int64(text), t >= 0 else { throw .parameter("\(key) must be a time in milliseconds") }
+            return t
+        }
+        let (start, end) = (try time("startTime"), try time("endTime"))
+        if together, (start == nil) != (end == nil) { throw .parameter("startTime and endTime must be used at the same time") }
+        if let start, let end, start > end { throw .parameter("startTime must not be after endTime") }
+        return (start, end)
+    }
+
+    func lastPrice(_ pair: Pair) -> Dec { pair.market.lastTrade ?? pair.market.mid }
+
+    func ticker24hr(_ p: [String: String], at t: Int64) throws(ExchangeError) -> SimResponse {
+        func ticker(_ pair: Pair) -> JSONText {
+            let day = pair.history.day(before: t)
+            let last = lastPrice(pair)
+            let open = day.first?.open ?? last
+            let book = pair.market.engine.book(depth: 1)
+            let change = last - open
+            return .object([
+                ("symbol", .string(pair.symbol)), ("priceChange", .string(change.description)),
+                ("priceChangePercent", .string(open.isPositive ? change.divided(by: open, scale: 8).description : "0")),
+                ("prevClosePrice", .string(open.description)), ("lastPrice", .string(last.description)),
+                ("bidPrice", .string(book.bids.first?.price.description ?? "")), ("bidQty", .string(book.bids.first?.amount.description ?? "")),
+                ("askPrice", .string(book.asks.first?.price.description ?? "")), ("askQty", .string(book.asks.first?.amount.description ?? "")),
+                ("openPrice", .string(open.description)), ("highPrice", .string((day.map(\.high).max() ?? last).description)),
+                ("lowPrice", .string((day.map(\.low).min() ?? last).description)),
+                ("volume", .string(day.reduce(Dec(0)) { $0 + $1.volume }.description)),
+                ("quoteVolume", .string(day.reduce(Dec(0)) { $0 + $1.quoteVolume }.description)),
+                ("openTime", .int(day.first?.openTime ?? t)), ("closeTime", .int(t)), ("count", .null),
+            ])
+        }
+        if p["symbol"] == nil {
+            for s in order { catchUp(s) }
+            return SimResponse(200, .array(order.map { ticker(pairs[$0]!) }))
+        }
+        return SimResponse(200, ticker(try pair(p)))
+    }
+
+    func tickerPrice(_ p: [String: String]) throws(ExchangeError) -> SimResponse {
+        func ticker(_ pair: Pair) -> JSONText {
+            .object([("symbol", .string(pair.symbol)), ("price", .string(lastPrice(pair).description))])
+        }
+        if p["symbol"] == nil {
+            for s in order { catchUp(s) }
+            return SimResponse(200, .array(order.map { ticker(pairs[$0]!) }))
+        }
+        return SimResponse(200, ticker(try pair(p)))
+    }
+
+    /// The volume-weighted price of the last five minutes' trades (the last price when there were none).
+    func avgPrice(_ p: [String: String], at t: Int64) throws(ExchangeError) -> SimResponse {
+        let pair = try pair(p)
+        let recent = pair.history.tape.filter { $0.time > t - 5 * MarketHistory.minute }
+        let volume = recent.reduce(Dec(0)) { $0 + $1.quantity }
+        let value = recent.reduce(Dec(0)) { $0 + $1.price * $1.quantity }
+        let price = volume.isPositive ? value.divided(by: volume, scale: 8) : lastPrice(pair)
+        return SimResponse(200, .object([("mins", .int(5)), ("price", .string(price.description))]))
+    }
+
+    func aggTrades(_ p: [String: String]) throws(ExchangeError) -> SimResponse {
+        let pair = try pair(p)
+        let limit = try Self.limit(p, default: 500, max: 1000)
+        let (start, end) = try Self.window(p, together: true)
+        let chosen = pair.history.tape.filter { print in
+            (start.map { print.time >= $0 } ?? true) && (end.map { print.time <= $0 } ?? true)
+        }
+        return SimResponse(200, .array(chosen.suffix(limit).map { print in
+            .object([("a", .null), ("f", .null), ("l", .null), ("p", .string(print.price.description)),
+                     ("q", .string(print.quantity.description)), ("T", .int(print.time)),
+                     ("m", .bool(print.takerSide == .sell)), ("M", .bool(true))])
+        }))
+    }
+
+    func klines(_ p: [String: String]) throws(ExchangeError) -> SimResponse {
+        let pair = try pair(p)
+        guard let interval = p["interval"], !interval.isEmpty else {
+            throw ExchangeError(code: 700004, message: "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.")
+        }
+        guard MarketHistory.intervals[interval] != nil else { throw ExchangeError(code: -1121, message: "Invalid interval.") }
+        let limit = try Self.limit(p, default: 500, max: 1000)
+        let (start, end) = try Self.window(p, together: false)
+        let bars = pair.history.klines(interval: interval, start: start, end: end, limit: limit)
+        return SimResponse(200, .array(bars.map { bar, close in
+            .array([.int(bar.openTime), .string(bar.open.description), .string(bar.high.description), .string(bar.low.description),
+                    .string(bar.close.description), .string(bar.volume.description), .int(close), .string(bar.quoteVolume.description)])
+        }))
+    }
+
+    /// Every order, open or closed, of the last 24 hours by default and at most the last 7 days, as MEXC answers.
+    func allOrders(_ p: [String: String], at t: Int64) throws(ExchangeError) -> SimResponse {
+        let pair = try pair(p)
+        let limit = try Self.limit(p, default: 500, max: 1000)
+        let (start, end) = try Self.window(p, together: false)
+        let from = start ?? t - 24 * 60 * MarketHistory.minute, until = end ?? t
+        guard t - from <= 7 * 24 * 60 * MarketHistory.minute else { throw .parameter("startTime can be at most 7 days ago") }
+        let chosen = pair.market.engine.allOrders.filter { $0.time >= from && $0.time <= until }
+        return SimResponse(200, .array(chosen.suffix(limit).map { orderJSON($0, pair) }))
     }
 
     // MARK: The account

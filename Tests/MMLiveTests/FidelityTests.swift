@@ -46,6 +46,12 @@ import Testing
         let (_, all) = try await send(server, "DELETE", "/api/v3/openOrders", "symbol=BTCUSDT")
         #expect((all as? [[String: Any]])?.count == 2)
 
+        // Every order of the last day, open or closed.
+        let (allStatus, every) = try await send(server, "GET", "/api/v3/allOrders", "symbol=BTCUSDT&limit=10")
+        let orders = try #require(every as? [[String: Any]], "\(allStatus) \(every)")
+        #expect(orders.count == 3 && orders.allSatisfy { $0["status"] as? String == "CANCELED" })
+        #expect(orders.first?["orderId"] as? String == orderId)
+
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let (tradesStatus, trades) = try await send(server, "GET", "/api/v3/myTrades",
                                                    "symbol=BTCUSDT&startTime=\(now - 60_000)&limit=100&endTime=\(now + 60_000)")
@@ -62,5 +68,15 @@ import Testing
         // What the server does not offer is refused as MEXC refuses an unknown path, never a crash.
         let (missing, _) = try await send(server, "GET", "/api/v3/capital/config/getall", "")
         #expect(missing == 404)
+    }
+
+    /// A body far beyond anything MEXC takes gets HTTP's answer at once, not a 500.
+    @Test func anOversizedBodyGets413() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let body = String(repeating: "a", count: 3_000_000)
+        let response = try await CurlTransport().send(HTTPRequest(method: "POST", url: server.url + "/api/v3/order", headers: [], body: body))
+        #expect(response.status == 413)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"code":413,"msg":"Request Entity Too Large"}"#)
     }
 }
