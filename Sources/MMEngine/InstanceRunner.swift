@@ -261,7 +261,9 @@ public actor InstanceRunner {
             do {
                 fresh = try store.recordFill(FillRecord(instanceId: id, tradeId: Self.fillKey(t), clientId: t.clientId,
                                                        side: t.side.rawValue, price: t.price.description,
-                                                       quantity: t.quantity.description, fee: t.fee.description, time: t.time))
+                                                       quantity: t.quantity.description, fee: t.fee.description, time: t.time,
+                                                       orderId: t.orderId, feeAsset: Units.assets(of: settings.pair)?.quote, maker: t.isMaker,
+                                                       mid: lastSnapshot?.book.mid?.description, runId: runId))
             } catch {
                 storageFailed(error)
                 return

@@ -33,10 +33,20 @@ public struct FillRecord: Equatable, Sendable {
     public var quantity: String
     public var fee: String
     public var time: Int64
+    /// MEXC's order id; the asset the fee was paid in (nil: the quote asset); whether we were the
+    /// maker; the mid when the fill was applied (what its spread capture is measured against);
+    /// the run it belongs to. Nil in fills recorded before these were kept.
+    public var orderId: String?
+    public var feeAsset: String?
+    public var maker: Bool?
+    public var mid: String?
+    public var runId: Int64?
 
-    public init(instanceId: Int, tradeId: String, clientId: String, side: String, price: String, quantity: String, fee: String, time: Int64) {
+    public init(instanceId: Int, tradeId: String, clientId: String, side: String, price: String, quantity: String, fee: String, time: Int64,
+                orderId: String? = nil, feeAsset: String? = nil, maker: Bool? = nil, mid: String? = nil, runId: Int64? = nil) {
         self.instanceId = instanceId; self.tradeId = tradeId; self.clientId = clientId; self.side = side
         self.price = price; self.quantity = quantity; self.fee = fee; self.time = time
+        self.orderId = orderId; self.feeAsset = feeAsset; self.maker = maker; self.mid = mid; self.runId = runId
     }
 }
 
@@ -129,6 +139,16 @@ extension Store {
                 CREATE INDEX pnl_by_instance ON pnl(instance_id, time);
                 """)
         }
+        m.registerMigration("v3: fill details for the ledger") { db in
+            try db.execute(sql: """
+                ALTER TABLE fill ADD COLUMN order_id TEXT;
+                ALTER TABLE fill ADD COLUMN fee_asset TEXT;
+                ALTER TABLE fill ADD COLUMN maker INTEGER;
+                ALTER TABLE fill ADD COLUMN mid TEXT;
+                ALTER TABLE fill ADD COLUMN run_id INTEGER;
+                CREATE INDEX fill_by_time ON fill(instance_id, time);
+                """)
+        }
     }
 
     // MARK: Runs
@@ -149,11 +169,13 @@ extension Store {
 
     public func lastRun(instance: Int) throws(StoreError) -> RunRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE instance_id = ? ORDER BY id DESC LIMIT 1", arguments: [instance]).map {
-                RunRecord(id: $0["id"], instanceId: $0["instance_id"], startedAt: $0["started_at"], stoppedAt: $0["stopped_at"],
-                          startBase: $0["start_base"], startQuote: $0["start_quote"], seed: $0["seed"], endState: $0["end_state"])
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE instance_id = ? ORDER BY id DESC LIMIT 1", arguments: [instance]).map(Store.runRecord)
         }
+    }
+
+    static func runRecord(_ r: Row) -> RunRecord {
+        RunRecord(id: r["id"], instanceId: r["instance_id"], startedAt: r["started_at"], stoppedAt: r["stopped_at"],
+                  startBase: r["start_base"], startQuote: r["start_quote"], seed: r["seed"], endState: r["end_state"])
     }
 
     /// Runs left open by a process that died: closed as interrupted. Returns their instances.
@@ -183,9 +205,11 @@ extension Store {
     public func recordFill(_ f: FillRecord) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: """
-                INSERT OR IGNORE INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time])
+                INSERT OR IGNORE INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time,
+                                            order_id, fee_asset, maker, mid, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time,
+                                  f.orderId, f.feeAsset, f.maker, f.mid, f.runId])
             return db.changesCount == 1
         }
     }
@@ -204,16 +228,24 @@ extension Store {
                     level: r["level"], placedAt: r["placed_at"], updatedAt: r["updated_at"])
     }
 
-    /// Fills, newest last; `since` limits them to a run's.
-    public func fills(instance: Int, since: Int64 = 0, limit: Int = Int.max) throws(StoreError) -> [FillRecord] {
+    /// Fills, newest last: the newest `limit` from `since` up to `until` (ms, inclusive).
+    public func fills(instance: Int, since: Int64 = 0, until: Int64 = Int64.max, limit: Int = Int.max) throws(StoreError) -> [FillRecord] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT * FROM fill WHERE instance_id = ? AND time >= ? ORDER BY time DESC, rowid DESC LIMIT ?)
+                SELECT * FROM (SELECT * FROM fill WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time DESC, rowid DESC LIMIT ?)
                 ORDER BY time, rowid
-                """, arguments: [instance, since, min(limit, Int(Int32.max))]).map {
+                """, arguments: [instance, since, until, min(limit, Int(Int32.max))]).map {
                 FillRecord(instanceId: $0["instance_id"], tradeId: $0["trade_id"], clientId: $0["client_id"], side: $0["side"],
-                           price: $0["price"], quantity: $0["quantity"], fee: $0["fee"], time: $0["time"])
+                           price: $0["price"], quantity: $0["quantity"], fee: $0["fee"], time: $0["time"],
+                           orderId: $0["order_id"], feeAsset: $0["fee_asset"], maker: $0["maker"], mid: $0["mid"], runId: $0["run_id"])
             }
+        }
+    }
+
+    /// Every run of an instance, oldest first.
+    public func runs(instance: Int) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run WHERE instance_id = ? ORDER BY id", arguments: [instance]).map(Store.runRecord)
         }
     }
 
