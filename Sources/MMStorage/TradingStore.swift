@@ -267,6 +267,14 @@ extension Store {
         }
     }
 
+    /// The newest mid a P&L snapshot holds, and when (what a stopped instance is valued at).
+    public func lastMid(instance: Int) throws(StoreError) -> (time: Int64, mid: String)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT time, mid FROM pnl WHERE instance_id = ? ORDER BY time DESC LIMIT 1", arguments: [instance])
+                .map { (time: $0["time"], mid: $0["mid"]) }
+        }
+    }
+
     /// What the instance's runs other than `excludingRun` made from `from` on: for each run, its
     /// last P&L snapshot (value less the value of holding its starting balances) less its P&L
     /// at `from` (the last snapshot before it, or zero for a run that began after it). Exact.

@@ -49,7 +49,8 @@ import Testing
                     LedgerFill(time: 6, isBuy: false, price: 11, amount: 2, fee: "0.022", mid: 11)]
         let all = Ledger.summarize(run1 + run2, mark: 11)
         #expect(all.net == Ledger.summarize(run1, mark: 11).net + Ledger.summarize(run2, mark: 11).net)
-        // 3 bought at 10, 4 sold at 11.5 average: realized 3 × (12·2/3·… ) by average cost: 2×2 + 1×1 = 5, short 1 at 11 marked at 11.
+        // 3 bought at 10; selling 2 at 12 realizes 4, then 1 at 11 realizes 1 and 1 more opens a
+        // short at 11, worth nothing at a mark of 11. Net: base −1 and quote +15.924: 4.924.
         #expect(all.realized == 5 && all.unrealized == 0 && all.net == "4.924")
     }
 

@@ -4,15 +4,16 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + vaultCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + ledgerCommands + vaultCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
-        ("Trading", ["start", "stop", "status", "orders", "fills", "log", "clear-log", "preview"]),
+        ("Trading", ["start", "stop", "pause", "resume", "halt", "status", "orders", "fills", "log", "clear-log", "preview"]),
+        ("Market and P&L", ["book", "trades", "balance", "pnl"]),
         ("Keys", ["keys", "vault"]),
-        ("Shell", ["option", "source", "help", "quit"]),
+        ("Shell", ["option", "source", "apply", "help", "quit"]),
     ]
 
     static let shellCommands: [CommandSpec] = [
