@@ -116,6 +116,8 @@ public struct Output: Sendable {
     public enum Block: Sendable {
         case line(Line)
         case table(Table)
+        /// Text shown exactly as it is (CSV): never wrapped or coloured.
+        case raw(String)
     }
 
     public var blocks: [Block] = []
@@ -155,6 +157,7 @@ public struct Renderer: Sendable {
             switch block {
             case .line(let l): out += render(l) + "\n"
             case .table(let t): out += render(t)
+            case .raw(let text): out += text
             }
         }
         return out
@@ -228,5 +231,17 @@ public struct Renderer: Sendable {
         var out = format(table.header.map { ($0, .bold) }) + "\n"
         for row in table.rows { out += format(row) + "\n" }
         return out
+    }
+}
+
+/// RFC 4180: fields with a comma, a quote or a line break are quoted, quotes doubled; CRLF ends each row.
+public enum CSV {
+    public static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    public static func text(_ rows: [[String]]) -> String {
+        rows.map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
     }
 }

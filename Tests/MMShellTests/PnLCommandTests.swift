@@ -56,6 +56,42 @@ import Testing
         #expect((everyone["totals"] as? [[String: Any]])?.first?["quote_asset"] as? String == "USDT")
     }
 
+    @Test func fillsAsCSVAndExports() async throws {
+        let h = try Harness()
+        await h.run("new btc; set sim.seed 8; set sim.takers 600; set spread.bid 0.01%; set spread.ask 0.01%; set refresh.fill_delay 0; start")
+        await h.run(seconds: 90)
+        await h.run("stop all")
+        let fills = try h.store.fills(instance: 1)
+        #expect(fills.count > 3)
+        let csv = await h.run("fills 1 --csv").out
+        let rows = csv.components(separatedBy: "\r\n").dropLast()
+        #expect(rows.first == "time,pair,side,price,amount,notional,fee,fee_asset,maker,client_id,order_id,trade_id,run")
+        #expect(rows.count == fills.count + 1, "every fill, not the newest 20")
+        let first = rows[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(first[0] == TimeText.iso(fills[0].time) && first[1] == "BTCUSDT" && first[3] == fills[0].price)
+        #expect(first[5] == (Dec(fills[0].price)! * Dec(fills[0].quantity)!).description && first[7] == "USDT" && first[8] == "true" && first[12] == "1")
+
+        let path = h.url.appendingPathComponent("f.csv").path
+        #expect(await h.run("export fills 1 \(path)").out == "wrote \(fills.count) rows of fills of instance 1 'btc' to \(path)\n")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == csv)
+        #expect(await h.run("export fills 1 \(path)").err.contains("exists; add --force to overwrite it"))
+        let pnl = h.url.appendingPathComponent("p.csv").path
+        await h.run("export pnl 1 \(pnl)")
+        #expect(try String(contentsOfFile: pnl, encoding: .utf8).hasPrefix("time,mid,base,quote,value,hold_value,net,fees,run\r\n"))
+        let events = h.url.appendingPathComponent("e.csv").path
+        await h.run("export events 1 \(events)")
+        let log = try String(contentsOfFile: events, encoding: .utf8)
+        #expect(log.hasPrefix("time,level,kind,message\r\n") && log.contains(",success,"))
+        // A message with a comma is quoted.
+        #expect(log.contains("\"started on sim BTCUSDT (seed 8); base 0.1, quote 6000\""))
+        let nowhere = await h.run("export fills 1 /nonexistent/dir/f.csv")
+        #expect(nowhere.error != nil && nowhere.err.contains("cannot write /nonexistent/dir/f.csv"))
+    }
+
+    @Test func csvQuotesAsRFC4180Says() {
+        #expect(CSV.text([["a", "b,c", "say \"hi\"", "two\nlines"]]) == "a,\"b,c\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n")
+    }
+
     @Test func badWindowsAreRefusedWithWhatIsAccepted() async throws {
         let h = try Harness()
         await h.run("new")

@@ -24,8 +24,15 @@ extension Commands {
         CommandSpec("orders", summary: "an instance's open orders", args: [ArgSpec("ID", .instance, optional: true)],
                     examples: ["orders 1", "orders 1 --json"], showsData: true) { inv, shell in try await shell.listOrders(inv) },
         CommandSpec("fills", summary: "an instance's fills, newest last", args: [ArgSpec("ID", .instance, optional: true)],
-                    flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N (default 20)")],
-                    examples: ["fills 1", "fills 1 -n 100 --json"], showsData: true) { inv, shell in try await shell.listFills(inv) },
+                    flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N (default 20; all of a window or run)"),
+                            FlagSpec("--since", value: ("DURATION", .text), "the last DURATION (24h, 7d, 30m)"),
+                            FlagSpec("--from", value: ("TIME", .text), "from TIME: 2026-12-01, 2026-12-01T09:00 (local) or …Z (UTC)"),
+                            FlagSpec("--to", value: ("TIME", .text), "up to TIME, in the same forms"),
+                            FlagSpec("--run", value: ("N", .integer(1...1_000_000)), "the instance's Nth run only"),
+                            FlagSpec("--csv", "one CSV row per fill (RFC 4180, full precision), for a spreadsheet or an accountant")],
+                    examples: ["fills 1", "fills 1 -n 100 --json", "fills btc --since 24h --csv"],
+                    details: "CSV columns: time (UTC, ISO 8601), pair, side, price, amount, notional, fee, fee_asset, maker, client_id, order_id, trade_id, run. 'export fills ID FILE.csv' writes the same to a file.",
+                    showsData: true) { inv, shell in try await shell.listFills(inv) },
         CommandSpec("log", summary: "an instance's log of events", args: [ArgSpec("ID", .instance, optional: true)],
                     flags: [FlagSpec("-n", value: ("N", .integer(1...1_000_000)), "the newest N entries (default 20)"),
                             FlagSpec("--tail", short: "-f", "keep printing new entries until Ctrl-C"),
@@ -204,19 +211,40 @@ extension Shell {
         let r = try target(inv)
         let n = try await readable(r.id, report: await manager.report(r.id))
         func shown(_ text: String, _ format: (Dec) -> String) -> String { Dec(text).map(format) ?? text }
-        let limit = inv["-n"].flatMap(Int.init) ?? 20
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, limit: limit) }
+        let windowed = inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil || inv["--run"] != nil
+        let window = try ledgerWindow(inv, instance: r)
+        let limit = inv["-n"].flatMap(Int.init) ?? (windowed || inv.has("--csv") ? Int.max : 20)
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, limit: limit) }
+        if inv.has("--csv") { return Output(blocks: [.raw(try fillsCSV(r, fills))]) }
         var table = Table(["TIME", "SIDE", "PRICE", "AMOUNT", "FEE", "ORDER"], align: [.left, .left, .right, .right, .right, .left])
         var items: [JSON] = []
         for f in fills {
             table.add(styled: [(StatusView.localTime(f.time), .dim), (f.side, f.side == "buy" ? .green : .red), (shown(f.price, n.price), .plain),
                                (shown(f.quantity, n.amount), .plain), (shown(f.fee, n.money), .plain), (f.clientId, .dim)])
             items.append(.object([("time", .string(StatusView.isoTime(f.time))), ("side", .string(f.side)), ("price", .string(f.price)),
-                                  ("amount", .string(f.quantity)), ("fee", .string(f.fee)), ("client_id", .string(f.clientId))]))
+                                  ("amount", .string(f.quantity)), ("fee", .string(f.fee)), ("fee_asset", f.feeAsset.map { .string($0) } ?? .null),
+                                  ("maker", f.maker.map { .bool($0) } ?? .null), ("client_id", .string(f.clientId)),
+                                  ("order_id", f.orderId.map { .string($0) } ?? .null), ("trade_id", .string(f.tradeId)),
+                                  ("run", f.runId.map { .int(Int($0)) } ?? .null)]))
         }
         var out = Output(json: .object([("id", .int(r.id)), ("fills", .array(items))]))
-        if items.isEmpty { out.line("instance \(describe(r)) has no fills yet") } else { out.table(table) }
+        if items.isEmpty { out.line("instance \(describe(r)) has no fills \(windowed ? "in \(window.words)" : "yet")") } else { out.table(table) }
         return out
+    }
+
+    /// The fills as CSV: stable columns, RFC 4180 quoting, exact decimals, times in UTC.
+    func fillsCSV(_ r: InstanceRecord, _ fills: [FillRecord]) throws(ShellError) -> String {
+        let pair = try settings(of: r.id).pair
+        let runs = try Shell.storeCall { try store.runs(instance: r.id) }
+        let runNumber = Dictionary(uniqueKeysWithValues: runs.enumerated().map { ($1.id, $0 + 1) })
+        var rows = [["time", "pair", "side", "price", "amount", "notional", "fee", "fee_asset", "maker", "client_id", "order_id", "trade_id", "run"]]
+        for f in fills {
+            let notional = (Dec(f.price).flatMap { p in Dec(f.quantity).map { p * $0 } })?.description ?? ""
+            rows.append([TimeText.iso(f.time), pair, f.side, f.price, f.quantity, notional, f.fee, f.feeAsset ?? Units.assets(of: pair)?.quote ?? "",
+                         f.maker.map { $0 ? "true" : "false" } ?? "", f.clientId, f.orderId ?? "", f.tradeId,
+                         f.runId.flatMap { runNumber[$0] }.map(String.init) ?? ""])
+        }
+        return CSV.text(rows)
     }
 
     func showLog(_ inv: Invocation) async throws(ShellError) -> Output {

@@ -17,6 +17,16 @@ extension Commands {
                     examples: ["pnl", "pnl 1 --since 24h", "pnl all --by day", "pnl btc --run 3 --json"],
                     details: "Computed from the stored fills, so it covers every run and survives restarts. Everything is valued at one mid: the market's now while the instance runs, else the last mid it saw. Net P&L = realized + unrealized − fees = spread capture + inventory − fees = the value now less the value of holding what was there before the fills, at the same mid. Realized is by average cost; unrealized is the position the fills left, at the mid, less its cost. Spread capture is what each fill earned against the mid at its time (buys below it, sells above it); inventory is what holding what the fills bought or sold earned as the mid moved from each fill to now. Fees paid in base are valued at the mid. Drawdown, Sharpe and Sortino come from the P&L snapshots (one a minute): a period's return is the change of net P&L over the value of holding; Sharpe = mean return / its standard deviation × √(periods a year: 8,760 hours or 365 days); Sortino uses the root mean square of the negative returns instead.",
                     showsData: true) { inv, shell in try await shell.pnl(inv) },
+        CommandSpec("export", summary: "write an instance's fills, P&L snapshots or log to a CSV file",
+                    args: [ArgSpec("WHAT", .choice(["fills", "pnl", "events"])), ArgSpec("ID", .instance), ArgSpec("FILE", .file(extensions: ["csv"]))],
+                    flags: [FlagSpec("--since", value: ("DURATION", .text), "the last DURATION only"),
+                            FlagSpec("--from", value: ("TIME", .text), "from TIME"), FlagSpec("--to", value: ("TIME", .text), "up to TIME"),
+                            FlagSpec("--run", value: ("N", .integer(1...1_000_000)), "the Nth run only"),
+                            FlagSpec("--force", "overwrite FILE if it exists")],
+                    examples: ["export fills 1 fills.csv", "export pnl btc pnl.csv --since 7d", "export events 1 log.csv --run 2"],
+                    details: "RFC 4180 CSV with a header row and stable columns, exact decimals and UTC times (ISO 8601). fills: as 'fills --csv'. pnl: time, mid, base, quote, value, hold_value, net (value less holding the run's starting balances), fees, run — one row a minute while running. events: time, level, kind, message. The file is written whole or not at all.") { inv, shell in
+            try await shell.export(inv)
+        },
     ]
 }
 
@@ -194,6 +204,38 @@ extension Shell {
             out.json = item
         }
         return out
+    }
+
+    func export(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try target(inv)
+        let window = try ledgerWindow(inv, instance: r)
+        let url = resolvePath(inv["FILE"]!)
+        if FileManager.default.fileExists(atPath: url.path) && !inv.has("--force") {
+            throw .failure("export: \(url.path) exists; add --force to overwrite it")
+        }
+        let text: String, count: Int
+        switch inv["WHAT"]! {
+        case "fills":
+            let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
+            (text, count) = (try fillsCSV(r, fills), fills.count)
+        case "pnl":
+            let runs = try Shell.storeCall { try store.runs(instance: r.id) }
+            let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to) }
+            var lines = [["time", "mid", "base", "quote", "value", "hold_value", "net", "fees", "run"]]
+            for row in rows {
+                let run = runs.lastIndex { $0.startedAt <= row.time }.map { String($0 + 1) } ?? ""
+                let net = (Dec(row.value).flatMap { v in Dec(row.hold).map { v - $0 } })?.description ?? ""
+                lines.append([TimeText.iso(row.time), row.mid, row.base, row.quote, row.value, row.hold, net, row.fees, run])
+            }
+            (text, count) = (CSV.text(lines), rows.count)
+        default:
+            let events = try Shell.storeCall { try store.events(instance: r.id, since: window.from) }.filter { $0.time <= window.to }
+            (text, count) = (CSV.text([["time", "level", "kind", "message"]] + events.map { [TimeText.iso($0.time), $0.level, $0.kind, $0.message] }),
+                             events.count)
+        }
+        if dryRun { return .message("would write \(count) row\(count == 1 ? "" : "s") to \(url.path)") }
+        try writeAtomically(text, to: url, mode: 0o644)
+        return .message("wrote \(count) row\(count == 1 ? "" : "s") of \(inv["WHAT"]!) of instance \(describe(r)) to \(url.path)")
     }
 
     static func summaryJSON(_ s: LedgerSummary) -> [(String, JSON)] {

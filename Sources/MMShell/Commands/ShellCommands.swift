@@ -11,7 +11,7 @@ public enum Commands {
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
         ("Trading", ["start", "stop", "pause", "resume", "halt", "status", "orders", "fills", "log", "clear-log", "preview"]),
-        ("Market and P&L", ["book", "trades", "balance", "pnl"]),
+        ("Market and P&L", ["book", "trades", "balance", "pnl", "export"]),
         ("Keys", ["keys", "vault"]),
         ("Shell", ["option", "source", "apply", "help", "quit"]),
     ]
