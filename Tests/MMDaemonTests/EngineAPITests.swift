@@ -188,7 +188,9 @@ func errorMessage(_ body: String) -> String? {
             try session.send(.run("new a; set sim.seed 1; start 1; new b", origin: "interactive"))
             let done = try until(.done)
             #expect(done.last?.exitCode == 0 && done.last?.state?.prompt == "mmsh[2 · 1 running]> ", "\(done)")
-            #expect(done.last?.state?.instances == [InstanceName(id: 1, name: "a"), InstanceName(id: 2, name: "b")])
+            #expect(done.last?.state?.instances.map { "\($0.id) \($0.name)" } == ["1 a", "2 b"])
+            #expect(done.last?.state?.instances.first?.settings == ["sim.seed": "1"], "'?' on the client can say a setting's value")
+            #expect(done.last?.state?.current == 2)
             // A question goes to the client, and its answer comes back.
             try session.send(.run("delete 2", origin: "interactive"))
             let asked = try until(.ask)
