@@ -124,8 +124,10 @@ extension Shell {
     }
 
     func statusTable() async throws(ShellError) -> Output {
-        var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "P&L"],
+        var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "NET P&L"],
                           align: [.right, .left, .left, .left, .left, .right, .right, .right, .right])
+        // Net P&L of the running instances, summed per quote asset for the totals row.
+        var totals: [String: Dec] = [:]
         var items: [JSON] = []
         let now = manager.clock.now()
         for r in try Shell.storeCall({ try store.instances() }) {
@@ -143,12 +145,22 @@ extension Shell {
             table.add(styled: [("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain), (s.venue, .plain),
                                (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
                                ("\(fillCount)", .plain),
-                               (pnl.map { Readable(pair: s.pair, rules: report?.rules).signedValue($0.total) } ?? "-",
+                               (pnl.map { Readable(pair: s.pair, rules: report?.rules).signedValue($0.total) + " " + (Units.assets(of: s.pair)?.quote ?? "") } ?? "-",
                                 pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
+            if let pnl, let quote = Units.assets(of: s.pair)?.quote { totals[quote, default: 0] += pnl.total }
             items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         }
-        var out = Output(json: .object([("instances", .array(items))]))
-        if items.isEmpty { out.line("no instances yet; 'new' creates one") } else { out.table(table) }
+        for (asset, total) in totals.sorted(by: { $0.key < $1.key }) {
+            table.add(styled: [("", .plain), ("total", .bold), ("", .plain), ("", .plain), ("", .plain), ("", .plain), ("", .plain), ("", .plain),
+                               (Units.readable(total, places: 2) + " " + asset, total.isNegative ? .red : .green)])
+        }
+        var out = Output(json: .object([("instances", .array(items)),
+                                        ("totals", .array(totals.sorted(by: { $0.key < $1.key }).map {
+                                            .object([("quote_asset", .string($0.key)), ("net", .string($0.value.description))]) }))]))
+        if items.isEmpty { out.line("no instances yet; 'new' creates one") } else {
+            out.table(table)
+            out.line(Line("NET P&L: this run against holding its starting balances, after fees; 'pnl' has the whole ledger", .dim))
+        }
         return out
     }
 

@@ -1,0 +1,162 @@
+import Foundation
+import MMCore
+import MMEngine
+import MMStorage
+import MMStrategy
+
+extension Commands {
+    static let chartCommands: [CommandSpec] = [
+        CommandSpec("chart", summary: "draw an instance's price, P&L, inventory or book in the terminal (or as SVG)",
+                    args: [ArgSpec("ID", .instance, optional: true),
+                           ArgSpec("WHAT", .choice(["price", "pnl", "inventory", "depth"]), optional: true)],
+                    flags: [FlagSpec("--since", value: ("DURATION", .text), "the last DURATION (default: the instance's lifetime)"),
+                            FlagSpec("--run", value: ("N", .integer(1...1_000_000)), "the Nth run only"),
+                            FlagSpec("--width", value: ("N", .integer(20...400)), "columns (default: the terminal's, else 80)"),
+                            FlagSpec("--height", value: ("N", .integer(5...100)), "rows (default 16)"),
+                            FlagSpec("--svg", value: ("FILE", .file(extensions: ["svg"])), "write the chart to FILE as SVG instead")],
+                    examples: ["chart", "chart 1 pnl --since 24h", "chart btc inventory", "chart 1 depth", "chart 1 price --svg price.svg"],
+                    details: "price: the mid with the instance's buys (▲) and sells (▼); pnl: net P&L after fees with its spread-capture and inventory parts (as 'pnl' defines them); inventory: the base share of the holding against inventory.target (and risk.inventory_deviation, when set); depth: the book now, cumulative on both sides, with the instance's orders. The series come from the P&L snapshots (one a minute while running) and the stored fills.",
+                    showsData: true) { inv, shell in try await shell.chart(inv) },
+    ]
+}
+
+extension Shell {
+    func chart(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try target(inv)
+        let what = inv["WHAT"] ?? "price"
+        let settings = try self.settings(of: r.id)
+        let window = try ledgerWindow(inv, instance: r)
+        let report = await manager.report(r.id)
+        let n = try await readable(r.id, report: report)
+        let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
+        let width = inv["--width"].flatMap(Int.init) ?? (console.isTerminal ? console.columns ?? 80 : 80)
+        let height = inv["--height"].flatMap(Int.init) ?? 16
+        let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to) }
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
+        var series: [Chart.Series] = []
+        var band: (Double, Double)?
+        var yLabel: (Double) -> String = { n.value(Dec(fraction: $0, places: n.quotePlaces)) }
+        var title = "instance \(r.id) '\(r.name)' · \(settings.pair) · \(what)"
+        func time(_ ms: Int64) -> Double { Double(ms) / 1000 }
+        let xLabel: (Double) -> String = { String(TimeText.local(Int64($0 * 1000)).dropFirst(5).prefix(11)) }
+
+        switch what {
+        case "price":
+            series.append(Chart.Series("mid", rows.compactMap { row in Dec(row.mid).map { (time(row.time), $0.doubleValue) } }))
+            let buys = fills.filter { $0.side == "buy" }.compactMap { f in Dec(f.price).map { (time(f.time), $0.doubleValue) } }
+            let sells = fills.filter { $0.side == "sell" }.compactMap { f in Dec(f.price).map { (time(f.time), $0.doubleValue) } }
+            if !buys.isEmpty { series.append(Chart.Series("buys", buys, marker: "▲")) }
+            if !sells.isEmpty { series.append(Chart.Series("sells", sells, marker: "▼")) }
+            yLabel = { n.price(Dec(fraction: $0, places: n.pricePlaces)) }
+            title += " (\(assets.quote))"
+        case "pnl":
+            // Net, spread capture and inventory at each snapshot, from the fills up to it.
+            let ledgerFills = Self.ledgerFills(fills, base: assets.base)
+            var net: [(x: Double, y: Double)] = [], capture: [(x: Double, y: Double)] = [], inventory: [(x: Double, y: Double)] = []
+            var i = 0, capturedSoFar: Dec = 0, position: Dec = 0, bookedAtMid: Dec = 0, cash: Dec = 0, feesBase: Dec = 0, feesQuote: Dec = 0
+            for row in rows {
+                guard let mid = Dec(row.mid) else { continue }
+                while i < ledgerFills.count && ledgerFills[i].time <= row.time {
+                    let f = ledgerFills[i]
+                    let at = f.mid ?? f.price
+                    let signed = f.isBuy ? f.amount : -f.amount
+                    capturedSoFar += f.isBuy ? f.amount * (at - f.price) : f.amount * (f.price - at)
+                    position += signed
+                    bookedAtMid += signed * at
+                    cash += f.isBuy ? -(f.price * f.amount) : f.price * f.amount
+                    if f.feeInBase { feesBase += f.fee } else { feesQuote += f.fee }
+                    i += 1
+                }
+                let x = time(row.time)
+                let inv = position * mid - bookedAtMid
+                capture.append((x, capturedSoFar.doubleValue))
+                inventory.append((x, inv.doubleValue))
+                net.append((x, (capturedSoFar + inv - feesBase * mid - feesQuote).doubleValue))
+            }
+            series = [Chart.Series("net P&L", net), Chart.Series("spread capture", capture), Chart.Series("inventory", inventory)]
+            title += " (\(assets.quote), after fees)"
+        case "inventory":
+            series.append(Chart.Series("base share", rows.compactMap { row in
+                guard let mid = Dec(row.mid), let b = Dec(row.base), let q = Dec(row.quote) else { return nil }
+                let value = b * mid + q
+                return value.isPositive ? (time(row.time), (b * mid).divided(by: value, scale: 8).doubleValue * 100) : nil
+            }))
+            let target = (settings["inventory.target"].fraction ?? "0.5").doubleValue * 100
+            let deviation = (settings["risk.inventory_deviation"].fraction?.doubleValue ?? 0) * 100
+            band = (max(0, target - deviation), min(100, target + deviation))
+            yLabel = { String(format: "%.1f%%", $0) }
+            title += " (base share of the holding, %, target \(Units.renderPercent(settings["inventory.target"].fraction ?? "0.5")))"
+        default:
+            return try await depthChart(r, settings: settings, width: width, height: height)
+        }
+
+        guard series.contains(where: { !$0.points.isEmpty }) else {
+            return .message("instance \(describe(r)) has nothing to draw yet: its P&L snapshots come once a minute while it runs")
+        }
+        if let path = inv["--svg"] {
+            let url = resolvePath(path)
+            let text = Chart.svg(series, title: title, yLabel: yLabel, xLabel: xLabel, band: band)
+            if dryRun { return .message("would write \(url.path)") }
+            try writeAtomically(text, to: url, mode: 0o644)
+            return .message("wrote the \(what) chart of instance \(describe(r)) to \(url.path)")
+        }
+        var out = Output(json: .object([("id", .int(r.id)), ("chart", .string(what)), ("series", .array(series.map { s in
+            .object([("name", .string(s.name)), ("points", .array(s.points.map { .array([.string(String($0.x)), .string(String($0.y))]) }))])
+        }))]))
+        out.line(Line(title, .bold))
+        let styles: [Style] = [.cyan, .green, .red, .yellow]
+        for row in Chart.draw(series, width: width, height: height, yLabel: yLabel, xLabel: xLabel, band: band) {
+            out.line(Line(row.map { ($0.text, $0.series.map { styles[$0 % styles.count] } ?? .dim) }))
+        }
+        out.line(Line(series.enumerated().map { i, s in (s.marker.map { "\($0) \(s.name)   " } ?? "⣿ \(s.name)   ", styles[i % styles.count]) }))
+        return out
+    }
+
+    /// The book now as horizontal bars: cumulative amount on each side, our orders marked.
+    func depthChart(_ r: InstanceRecord, settings: Settings, width: Int, height: Int) async throws(ShellError) -> Output {
+        let (book, rules, report) = try await market(of: r)
+        let n = Readable(pair: settings.pair, rules: rules)
+        let levels = max(1, (height - 1) / 2)
+        let asks = Array(book.asks.prefix(levels)), bids = Array(book.bids.prefix(levels))
+        var ours: Set<Dec> = []
+        for o in report?.orders ?? [] { ours.insert(o.price) }
+        var cumulative: [(Dec, Dec, Bool, Bool)] = []   // price, total, is ask, ours
+        var total: Dec = 0
+        for l in asks { total += l.amount; cumulative.append((l.price, total, true, ours.contains(l.price))) }
+        let askRows = cumulative.reversed()
+        var bidRows: [(Dec, Dec, Bool, Bool)] = []
+        total = 0
+        for l in bids { total += l.amount; bidRows.append((l.price, total, false, ours.contains(l.price))) }
+        let largest = (askRows.map(\.1) + bidRows.map(\.1)).max() ?? 1
+        let labelWidth = (askRows.map { n.price($0.0).count } + bidRows.map { n.price($0.0).count }).max() ?? 8
+        let barWidth = max(4, width - labelWidth - 22)
+        var out = Output(json: .object([("id", .int(r.id)), ("chart", .string("depth")),
+                                        ("asks", .array(asks.map { .array([.string($0.price.description), .string($0.amount.description)]) })),
+                                        ("bids", .array(bids.map { .array([.string($0.price.description), .string($0.amount.description)]) }))]))
+        out.line(Line("instance \(r.id) '\(r.name)' · \(settings.pair) · depth (cumulative amount; ◀ our order at that price)", .bold))
+        func bar(_ amount: Dec) -> String {
+            let eighths = Int((amount.doubleValue / largest.doubleValue * Double(barWidth * 8)).rounded())
+            let blocks = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+            return String(repeating: "█", count: eighths / 8) + blocks[eighths % 8]
+        }
+        for (price, amount, isAsk, mine) in Array(askRows) + bidRows {
+            let label = String(repeating: " ", count: labelWidth - n.price(price).count) + n.price(price)
+            out.line(Line([(label + " ", mine ? .bold : .plain), (bar(amount), isAsk ? .red : .green),
+                           (" " + n.amount(amount) + (mine ? " ◀" : ""), mine ? .yellow : .dim)]))
+            if isAsk, price == askRows.last?.0, let mid = book.mid { out.line(Line("\(String(repeating: " ", count: labelWidth)) mid \(n.mid(mid))", .dim)) }
+        }
+        if askRows.isEmpty && bidRows.isEmpty { out.line("the book is empty") }
+        return out
+    }
+}
+
+extension Dec {
+    /// A chart's axis value as a decimal, for the pair's formatting (rounded down at `places`).
+    init(fraction x: Double, places: Int) {
+        let scale = Swift.min(Swift.max(places, 0), 12)
+        guard x.isFinite else { self = 0; return }
+        var m = x
+        for _ in 0..<scale { m *= 10 }
+        self.init(mantissa: Int128(m.rounded(.down)), scale: scale)
+    }
+}
