@@ -16,6 +16,8 @@ struct Benchmark {
     var target: Target
     /// Operations one call of `body` performs.
     var operationsPerCall = 1
+    /// Calls timed (and before them, a tenth as many to warm up); slow operations take fewer.
+    var samples = 20_000
     var body: () -> Void
 }
 
@@ -59,7 +61,8 @@ struct Measurement {
 }
 
 /// Warms up, then times `samples` calls one by one for the percentiles.
-func measure(_ b: Benchmark, warmup: Int = 2_000, samples: Int = 20_000) -> Measurement {
+func measure(_ b: Benchmark) -> Measurement {
+    let samples = b.samples, warmup = max(1, b.samples / 10)
     for _ in 0..<warmup { b.body() }
     var times = [Double](repeating: 0, count: samples)
     let allocationsBefore = mm_allocation_count()

@@ -104,3 +104,30 @@ func avellanedaBenchmarks() -> [Benchmark] {
         },
     ]
 }
+
+/// The ledger over a million fills, and a chart of thirty days of one-a-minute samples.
+func ledgerBenchmarks() -> [Benchmark] {
+    var generator = SeededGenerator(seed: 3)
+    var mid = Dec("60000")
+    let fills: [LedgerFill] = (0..<1_000_000).map { i in
+        mid += Dec(Int(generator.next() % 21) - 10) * Dec("0.01")
+        let isBuy = generator.next() & 1 == 0
+        let price = isBuy ? mid - Dec("0.5") : mid + Dec("0.5")
+        return LedgerFill(time: Int64(i) * 1000, isBuy: isBuy, price: price, amount: Dec("0.001"), fee: Dec("0.06"), maker: true, mid: mid)
+    }
+    var points: [(x: Double, y: Double)] = []
+    for i in 0..<(30 * 1440) {
+        let t = Double(i)
+        points.append((x: t * 60, y: 60000.0 + 500.0 * sin(t / 700.0)))
+    }
+    var sink = Dec(0), drawn = 0
+    return [
+        Benchmark(name: "ledger: summarize 1,000,000 fills", target: .latency(medianNs: 1e9, p99Ns: 2e9), samples: 5) {
+            sink += Ledger.summarize(fills, mark: mid).net
+        },
+        Benchmark(name: "chart: 30 days of one-a-minute samples, 120 × 30 cells", target: .latency(medianNs: 100e6, p99Ns: 200e6), samples: 20) {
+            drawn &+= Chart.draw([Chart.Series("mid", points)], width: 120, height: 30, yLabel: { String(Int($0)) },
+                                 xLabel: { String(Int($0)) }).count
+        },
+    ]
+}

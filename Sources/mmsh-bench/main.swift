@@ -4,7 +4,7 @@ import Foundation
 let filter = CommandLine.arguments.dropFirst().first
 func selected(_ name: String) -> Bool { filter == nil || name.contains(filter!) }
 
-let benchmarks = (strategyBenchmarks() + avellanedaBenchmarks() + matchingBenchmarks() + mexcBenchmarks() + streamBenchmarks()).filter { selected($0.name) }
+let benchmarks = (strategyBenchmarks() + avellanedaBenchmarks() + ledgerBenchmarks() + matchingBenchmarks() + mexcBenchmarks() + streamBenchmarks()).filter { selected($0.name) }
 var results: [Measurement] = []
 for b in benchmarks { results.append(measure(b)) }
 if !results.isEmpty { printTable(results) }
