@@ -117,6 +117,14 @@ public enum Chart {
         return rows
     }
 
+    /// A sparkline: one block a value, ▁ for the lowest to █ for the highest; the newest `width` values.
+    public static func sparkline(_ values: [Double], width: Int) -> String {
+        let shown = values.suffix(width)
+        guard let lo = shown.min(), let hi = shown.max() else { return "" }
+        let blocks = Array("▁▂▃▄▅▆▇█")
+        return String(shown.map { hi > lo ? blocks[Int((($0 - lo) / (hi - lo) * 7).rounded())] : blocks[3] })
+    }
+
     /// The same chart as a standalone SVG document: title, axes with their labels, a legend.
     public static func svg(_ series: [Series], title: String, width: Int = 800, height: Int = 400, yLabel: (Double) -> String,
                            xLabel: (Double) -> String, band: (Double, Double)? = nil) -> String {

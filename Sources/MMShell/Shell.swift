@@ -37,6 +37,8 @@ public actor Shell {
     var journal: ScriptJournal?
     /// Inside `apply FILE`: `new NAME` uses an instance of that name when one exists.
     var applying = false
+    /// Inside `status --watch`: the table shows trends.
+    var watching = false
     var echo = false
 
     /// What completion needs to know, readable from the line editor's thread at any time.

@@ -22,6 +22,27 @@ import Testing
         ].joined(separator: "\n"), "\n\(text)")
     }
 
+    @Test func sparklines() {
+        #expect(Chart.sparkline([1, 2, 3, 4, 5, 6, 7, 8], width: 20) == "▁▂▃▄▅▆▇█")
+        #expect(Chart.sparkline([5, 5, 5], width: 20) == "▄▄▄")
+        #expect(Chart.sparkline([0, 10, 0, 10], width: 2) == "▁█")
+        #expect(Chart.sparkline([], width: 5) == "")
+    }
+
+    @Test func watchingStatusShowsTrends() async throws {
+        let h = try Harness()
+        await h.run("new btc; set sim.takers 300; set sim.volatility 0.5%; start")
+        await h.run(seconds: 600)
+        // Ctrl-C after the first view.
+        let console = h.console
+        Task { try await Task.sleep(for: .milliseconds(300)); console.interrupt() }
+        let out = await h.run("status --watch 200ms").out
+        #expect(out.contains("MID") && out.contains("P&L"))
+        let row = try #require(out.split(separator: "\n").first { $0.contains("btc") })
+        #expect(row.contains { "▁▂▃▄▅▆▇█".contains($0) }, "\(row)")
+        await h.run("stop all")
+    }
+
     @Test func markersFlatSeriesAndEmptyInput() {
         let rows = Chart.draw([Chart.Series("flat", [(0, 5), (10, 5)]), Chart.Series("buys", [(5, 5)], marker: "▲")],
                               width: 20, height: 5, yLabel: { String(format: "%.3f", $0) }, xLabel: { _ in "t" })

@@ -108,6 +108,9 @@ extension Shell {
             var plain = inv
             plain.flags["--watch"] = nil
             let shown = inv["ID"] == nil ? nil : try target(inv).id
+            // Watching, the table gains the trend of each instance's mid and net P&L.
+            watching = true
+            defer { watching = false }
             return try await redraw(every: every, instance: shown, json: inv.has("--json") || option("output") == "json") { () async throws(ShellError) in
                 try await status(plain)
             }
@@ -124,8 +127,8 @@ extension Shell {
     }
 
     func statusTable() async throws(ShellError) -> Output {
-        var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "NET P&L"],
-                          align: [.right, .left, .left, .left, .left, .right, .right, .right, .right])
+        var table = Table(["ID", "NAME", "PAIR", "VENUE", "STATE", "UPTIME", "ORDERS", "FILLS", "NET P&L"] + (watching ? ["MID", "P&L"] : []),
+                          align: [.right, .left, .left, .left, .left, .right, .right, .right, .right] + (watching ? [.left, .left] : []))
         // Net P&L of the running instances, summed per quote asset for the totals row.
         var totals: [String: Dec] = [:]
         var items: [JSON] = []
@@ -146,7 +149,7 @@ extension Shell {
                                (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
                                ("\(fillCount)", .plain),
                                (pnl.map { Readable(pair: s.pair, rules: report?.rules).signedValue($0.total) + " " + (Units.assets(of: s.pair)?.quote ?? "") } ?? "-",
-                                pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)])
+                                pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)] + (watching ? try trends(r.id, running: report?.startedAt) : []))
             if let pnl, let quote = Units.assets(of: s.pair)?.quote { totals[quote, default: 0] += pnl.total }
             items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         }
@@ -162,6 +165,15 @@ extension Shell {
             out.line(Line("NET P&L: this run against holding its starting balances, after fees; 'pnl' has the whole ledger", .dim))
         }
         return out
+    }
+
+    /// Sparklines of the mid and of net P&L over the run's last 20 P&L snapshots (one a minute).
+    func trends(_ id: Int, running since: Int64?) throws(ShellError) -> [(String, Style)] {
+        guard let since else { return [("", .plain), ("", .plain)] }
+        let rows = try Shell.storeCall { try store.pnlRows(instance: id, from: since, to: Int64.max) }.suffix(20)
+        let mids = rows.compactMap { Dec($0.mid)?.doubleValue }
+        let nets = rows.compactMap { r in Dec(r.value).flatMap { v in Dec(r.hold).map { (v - $0).doubleValue } } }
+        return [(Chart.sparkline(mids, width: 20), .cyan), (Chart.sparkline(nets, width: 20), .green)]
     }
 
     /// Shows `produce`'s output again every `every` until Ctrl-C, and at once (at most every
