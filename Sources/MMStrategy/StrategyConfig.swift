@@ -79,7 +79,8 @@ public struct StrategyConfig: Sendable {
         priceSource = PriceSource(rawValue: s["price.source"].text!)!
         inventoryCost = optDec("price.inventory_cost")
         skew = on("inventory.skew")
-        inventoryTarget = pct("inventory.target")
+        // Avellaneda–Stoikov may have a target of its own; the risk supervisor and status follow it.
+        inventoryTarget = (s["strategy"].text == "avellaneda" ? s["as.inventory_target"].fraction : nil) ?? pct("inventory.target")
         inventoryRange = dec("inventory.range")
         bandCeiling = optDec("band.ceiling")
         bandFloor = optDec("band.floor")

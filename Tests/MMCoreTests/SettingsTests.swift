@@ -23,6 +23,8 @@ import Testing
         ("as.amount_shape", "0.1", "0.1", "-1"),
         ("as.min_spread", "0.1%", "0.1%", "100%"),
         ("as.level_distance", "25%", "25%", "-5%"),
+        ("as.inventory_target", "30%", "30%", "101%"),
+        ("as.levels", "3", "3", "21"),
         ("as.volatility_buffer", "60", "60", "5"),
         ("as.intensity_buffer", "500", "500", "9"),
         ("as.horizon", "daily 09:00-17:30", "09:00-17:30", "09:00-09:00"),

@@ -50,6 +50,18 @@ private func preset(sigma: Double, alpha: Double, kappa: Double, mid: Double, no
         #expect(trace.contains("buys × e^(−η·|q|) = ×0.778801"))
     }
 
+    /// Its own target and levels, when set, win over the shared ones, and the risk supervisor follows the target.
+    @Test func itsOwnTargetAndLevels() {
+        let c = asConfig(["as.inventory_target": "75%", "as.levels": "3", "levels.count": "1", "inventory.target": "50%"])
+        #expect(c.inventoryTarget == "0.75")
+        var s = preset(sigma: 0.001, alpha: 2, kappa: 1000, mid: 100, now: t0 + 1000)
+        // 1.5 base of 2: exactly at a 75% target, so q = 0.
+        let d = Strategy.decide(view(now: t0 + 1000, base: "1.5", quote: 50), state: &s, config: c, explain: true)
+        #expect(d.buys.count == 3 && d.sells.count == 3)
+        #expect(d.trace.contains { $0.contains("q 0 (base 1.5, target 1.5 of 2)") })
+        #expect(config(["as.inventory_target": "75%"]).inventoryTarget == "0.5", "pure market making keeps inventory.target")
+    }
+
     /// With q = 0 the quotes are symmetric about the mid; the minimum spread pushes them out.
     @Test func theMinimumSpreadHolds() {
         // δ/2 ≈ 0.15% of the mid; a 1% minimum puts the quotes at 99.50 and 100.50.

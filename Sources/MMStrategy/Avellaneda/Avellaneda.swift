@@ -6,7 +6,7 @@ import MMCore
 ///
 /// At each decision, with s the mid:
 /// - q = (base − target) / inventory, where inventory is the whole holding in base at s and the
-///   target is `inventory.target` of it: −1 to 1.
+///   target is `as.inventory_target` (else `inventory.target`) of it: −1 to 1.
 /// - σ: the mid's change per second as a fraction of it (`VolatilityEstimator`).
 /// - α, κ: λ(δ) = α·e^(−κδ) fitted from the public trades (`IntensityEstimator`); δ a fraction of s.
 /// - T: the time left as a fraction of the horizon's window; 1 when infinite.
@@ -17,7 +17,8 @@ import MMCore
 /// second is of the order of 10⁻⁸ and would leave γ without a usable scale. Hummingbot makes the
 /// same choice in the reservation price and the spread, on purpose (its comments say why).
 ///
-/// Quotes at r ∓ δ/2, never closer to s than `as.min_spread`/2; deeper levels `as.level_distance`
+/// Quotes at r ∓ δ/2, never closer to s than `as.min_spread`/2; `as.levels` (else `levels.count`)
+/// a side, the deeper ones `as.level_distance`
 /// of δ/2 apart; on the side that would grow the deviation, sizes × e^(−η·|q|).
 public struct Avellaneda: QuoteModel {
     public static let name = "avellaneda"
@@ -49,9 +50,9 @@ public struct Avellaneda: QuoteModel {
         eta = s["as.amount_shape"].decimal!.doubleValue
         minSpread = s["as.min_spread"].fraction!
         levelDistance = s["as.level_distance"].fraction!
-        levels = s["levels.count"].integer!
+        levels = s["as.levels"].integer ?? s["levels.count"].integer!
         orderAmount = s["order.amount"].decimal!
-        inventoryTarget = s["inventory.target"].fraction!
+        inventoryTarget = s["as.inventory_target"].fraction ?? s["inventory.target"].fraction!
         volatilitySamples = s["as.volatility_buffer"].integer!
         intensityTrades = s["as.intensity_buffer"].integer!
         if case .horizon(let h) = s["as.horizon"] { horizon = h } else { horizon = .infinite }
