@@ -2,10 +2,15 @@
 public struct Word: Equatable, Sendable {
     public var text: String
     public var column: Int
-    public init(_ text: String, column: Int) {
+    /// Some of it was quoted or escaped: `'>'` is a word, `>` a redirection.
+    public var quoted: Bool
+    public init(_ text: String, column: Int, quoted: Bool = false) {
         self.text = text
         self.column = column
+        self.quoted = quoted
     }
+
+    public static func == (a: Word, b: Word) -> Bool { a.text == b.text && a.column == b.column }
 }
 
 /// Splits a line into statements (`;`) of words.
@@ -47,11 +52,13 @@ public enum Lexer {
             return out
         }
         var current: String?
+        var quoted = false
         var start = 0
         var i = 0
         func finish() {
-            if let w = current { out.statements[out.statements.count - 1].append(Word(w, column: start + 1)) }
+            if let w = current { out.statements[out.statements.count - 1].append(Word(w, column: start + 1, quoted: quoted)) }
             current = nil
+            quoted = false
         }
         func fail(_ message: String) -> Scan {
             var s = out
@@ -75,6 +82,7 @@ public enum Lexer {
                 continue
             case "'":
                 if current == nil { current = ""; start = i }
+                quoted = true
                 guard let end = chars[(i + 1)...].firstIndex(of: "'") else {
                     if partial { current! += String(chars[(i + 1)...]); i = chars.count; continue }
                     return fail("unterminated ' quote starting at column \(i + 1); close it with '")
@@ -83,6 +91,7 @@ public enum Lexer {
                 i = end
             case "\"":
                 if current == nil { current = ""; start = i }
+                quoted = true
                 var j = i + 1
                 var closed = false
                 while j < chars.count {
@@ -112,6 +121,7 @@ public enum Lexer {
                 i = j
             case "\\":
                 if current == nil { current = ""; start = i }
+                quoted = true
                 guard i + 1 < chars.count else {
                     if partial { i += 1; continue }
                     return fail("a line cannot end with \\")

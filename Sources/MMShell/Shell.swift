@@ -138,8 +138,9 @@ public actor Shell {
         return error
     }
 
-    private func runChecked(words: [Word]) async -> ShellError? {
+    private func runChecked(words all: [Word]) async -> ShellError? {
         do {
+            let (words, redirect) = try Shell.redirection(all)
             let invocation: Invocation
             do { invocation = try parser.parse(words) } catch { throw Shell.redacted(error, words: words) }
             if invocation.wantsHelp {
@@ -148,10 +149,55 @@ public actor Shell {
             }
             let output = try await invocation.spec.run(invocation, self)
             let json = invocation.spec.showsData && (invocation.has("--json") || option("output") == "json")
+            if let redirect {
+                // To a file: plain text (no colour, no wrapping), JSON or CSV as asked.
+                try write(Renderer(color: false).render(output, json: json), to: redirect.path, append: redirect.append)
+                return nil
+            }
             console.write(renderer.render(output, json: json))
             return nil
         } catch {
             return ShellError.from(error)
+        }
+    }
+
+    /// `CMD … > FILE` or `>> FILE` (an unquoted `>` or `>>`, with or without a space before the
+    /// file) at the end of a command: the words without it, and where its output goes.
+    static func redirection(_ words: [Word]) throws(ShellError) -> ([Word], (path: String, append: Bool)?) {
+        guard let i = words.lastIndex(where: { !$0.quoted && $0.text.hasPrefix(">") }) else { return (words, nil) }
+        let w = words[i]
+        let append = w.text.hasPrefix(">>")
+        let attached = String(w.text.dropFirst(append ? 2 : 1))
+        let path: String
+        if attached.isEmpty {
+            guard i == words.count - 2 else {
+                throw .usage("'\(w.text)' takes one file after it, at the end of the command, such as: fills 1 --csv > fills.csv")
+            }
+            path = words[i + 1].text
+        } else {
+            guard i == words.count - 1 else {
+                throw .usage("'\(w.text)' must come last, such as: fills 1 --csv > fills.csv")
+            }
+            path = attached
+        }
+        guard !path.hasPrefix(">") else { throw .usage("'\(w.text)': '>>' appends, '>' replaces; no more than two") }
+        return (Array(words[..<i]), (path, append))
+    }
+
+    /// A command's output to a file: replaced whole (`>`), or appended (`>>`).
+    func write(_ text: String, to path: String, append: Bool) throws(ShellError) {
+        let url = resolvePath(path)
+        if dryRun { return }
+        if !append { return try writeAtomically(text, to: url, mode: 0o644) }
+        guard let handle = FileHandle(forWritingAtPath: url.path) ?? (FileManager.default.createFile(atPath: url.path, contents: nil) ? FileHandle(forWritingAtPath: url.path) : nil) else {
+            throw .failure("cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+        do {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            throw .failure("cannot write \(url.path): \(error.localizedDescription)")
         }
     }
 

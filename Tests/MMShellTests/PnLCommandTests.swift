@@ -107,3 +107,33 @@ import Testing
         for spec in Commands.all { #expect(grouped.contains(spec.name), "'\(spec.name)' is listed by 'help'") }
     }
 }
+
+@Suite struct RedirectionTests {
+    @Test func outputGoesToAFileReplacedOrAppended() async throws {
+        let h = try Harness()
+        await h.run("new btc; new eth")
+        let path = h.url.appendingPathComponent("list.txt").path
+        let r = await h.run("list > \(path)")
+        #expect(r.error == nil && r.out.isEmpty, "\(r.err)")
+        let first = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(first.contains("btc") && first.contains("eth") && !first.contains("\u{1B}"))
+        await h.run("get 1 pair >>\(path)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == first + "BTCUSDT\n")
+        await h.run("get 1 pair > \(path)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "BTCUSDT\n")
+        // JSON goes as JSON; a quoted '>' is a word like any other.
+        await h.run("get 1 pair --json > \(path)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("{"))
+        #expect(await h.run("rename 2 '>x'").err.contains("rename"))
+    }
+
+    @Test func pathsThatCannotBeWrittenAreRefused() async throws {
+        let h = try Harness()
+        await h.run("new")
+        let r = await h.run("list > /nonexistent/dir/out.txt")
+        #expect(r.error != nil && r.err.contains("cannot write /nonexistent/dir/out.txt"))
+        #expect(await h.run("list >> /nonexistent/dir/out.txt").err.contains("cannot write /nonexistent/dir/out.txt"))
+        #expect(await h.run("list > a b").err.contains("takes one file after it, at the end of the command"))
+        #expect(await h.run("list >").err.contains("takes one file after it"))
+    }
+}
