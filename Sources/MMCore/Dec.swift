@@ -425,3 +425,18 @@ extension String {
         return String(s)
     }
 }
+
+extension Dec {
+    /// A statistic (a Double: a volatility, a factor, a chart's axis) as a decimal with `places`
+    /// decimals (0 to 12), rounded down, negative values too; not finite is 0, and magnitudes
+    /// beyond 10¹² are held there. Not for money: prices are an exact decimal times such a
+    /// factor, then floored to the tick.
+    public init(statistic x: Double, places: Int = 12) {
+        guard x.isFinite else { self = 0; return }
+        let scale = Swift.min(Swift.max(places, 0), 12)
+        let clamped = Swift.min(Swift.max(x, -1e12), 1e12)
+        self.init(mantissa: Int128((clamped * Self.doublePowers[scale]).rounded(.down)), scale: scale)
+    }
+
+    private static let doublePowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12]
+}

@@ -88,16 +88,3 @@ public enum Horizon: Hashable, Sendable, CustomStringConvertible {
         return (minutes * 60 - Int64(offset)) * 1000
     }
 }
-
-extension TimeText {
-    /// A time a person typed: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DD HH:MM` in `zone`
-    /// (the engine's local time by default), with a trailing `Z` in UTC. Milliseconds since the epoch.
-    public static func parse(_ raw: String, zone: TimeZone = .current) -> Int64? {
-        var text = raw.trimmingSpaces.replacingOccurrences(of: " ", with: "T").lowercased()
-        var utc = false
-        if text.hasSuffix("z") { utc = true; text.removeLast() }
-        if !text.contains("t") { text += "t00:00" }
-        guard let wall = Horizon.wall(text) else { return nil }
-        return utc ? wall * 60_000 : Horizon.epochMilliseconds(wall: wall, in: zone)
-    }
-}

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,5 +24,18 @@ public enum TimeText {
         let date = "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
         let time = "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(millis)"
         return utc ? "\(date)T\(time)Z" : "\(date) \(time)"
+    }
+}
+
+extension TimeText {
+    /// A time a person typed: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DD HH:MM` in `zone`
+    /// (the engine's local time by default), with a trailing `Z` in UTC. Milliseconds since the epoch.
+    public static func parse(_ raw: String, zone: TimeZone = .current) -> Int64? {
+        var text = raw.trimmingSpaces.replacingOccurrences(of: " ", with: "T").lowercased()
+        var utc = false
+        if text.hasSuffix("z") { utc = true; text.removeLast() }
+        if !text.contains("t") { text += "t00:00" }
+        guard let wall = Horizon.wall(text) else { return nil }
+        return utc ? wall * 60_000 : Horizon.epochMilliseconds(wall: wall, in: zone)
     }
 }

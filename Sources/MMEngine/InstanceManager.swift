@@ -235,6 +235,12 @@ public actor InstanceManager {
         return await runner.runState
     }
 
+    /// The market rules its venue gave the instance's run, without asking the venue again.
+    public func rules(_ id: Int) async -> MarketRules? {
+        guard let runner = runners[id] else { return nil }
+        return await runner.rules
+    }
+
     public func report(_ id: Int) async -> InstanceReport? {
         guard let runner = runners[id] else { return nil }
         return await runner.report()

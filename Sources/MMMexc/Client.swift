@@ -19,6 +19,17 @@ public struct Endpoint: Sendable {
     public var signed: Bool
     public var ipWeight: Int
     public var uidWeight: Int
+    /// The weight when no symbol is given and every symbol is answered, where MEXC documents one.
+    public var allSymbolsIpWeight: Int?
+
+    public init(method: String, path: String, signed: Bool, ipWeight: Int, uidWeight: Int, allSymbolsIpWeight: Int? = nil) {
+        self.method = method
+        self.path = path
+        self.signed = signed
+        self.ipWeight = ipWeight
+        self.uidWeight = uidWeight
+        self.allSymbolsIpWeight = allSymbolsIpWeight
+    }
 
     public static let ping = Endpoint(method: "GET", path: "/api/v3/ping", signed: false, ipWeight: 1, uidWeight: 0)
     public static let time = Endpoint(method: "GET", path: "/api/v3/time", signed: false, ipWeight: 1, uidWeight: 0)
@@ -36,9 +47,10 @@ public struct Endpoint: Sendable {
     public static let myTrades = Endpoint(method: "GET", path: "/api/v3/myTrades", signed: true, ipWeight: 10, uidWeight: 0)
     public static let batchOrders = Endpoint(method: "POST", path: "/api/v3/batchOrders", signed: true, ipWeight: 1, uidWeight: 1)
     public static let tradeFee = Endpoint(method: "GET", path: "/api/v3/tradeFee", signed: true, ipWeight: 20, uidWeight: 0)
-    /// Weight 1 for one symbol; all symbols weigh 40 (`ticker24hr`) and 2 (`tickerPrice`).
-    public static let ticker24hr = Endpoint(method: "GET", path: "/api/v3/ticker/24hr", signed: false, ipWeight: 1, uidWeight: 0)
-    public static let tickerPrice = Endpoint(method: "GET", path: "/api/v3/ticker/price", signed: false, ipWeight: 1, uidWeight: 0)
+    public static let ticker24hr = Endpoint(method: "GET", path: "/api/v3/ticker/24hr", signed: false, ipWeight: 1, uidWeight: 0,
+                                            allSymbolsIpWeight: 40)
+    public static let tickerPrice = Endpoint(method: "GET", path: "/api/v3/ticker/price", signed: false, ipWeight: 1, uidWeight: 0,
+                                             allSymbolsIpWeight: 2)
     public static let avgPrice = Endpoint(method: "GET", path: "/api/v3/avgPrice", signed: false, ipWeight: 1, uidWeight: 0)
     public static let aggTrades = Endpoint(method: "GET", path: "/api/v3/aggTrades", signed: false, ipWeight: 1, uidWeight: 0)
     public static let klines = Endpoint(method: "GET", path: "/api/v3/klines", signed: false, ipWeight: 1, uidWeight: 0)

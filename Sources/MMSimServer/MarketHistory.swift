@@ -33,7 +33,8 @@ struct MarketHistory: Sendable {
             tape.append(p)
             let start = p.time - ((p.time % Self.minute) + Self.minute) % Self.minute
             if let last = candles.last, last.openTime < start {
-                var t = last.openTime + Self.minute
+                // Only the newest `candlesKept` are kept: a longer gap is not filled beyond them.
+                var t = max(last.openTime + Self.minute, start - Int64(Self.candlesKept) * Self.minute)
                 while t < start {
                     candles.append(Candle(openTime: t, open: last.close, high: last.close, low: last.close, close: last.close))
                     t += Self.minute

@@ -61,9 +61,6 @@ public struct SimServerOptions: Sendable {
     }
 }
 
-/// Quote assets a symbol may end with (one list for the shell and the simulator).
-let quoteAssets = Units.quoteAssets
-
 /// MEXC's spot REST API over the sim venue's markets: the same paths, parameters, JSON shapes,
 /// HTTP statuses and error codes, with HMAC verification, recvWindow checks and weights.
 /// Each pair has its own market and its own account pocket (its base and its quote); the
@@ -116,14 +113,14 @@ public actor SimulatedMEXC {
         }
         var seen: [String] = []
         for raw in options.pairs {
-            guard let symbol = Units.normalizeSymbol(raw), let quote = quoteAssets.first(where: { symbol.hasSuffix($0) && symbol.count > $0.count }) else {
-                throw SettingError("--pair: '\(raw)' is not a symbol ending in one of \(quoteAssets.joined(separator: ", "))")
+            guard let symbol = Units.normalizeSymbol(raw), let assets = Units.assets(of: symbol) else {
+                throw SettingError("--pair: '\(raw)' is not a symbol ending in one of \(Units.quoteAssets.joined(separator: ", "))")
             }
             guard !seen.contains(symbol) else { continue }
             seen.append(symbol)
             let seed = config.seed.map { $0 &+ UInt64(seen.count - 1) } ?? UInt64.random(in: 0...UInt64(UInt32.max))
             let start = now()
-            pairs[symbol] = Pair(symbol: symbol, base: String(symbol.dropLast(quote.count)), quote: quote,
+            pairs[symbol] = Pair(symbol: symbol, base: assets.base, quote: assets.quote,
                                  market: SimMarket(config: config, seed: seed, start: start))
         }
         guard !seen.isEmpty else { throw SettingError("--pair: name at least one symbol") }
@@ -207,10 +204,7 @@ public actor SimulatedMEXC {
         var p: [String: String] = [:]
         for (k, v) in params where p[k] == nil { p[k] = v }
         let t = now()
-        // All symbols at once weigh more, as MEXC documents.
-        var weight = endpoint.ipWeight
-        if p["symbol"] == nil, endpoint.path == Endpoint.ticker24hr.path { weight = 40 }
-        if p["symbol"] == nil, endpoint.path == Endpoint.tickerPrice.path { weight = 2 }
+        let weight = p["symbol"] == nil ? endpoint.allSymbolsIpWeight ?? endpoint.ipWeight : endpoint.ipWeight
         if let retry = ipWindow.take(weight, at: t) { return tooMany(retry) }
         if endpoint.signed {
             if let failure = authenticate(r, p, at: t) { return failure }

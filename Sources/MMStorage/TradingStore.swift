@@ -267,12 +267,14 @@ extension Store {
         }
     }
 
-    /// The P&L snapshots from `from` to `to` (ms, inclusive), oldest first, as stored.
-    public func pnlRows(instance: Int, from: Int64, to: Int64) throws(StoreError)
+    /// The P&L snapshots from `from` to `to` (ms, inclusive), oldest first, as stored; the newest `limit` of them.
+    public func pnlRows(instance: Int, from: Int64, to: Int64, limit: Int = Int.max) throws(StoreError)
         -> [(time: Int64, mid: String, base: String, quote: String, value: String, hold: String, fees: String)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time",
-                             arguments: [instance, from, to])
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT * FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time DESC LIMIT ?)
+                ORDER BY time
+                """, arguments: [instance, from, to, min(limit, Int(Int32.max))])
                 .map { (time: $0["time"], mid: $0["mid"], base: $0["base"], quote: $0["quote"], value: $0["value"],
                         hold: $0["hold_value"], fees: $0["fees"]) }
         }

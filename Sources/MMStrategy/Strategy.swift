@@ -288,10 +288,9 @@ public enum Hours {
 }
 
 extension Dec {
-    /// A statistic (0 to 1) as a decimal with 12 places, rounded down. Not for money.
+    /// A statistic between 0 and 1 (held there) as a decimal with 12 places, rounded down. Not for money.
     init(fraction x: Double) {
-        let clamped = x.isFinite ? Swift.min(Swift.max(x, 0), 1) : 0
-        self.init(mantissa: Int128((clamped * 1e12).rounded(.down)), scale: 12)
+        self.init(statistic: x.isFinite ? Swift.min(Swift.max(x, 0), 1) : 0)
     }
 }
 

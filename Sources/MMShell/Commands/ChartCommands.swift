@@ -26,8 +26,7 @@ extension Shell {
         let what = inv["WHAT"] ?? "price"
         let settings = try self.settings(of: r.id)
         let window = try ledgerWindow(inv, instance: r)
-        let report = await manager.report(r.id)
-        let n = try await readable(r.id, report: report)
+        let n = try await readable(r.id)
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
         let width = inv["--width"].flatMap(Int.init) ?? (console.isTerminal ? console.columns ?? 80 : 80)
         let height = inv["--height"].flatMap(Int.init) ?? 16
@@ -35,7 +34,7 @@ extension Shell {
         let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
         var series: [Chart.Series] = []
         var band: (Double, Double)?
-        var yLabel: (Double) -> String = { n.value(Dec(fraction: $0, places: n.quotePlaces)) }
+        var yLabel: (Double) -> String = { n.value(Dec(statistic: $0, places: n.quotePlaces)) }
         var title = "instance \(r.id) '\(r.name)' · \(settings.pair) · \(what)"
         func time(_ ms: Int64) -> Double { Double(ms) / 1000 }
         let xLabel: (Double) -> String = { String(TimeText.local(Int64($0 * 1000)).dropFirst(5).prefix(11)) }
@@ -47,7 +46,7 @@ extension Shell {
             let sells = fills.filter { $0.side == "sell" }.compactMap { f in Dec(f.price).map { (time(f.time), $0.doubleValue) } }
             if !buys.isEmpty { series.append(Chart.Series("buys", buys, marker: "▲")) }
             if !sells.isEmpty { series.append(Chart.Series("sells", sells, marker: "▼")) }
-            yLabel = { n.price(Dec(fraction: $0, places: n.pricePlaces)) }
+            yLabel = { n.price(Dec(statistic: $0, places: n.pricePlaces)) }
             title += " (\(assets.quote))"
         case "pnl":
             // Net, spread capture and inventory at each snapshot, from the fills up to it.
@@ -147,16 +146,5 @@ extension Shell {
         }
         if askRows.isEmpty && bidRows.isEmpty { out.line("the book is empty") }
         return out
-    }
-}
-
-extension Dec {
-    /// A chart's axis value as a decimal, for the pair's formatting (rounded down at `places`).
-    init(fraction x: Double, places: Int) {
-        let scale = Swift.min(Swift.max(places, 0), 12)
-        guard x.isFinite else { self = 0; return }
-        var m = x
-        for _ in 0..<scale { m *= 10 }
-        self.init(mantissa: Int128(m.rounded(.down)), scale: scale)
     }
 }

@@ -170,7 +170,7 @@ extension Shell {
     /// Sparklines of the mid and of net P&L over the run's last 20 P&L snapshots (one a minute).
     func trends(_ id: Int, running since: Int64?) throws(ShellError) -> [(String, Style)] {
         guard let since else { return [("", .plain), ("", .plain)] }
-        let rows = try Shell.storeCall { try store.pnlRows(instance: id, from: since, to: Int64.max) }.suffix(20)
+        let rows = try Shell.storeCall { try store.pnlRows(instance: id, from: since, to: Int64.max, limit: 20) }
         let mids = rows.compactMap { Dec($0.mid)?.doubleValue }
         let nets = rows.compactMap { r in Dec(r.value).flatMap { v in Dec(r.hold).map { (v - $0).doubleValue } } }
         return [(Chart.sparkline(mids, width: 20), .cyan), (Chart.sparkline(nets, width: 20), .green)]
@@ -206,16 +206,16 @@ extension Shell {
 
     /// How an instance's numbers are shown: at the rules its run got from the venue, else at the
     /// sim venue's own (other venues' rules are known once they run).
-    func readable(_ id: Int, report: InstanceReport?) async throws(ShellError) -> Readable {
+    func readable(_ id: Int) async throws(ShellError) -> Readable {
         let settings = try self.settings(of: id)
-        let rules = report?.rules ?? (settings.venue == "sim" ? SimMarketConfig(settings).rules : nil)
+        let rules = await manager.rules(id) ?? (settings.venue == "sim" ? SimMarketConfig(settings).rules : nil)
         return Readable(pair: settings.pair, rules: rules)
     }
 
     func listOrders(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
         let report = await manager.report(r.id)
-        let n = try await readable(r.id, report: report)
+        let n = try await readable(r.id)
         let now = manager.clock.now()
         var table = Table(["CLIENT ID", "SIDE", "PRICE", "AMOUNT", "FILLED", "LEVEL", "AGE"],
                           align: [.left, .left, .right, .right, .right, .right, .right])
@@ -233,7 +233,7 @@ extension Shell {
 
     func listFills(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try target(inv)
-        let n = try await readable(r.id, report: await manager.report(r.id))
+        let n = try await readable(r.id)
         func shown(_ text: String, _ format: (Dec) -> String) -> String { Dec(text).map(format) ?? text }
         let windowed = inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil || inv["--run"] != nil
         let window = try ledgerWindow(inv, instance: r)

@@ -128,8 +128,7 @@ extension Shell {
             let records = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
             let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
             let fills = Self.ledgerFills(records, base: assets.base)
-            let report = await manager.report(r.id)
-            let n = try await readable(r.id, report: report)
+            let n = try await readable(r.id)
             guard let mark = try await mark(r, fills: records) else {
                 if all { continue }
                 out.line("instance \(describe(r)) has no fills and no market price yet; 'start \(r.id)' starts it")

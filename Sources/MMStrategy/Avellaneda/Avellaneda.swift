@@ -197,13 +197,3 @@ public struct Avellaneda: QuoteModel {
         }
     }
 }
-
-extension Dec {
-    /// A statistic as a decimal with 12 places, rounded down (negative values too). Not for
-    /// money: prices are a decimal mid times such a factor, then floored to the tick.
-    init(statistic x: Double) {
-        guard x.isFinite else { self = 0; return }
-        let clamped = Swift.min(Swift.max(x, -1e12), 1e12)
-        self.init(mantissa: Int128((clamped * 1e12).rounded(.down)), scale: 12)
-    }
-}
