@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // Recordings are compressed with zlib; hummingbird-websocket already builds it (permessage-deflate).
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         // Metrics: recorded through swift-metrics where they happen, exposed by swift-prometheus.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -37,7 +39,7 @@ let package = Package(
         // The simulated MEXC market of the sim venue.
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // Running instances: the Exchange protocol, its venues, one actor per running instance.
-        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc",
+        .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc", "MMRecording",
                                                   .product(name: "Metrics", package: "swift-metrics")]),
         // API keys encrypted at rest: scrypt and AES-GCM from swift-crypto.
         .target(name: "MMVault", dependencies: [
@@ -56,7 +58,7 @@ let package = Package(
         ]),
         // `mmsh sim serve`: MEXC's spot REST API on loopback, over the sim venue's markets.
         .target(name: "MMSimServer", dependencies: [
-            "MMCore", "MMStrategy", "MMSim", "MMMexc",
+            "MMCore", "MMStrategy", "MMSim", "MMMexc", "MMRecording",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             "MMProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -69,8 +71,12 @@ let package = Package(
             "MMCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Recordings of MEXC's market: the file format (no I/O but the file itself).
+        .target(name: "MMRecording", dependencies: [
+            .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
-        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc"]),
+        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc", "MMRecording"]),
         // The engine's control API on the wire: session frames, the socket client (plain POSIX, so a client starts in milliseconds).
         .target(name: "MMControl"),
         // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), sessions, metrics.
@@ -89,7 +95,7 @@ let package = Package(
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
         .executableTarget(name: "mmsh", dependencies: [
-            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore", "MMControl", "MMDaemon", "MMStorage",
+            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore", "MMControl", "MMDaemon", "MMStorage", "MMRecording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -108,7 +114,7 @@ let package = Package(
             "MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "MMShellTests", dependencies: [
-            "MMShell", "MMStorage", "MMCore", "MMEngine", "MMStrategy", .product(name: "GRDB", package: "GRDB.swift"),
+            "MMShell", "MMStorage", "MMCore", "MMEngine", "MMStrategy", "MMRecording", "MMSimServer", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
         .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMStorage", "MMCore"]),

@@ -8,6 +8,8 @@ public enum OptionCatalog {
                     "output of commands that show data: text, or json as if --json were given"),
         SettingSpec("history.size", .integer(0...100_000), default: .integer(1000), "lines of command history kept"),
         SettingSpec("notify", .toggle, default: .bool(true), "show running instances' warnings and errors above the prompt"),
+        SettingSpec("samples.keep", .duration(min: .days(1), max: .days(3650)), default: .duration(.days(30)),
+                    "how long running instances' market samples are kept (raw for a day, then one a minute): what 'chart' and 'market' read"),
         SettingSpec("api.listen", .address, optional: true, default: .off,
                     "also serve the API on this TCP address (HOST:PORT, such as 127.0.0.1:9180), with the bearer token of 'mmsh daemon token'"),
         SettingSpec("alerts.webhook", .url(schemes: ["https", "http"]), optional: true, default: .off,

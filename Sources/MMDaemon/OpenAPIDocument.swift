@@ -463,6 +463,80 @@ public enum OpenAPIDocument {
         ]
       }
     },
+    "/v1/instances/{id}/pnl": {
+      "get": {
+        "summary": "the ledger: net P&L after fees, realized, unrealized, spread capture, inventory, fees, volume, risk figures (as `pnl ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the ledger's summary",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "the last DURATION only: 30m, 24h, 7d",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ]
+      }
+    },
+    "/v1/instances/{id}/market": {
+      "get": {
+        "summary": "what the market did and how the instance took part: open, high, low, last, volume, our share, quote uptime, quote distance (as `market ID --json`)",
+        "responses": {
+          "200": {
+            "description": "the market's summary",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/InstanceId"
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "the last DURATION only: 30m, 24h, 7d",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ]
+      }
+    },
     "/v1/instances/{id}/events": {
       "get": {
         "summary": "the instance's log (as `log ID --json`)",

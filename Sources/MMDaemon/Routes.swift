@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import MMControl
+import MMCore
 import MMEngine
 import MMShell
 import NIOCore
@@ -53,7 +54,8 @@ extension EngineService {
         ("POST", "/v1/instances/{id}/stop"), ("POST", "/v1/instances/{id}/pause"), ("POST", "/v1/instances/{id}/resume"),
         ("POST", "/v1/halt"), ("GET", "/v1/instances/{id}/orders"), ("GET", "/v1/instances/{id}/fills"),
         ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("GET", "/v1/instances/{id}/book"),
-        ("GET", "/v1/instances/{id}/trades"), ("GET", "/v1/instances/{id}/balance"), ("POST", "/v1/commands"),
+        ("GET", "/v1/instances/{id}/trades"), ("GET", "/v1/instances/{id}/balance"), ("GET", "/v1/instances/{id}/pnl"),
+        ("GET", "/v1/instances/{id}/market"), ("POST", "/v1/commands"),
         ("GET", "/v1/session"), ("GET", "/metrics"),
     ]
 
@@ -101,6 +103,14 @@ extension EngineService {
             return await self.command("trades \(try Self.id(c))\(n.map { " -n \($0)" } ?? "") --json")
         }
         router.get("/v1/instances/{id}/balance") { _, c in await self.command("balance \(try Self.id(c)) --json") }
+        router.get("/v1/instances/{id}/pnl") { r, c in
+            let since = try Self.duration(r, "since")
+            return await self.command("pnl \(try Self.id(c))\(since.map { " --since \($0)" } ?? "") --json")
+        }
+        router.get("/v1/instances/{id}/market") { r, c in
+            let since = try Self.duration(r, "since")
+            return await self.command("market \(try Self.id(c))\(since.map { " --since \($0)" } ?? "") --json")
+        }
         router.post("/v1/commands") { request, _ in
             let line = try await Self.commandLine(request)
             return await self.command(line, json: false, wholeResult: true)
@@ -146,6 +156,15 @@ extension EngineService {
             throw APIError(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a count from 1 to 1000000")
         }
         return n
+    }
+
+    /// A duration query parameter (`30m`, `24h`, `7d`), given to the command in its normal form.
+    static func duration(_ r: Request, _ name: String) throws -> String? {
+        guard let text = r.uri.queryParameters.get(name) else { return nil }
+        guard let span = Units.parseDuration(String(text)), span.milliseconds > 0 else {
+            throw APIError(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a duration such as 30m, 24h or 7d")
+        }
+        return span.description
     }
 
     /// The body of `POST /v1/commands`: `{"line": "..."}` and nothing else.

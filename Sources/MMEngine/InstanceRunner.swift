@@ -92,6 +92,8 @@ public actor InstanceRunner {
     let tradedBase: FloatingPointCounter, tradedQuote: FloatingPointCounter, feesCounter: FloatingPointCounter
     var lastPnLAt: Int64 = 0
     static let pnlEvery: Int64 = 60_000
+    /// The market samples of the run, once a second (what `chart` and `market` read).
+    var sampler = Sampler(keep: 30 * 86_400_000)
     /// Client ids: `mm<id>-<run token>-<n>`, at most 32 characters of [A-Za-z0-9-].
     let prefix: String
     var counter = 0
@@ -335,6 +337,7 @@ public actor InstanceRunner {
         // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
         try await settleEarlierRuns()
         runId = try store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description, seed: seedNote)
+        sampler = Sampler(keep: Self.samplesKept(store))
         answeredAt = startedAt
         carryToday()
         runState = .running
@@ -430,6 +433,7 @@ public actor InstanceRunner {
         // of a private stream that may not have caught up with the last cancels.
         await exchange.close()
         if let snapshot = try? await exchange.snapshot() { lastSnapshot = snapshot; recordPnL(snapshot) }
+        storeSamples(now: clock.now(), force: true)
         for n in await exchange.takeNotes() { log(n.warning ? .warning : .info, "stream", n.text) }
         runState = end
         unsavedFinish = (clock.now(), end.rawValue)
@@ -516,6 +520,10 @@ public actor InstanceRunner {
                 if tape.count > Self.tapeKept { tape.removeFirst(tape.count - Self.tapeKept) }
             }
             accountQuoting(live, at: snapshot.time)
+            sampler.observe(view.trades)
+            sampler.take(now: snapshot.time, run: runId, book: snapshot.book, orders: live, balances: snapshot.balances,
+                         startBase: startBase, startQuote: startQuote, quotedMs: quotedMs)
+            storeSamples(now: snapshot.time)
             let started = ContinuousClock.now
             var d = Strategy.decide(view, state: &state, config: config, explain: true)
             guard trap.error == nil else { return }
@@ -956,9 +964,41 @@ public actor InstanceRunner {
         do {
             try store.recordPnL(instance: id, time: s.time, mid: mid.description, base: s.balances.base.total.description,
                                 quote: s.balances.quote.total.description, value: value.description, hold: hold.description,
-                                fees: feesPaid.description)
+                                fees: feesPaid.description, run: runId)
         } catch {
             storageFailed(error)
+        }
+    }
+
+    /// `option samples.keep`, as stored (its default when it cannot be read).
+    static func samplesKept(_ store: Store) -> Int64 {
+        let spec = OptionCatalog.specs.first { $0.key == "samples.keep" }!
+        let stored = (try? store.options())?["samples.keep"].flatMap { try? spec.parse($0) }
+        return (stored ?? spec.defaultValue).duration?.milliseconds ?? 30 * 86_400_000
+    }
+
+    /// Writes the samples taken, every ten seconds (and at stop), and keeps the stored ones
+    /// small every ten minutes. Samples the store refuses wait for the next batch (the ledger's
+    /// own writes say when the store fails); they never hold the quotes.
+    func storeSamples(now: Int64, force: Bool = false) {
+        guard storageFailure == nil else { return }
+        if force ? !sampler.pending.isEmpty : sampler.flushDue(now) {
+            sampler.flushedAt = now
+            do {
+                try store.recordSamples(instance: id, sampler.pending)
+                sampler.pending = []
+            } catch {}
+        }
+        guard !force, sampler.compactDue(now) else { return }
+        sampler.compactedAt = now
+        do {
+            // A few batches a time at most, so that a long-stopped instance catches up in steps.
+            for _ in 0..<5 {
+                let merged = try store.compactSamples(instance: id, keepSince: now - sampler.keep, rawSince: now - Sampler.rawFor)
+                if merged < Store.compactBatch { break }
+            }
+        } catch {
+            log(.warning, "store", "cannot compact the market samples (\(error.message)); they are tried again in ten minutes")
         }
     }
 

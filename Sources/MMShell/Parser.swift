@@ -4,13 +4,17 @@ import MMCore
 public struct Invocation: Sendable {
     public var spec: CommandSpec
     public var args: [String: String] = [:]
-    /// Flags given, by long name; a switch maps to "".
+    /// Flags given, by long name; a switch maps to "". A flag given more than once keeps its
+    /// last value here and every value in `repeated`.
     public var flags: [String: String] = [:]
+    public var repeated: [String: [String]] = [:]
     /// Column of each argument, for script error carets.
     public var columns: [String: Int] = [:]
 
     public func has(_ flag: String) -> Bool { flags[flag] != nil }
     public subscript(_ name: String) -> String? { args[name] ?? flags[name] }
+    /// Every value a repeatable flag was given, in order.
+    public func values(_ flag: String) -> [String] { repeated[flag] ?? [] }
     public var wantsHelp: Bool { has("--help") }
 }
 
@@ -52,6 +56,7 @@ public struct Parser: Sendable {
                 }
                 try validate(v, as: value.kind, argName: flag.name, in: inv)
                 inv.flags[flag.name] = v
+                inv.repeated[flag.name, default: []].append(v)
             } else {
                 if attached != nil { throw .usage("\(spec.name): \(flag.name) takes no value") }
                 inv.flags[flag.name] = ""

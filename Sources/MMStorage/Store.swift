@@ -122,6 +122,7 @@ public final class Store: Sendable {
                 """)
         }
         registerTradingMigration(&m)
+        registerSampleMigration(&m)
         return m
     }()
 
@@ -210,6 +211,15 @@ public final class Store: Sendable {
                 try db.execute(sql: "INSERT INTO setting (instance_id, key, value) VALUES (?, ?, ?)", arguments: [id, key, value])
             }
             return InstanceRecord(id: id, name: name, createdAt: now)
+        }
+    }
+
+    /// An instance with the given id and name, for a scratch store (a backtest runs its
+    /// instance there under its own id, and its run is copied back).
+    public func createInstance(id: Int, name: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO instance (id, name, created_at) VALUES (?, ?, ?)",
+                           arguments: [id, name, Date().timeIntervalSince1970])
         }
     }
 

@@ -74,8 +74,10 @@ public struct RunRecord: Equatable, Sendable {
     public var startBase: String
     public var startQuote: String
     public var seed: String?
-    /// How it ended: stopped, stopped_by_stop_loss, failed, interrupted.
+    /// How it ended: stopped, stopped_by_stop_loss, failed, interrupted, backtest, backtest_partial.
     public var endState: String?
+    /// For a backtest: what it replayed, as JSON (data file, window, latency, overrides).
+    public var backtest: String?
 }
 
 extension Store {
@@ -149,6 +151,20 @@ extension Store {
                 CREATE INDEX fill_by_time ON fill(instance_id, time);
                 """)
         }
+        // Backtests are runs of their instance, marked with what they replayed (JSON); their
+        // fills, snapshots and samples carry their run, so that windows leave them out.
+        m.registerMigration("v5: backtest runs") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN backtest TEXT;
+                ALTER TABLE pnl ADD COLUMN run_id INTEGER;
+                """)
+        }
+    }
+
+    /// The SQL condition on `run_id` of a read: one run when `run` is given, else every run but
+    /// backtests (their times are the recording's, and their money was never at stake).
+    static func runScope(_ run: Int64?) -> String {
+        run != nil ? "AND run_id = ?" : "AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM run WHERE backtest IS NOT NULL))"
     }
 
     // MARK: Runs
@@ -169,13 +185,14 @@ extension Store {
 
     public func lastRun(instance: Int) throws(StoreError) -> RunRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE instance_id = ? ORDER BY id DESC LIMIT 1", arguments: [instance]).map(Store.runRecord)
+            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE instance_id = ? AND backtest IS NULL ORDER BY id DESC LIMIT 1", arguments: [instance]).map(Store.runRecord)
         }
     }
 
     static func runRecord(_ r: Row) -> RunRecord {
         RunRecord(id: r["id"], instanceId: r["instance_id"], startedAt: r["started_at"], stoppedAt: r["stopped_at"],
-                  startBase: r["start_base"], startQuote: r["start_quote"], seed: r["seed"], endState: r["end_state"])
+                  startBase: r["start_base"], startQuote: r["start_quote"], seed: r["seed"], endState: r["end_state"],
+                  backtest: r["backtest"])
     }
 
     /// Runs left open by a process that died: closed as interrupted. Returns their instances.
@@ -214,6 +231,49 @@ extension Store {
         }
     }
 
+    /// Records many fills in one transaction (a backtest's, an import), each once: returns how
+    /// many were new.
+    public func recordFills(_ fills: [FillRecord]) throws(StoreError) -> Int {
+        try write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time,
+                                            order_id, fee_asset, maker, mid, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var added = 0
+            for f in fills {
+                try statement.execute(arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time,
+                                                  f.orderId, f.feeAsset, f.maker, f.mid, f.runId])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    /// The fills from `since` up to `until` (ms, inclusive) as the ledger reads them, exact,
+    /// oldest first; a fee paid in `baseAsset` is marked so. A stored number that is not a
+    /// decimal is an error, never a zero.
+    public func ledgerFills(instance: Int, since: Int64 = 0, until: Int64 = Int64.max, baseAsset: String,
+                            run: Int64? = nil) throws(StoreError) -> [LedgerFill] {
+        try read { db in
+            var arguments: StatementArguments = [instance, since, until]
+            if let run { arguments += [run] }
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT time, side, price, quantity, fee, fee_asset, maker, mid FROM fill
+                WHERE instance_id = ? AND time >= ? AND time <= ? \(Store.runScope(run)) ORDER BY time, rowid
+                """, arguments: arguments)
+            var out: [LedgerFill] = []
+            while let r = try rows.next() {
+                let what = "a fill of instance \(instance)"
+                let isBuy = (r[1] as String) == "buy"
+                out.append(LedgerFill(time: r[0], isBuy: isBuy, price: try r.decimal(2, what), amount: try r.decimal(3, what),
+                                      fee: try r.decimal(4, what), feeInBase: (r[5] as String?) == baseAsset, maker: r[6],
+                                      mid: try r.decimal(at: 7, what)))
+            }
+            return out
+        }
+    }
+
     public func orders(instance: Int, openOnly: Bool) throws(StoreError) -> [OrderRecord] {
         try read { db in
             let filter = openOnly ? "AND status IN ('NEW', 'PARTIALLY_FILLED', 'PLACING', 'CANCELLING', 'UNKNOWN')" : ""
@@ -229,12 +289,16 @@ extension Store {
     }
 
     /// Fills, newest last: the newest `limit` from `since` up to `until` (ms, inclusive).
-    public func fills(instance: Int, since: Int64 = 0, until: Int64 = Int64.max, limit: Int = Int.max) throws(StoreError) -> [FillRecord] {
+    public func fills(instance: Int, since: Int64 = 0, until: Int64 = Int64.max, limit: Int = Int.max, run: Int64? = nil) throws(StoreError) -> [FillRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT * FROM fill WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time DESC, rowid DESC LIMIT ?)
+            var arguments: StatementArguments = [instance, since, until]
+            if let run { arguments += [run] }
+            arguments += [min(limit, Int(Int32.max))]
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT * FROM fill WHERE instance_id = ? AND time >= ? AND time <= ? \(Store.runScope(run))
+                               ORDER BY time DESC, rowid DESC LIMIT ?)
                 ORDER BY time, rowid
-                """, arguments: [instance, since, until, min(limit, Int(Int32.max))]).map {
+                """, arguments: arguments).map {
                 FillRecord(instanceId: $0["instance_id"], tradeId: $0["trade_id"], clientId: $0["client_id"], side: $0["side"],
                            price: $0["price"], quantity: $0["quantity"], fee: $0["fee"], time: $0["time"],
                            orderId: $0["order_id"], feeAsset: $0["fee_asset"], maker: $0["maker"], mid: $0["mid"], runId: $0["run_id"])
@@ -253,28 +317,32 @@ extension Store {
 
     /// A P&L snapshot: the mid, balances, value, value had it held, and fees so far in the run.
     public func recordPnL(instance: Int, time: Int64, mid: String, base: String, quote: String, value: String, hold: String,
-                          fees: String) throws(StoreError) {
+                          fees: String, run: Int64? = nil) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "INSERT INTO pnl (instance_id, time, mid, base, quote, value, hold_value, fees) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [instance, time, mid, base, quote, value, hold, fees])
+            try db.execute(sql: "INSERT INTO pnl (instance_id, time, mid, base, quote, value, hold_value, fees, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [instance, time, mid, base, quote, value, hold, fees, run])
         }
     }
 
-    public func pnlSnapshots(instance: Int) throws(StoreError) -> [(time: Int64, value: String, hold: String)] {
+    public func pnlSnapshots(instance: Int, run: Int64? = nil) throws(StoreError) -> [(time: Int64, value: String, hold: String)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT time, value, hold_value FROM pnl WHERE instance_id = ? ORDER BY time", arguments: [instance])
+            try Row.fetchAll(db, sql: "SELECT time, value, hold_value FROM pnl WHERE instance_id = ? \(Store.runScope(run)) ORDER BY time",
+                             arguments: run.map { StatementArguments([instance, $0] as [any DatabaseValueConvertible]) } ?? [instance])
                 .map { (time: $0["time"], value: $0["value"], hold: $0["hold_value"]) }
         }
     }
 
     /// The P&L snapshots from `from` to `to` (ms, inclusive), oldest first, as stored; the newest `limit` of them.
-    public func pnlRows(instance: Int, from: Int64, to: Int64, limit: Int = Int.max) throws(StoreError)
+    public func pnlRows(instance: Int, from: Int64, to: Int64, limit: Int = Int.max, run: Int64? = nil) throws(StoreError)
         -> [(time: Int64, mid: String, base: String, quote: String, value: String, hold: String, fees: String)] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT * FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time DESC LIMIT ?)
+            var arguments: StatementArguments = [instance, from, to]
+            if let run { arguments += [run] }
+            arguments += [min(limit, Int(Int32.max))]
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT * FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? \(Store.runScope(run)) ORDER BY time DESC LIMIT ?)
                 ORDER BY time
-                """, arguments: [instance, from, to, min(limit, Int(Int32.max))])
+                """, arguments: arguments)
                 .map { (time: $0["time"], mid: $0["mid"], base: $0["base"], quote: $0["quote"], value: $0["value"],
                         hold: $0["hold_value"], fees: $0["fees"]) }
         }
@@ -283,7 +351,7 @@ extension Store {
     /// The newest mid a P&L snapshot holds, and when (what a stopped instance is valued at).
     public func lastMid(instance: Int) throws(StoreError) -> (time: Int64, mid: String)? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT time, mid FROM pnl WHERE instance_id = ? ORDER BY time DESC LIMIT 1", arguments: [instance])
+            try Row.fetchOne(db, sql: "SELECT time, mid FROM pnl WHERE instance_id = ? \(Store.runScope(nil)) ORDER BY time DESC LIMIT 1", arguments: [instance])
                 .map { (time: $0["time"], mid: $0["mid"]) }
         }
     }
@@ -295,13 +363,13 @@ extension Store {
         try read { db in
             let runs = try Row.fetchAll(db, sql: """
                 SELECT id, started_at, stopped_at FROM run
-                WHERE instance_id = ? AND id != ? AND (stopped_at IS NULL OR stopped_at >= ?) ORDER BY started_at
+                WHERE instance_id = ? AND id != ? AND backtest IS NULL AND (stopped_at IS NULL OR stopped_at >= ?) ORDER BY started_at
                 """, arguments: [instance, excludingRun, from])
             var total: Dec = 0
             for run in runs {
                 let start: Int64 = run["started_at"], stop: Int64 = (run["stopped_at"] as Int64?) ?? Int64.max
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT time, value, hold_value FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? ORDER BY time
+                    SELECT time, value, hold_value FROM pnl WHERE instance_id = ? AND time >= ? AND time <= ? \(Store.runScope(nil)) ORDER BY time
                     """, arguments: [instance, start, stop])
                 func pnl(_ r: Row) -> Dec { (Dec(r["value"] as String) ?? 0) - (Dec(r["hold_value"] as String) ?? 0) }
                 guard let last = rows.last else { continue }
@@ -309,6 +377,43 @@ extension Store {
                 total += pnl(last) - opening
             }
             return total
+        }
+    }
+
+    // MARK: Backtests
+
+    /// Copies the run a backtest made in its scratch store into this one, as a new run of
+    /// `instance` marked with `backtest` (JSON) and ended as `state`: its fills (their trade ids
+    /// prefixed so that they never meet a real one), P&L snapshots and market samples, in one
+    /// transaction. Returns the new run's id.
+    public func importBacktestRun(from scratch: Store, instance: Int, backtest: String, state: String) throws(StoreError) -> Int64 {
+        guard let run = try scratch.lastRun(instance: instance) else { throw StoreError("the backtest left no run to store") }
+        let fills = try scratch.fills(instance: instance)
+        let snapshots = try scratch.pnlRows(instance: instance, from: Int64.min, to: Int64.max)
+        let samples = try scratch.samples(instance: instance, from: Int64.min, to: Int64.max)
+        return try write { db in
+            try db.execute(sql: """
+                INSERT INTO run (instance_id, started_at, stopped_at, start_base, start_quote, seed, end_state, backtest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [instance, run.startedAt, run.stoppedAt ?? run.startedAt, run.startBase, run.startQuote, run.seed, state, backtest])
+            let id = db.lastInsertedRowID
+            let fill = try db.makeStatement(sql: """
+                INSERT INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time, order_id, fee_asset, maker, mid, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for f in fills {
+                try fill.execute(arguments: [instance, "bt\(id)-\(f.tradeId)", f.clientId, f.side, f.price, f.quantity, f.fee, f.time,
+                                             f.orderId, f.feeAsset, f.maker, f.mid, id])
+            }
+            for r in snapshots {
+                try db.execute(sql: "INSERT INTO pnl (instance_id, time, mid, base, quote, value, hold_value, fees, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [instance, r.time, r.mid, r.base, r.quote, r.value, r.hold, r.fees, id])
+            }
+            for var s in samples {
+                s.run = id
+                try Store.insertSample(db, instance: instance, s, raw: s.count == 1)
+            }
+            return id
         }
     }
 

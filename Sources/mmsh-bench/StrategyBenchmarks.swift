@@ -1,5 +1,7 @@
 import Foundation
 import MMCore
+import MMEngine
+import MMStorage
 import MMStrategy
 
 /// One full decision, 5 levels a side, every modifier on, against a 1,000-level book.
@@ -105,29 +107,87 @@ func avellanedaBenchmarks() -> [Benchmark] {
     ]
 }
 
-/// The ledger over a million fills, and a chart of thirty days of one-a-minute samples.
+/// The ledger over a million stored fills, a chart of thirty days of stored market samples, and
+/// what taking the samples costs a running instance. Each reads a real database file, as
+/// `pnl` and `chart` do.
 func ledgerBenchmarks() -> [Benchmark] {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-bench-\(getpid())")
+    try? FileManager.default.removeItem(at: directory)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    guard let data = try? DataDirectory(url: directory), let store = try? Store.open(directory: data),
+          let instance = try? store.createInstance(name: "bench", limit: 10) else {
+        FileHandle.standardError.write(Data("mmsh-bench: cannot make a database in \(directory.path); the ledger benchmarks are skipped\n".utf8))
+        return []
+    }
     var generator = SeededGenerator(seed: 3)
     var mid = Dec("60000")
-    let fills: [LedgerFill] = (0..<1_000_000).map { i in
+    let start: Int64 = 1_795_770_000_000
+    var fills: [FillRecord] = []
+    fills.reserveCapacity(1_000_000)
+    for i in 0..<1_000_000 {
         mid += Dec(Int(generator.next() % 21) - 10) * Dec("0.01")
         let isBuy = generator.next() & 1 == 0
         let price = isBuy ? mid - Dec("0.5") : mid + Dec("0.5")
-        return LedgerFill(time: Int64(i) * 1000, isBuy: isBuy, price: price, amount: Dec("0.001"), fee: Dec("0.06"), maker: true, mid: mid)
+        fills.append(FillRecord(instanceId: instance.id, tradeId: "t\(i)", clientId: "mm1-bench-\(i)", side: isBuy ? "buy" : "sell",
+                                price: price.description, quantity: "0.001", fee: "0", time: start + Int64(i) * 1000,
+                                orderId: "o\(i)", feeAsset: "USDT", maker: true, mid: mid.description, runId: 1))
     }
-    var points: [(x: Double, y: Double)] = []
-    for i in 0..<(30 * 1440) {
-        let t = Double(i)
-        points.append((x: t * 60, y: 60000.0 + 500.0 * sin(t / 700.0)))
+    // Thirty days: the last raw (one a second), the 29 before it one a minute, as compaction leaves them.
+    var samples: [MarketSample] = []
+    let day: Int64 = 86_400_000, end = start + 30 * day
+    var price = 60000.0
+    func sample(_ t: Int64, span: Int64) -> MarketSample {
+        price += (Double(generator.next() % 2001) - 1000) / 100
+        let m = Dec(statistic: price, places: 2)
+        return MarketSample(time: t, span: span, run: 1, mid: m, high: m + 5, low: m - 5, bid: m - Dec("0.01"), ask: m + Dec("0.01"),
+                            ourBid: m - 6, ourAsk: m + 6, base: Dec("0.5"), quote: Dec("30000"), net: Dec("12.5"), volume: Dec("0.8"),
+                            turnover: m * Dec("0.8"), quoted: span, count: span == 1000 ? 1 : 60, quotedCount: span == 1000 ? 1 : 60)
     }
+    for t in stride(from: end - 30 * day, to: end - day, by: 60_000) { samples.append(sample(t, span: 60_000)) }
+    for t in stride(from: end - day, to: end, by: 1000) { samples.append(sample(t, span: 1000)) }
+    do {
+        _ = try store.recordFills(fills)
+        try store.recordSamples(instance: instance.id, samples)
+    } catch {
+        FileHandle.standardError.write(Data("mmsh-bench: \(error); the ledger benchmarks are skipped\n".utf8))
+        return []
+    }
+    fills = []
+    let sampleCount = samples.count
+    samples = []
+    // What sampling does a second: take one sample; every tenth second store ten.
+    var sampler = Sampler(keep: 30 * day)
+    let book = OrderBook(bids: (0..<20).map { BookLevel(Dec("59999.99") - Dec($0), Dec("0.5")) },
+                         asks: (0..<20).map { BookLevel(Dec("60000.01") + Dec($0), Dec("0.5")) })
+    let orders = (0..<10).map { i in
+        LiveOrder(clientId: "mm1-bench-\(i)", side: i % 2 == 0 ? .buy : .sell, price: i % 2 == 0 ? Dec("59990") : Dec("60010"),
+                  amount: Dec("0.001"), placedAt: 0)
+    }
+    let balances = Balances(base: AssetBalance(total: Dec("0.5"), available: Dec("0.5")), quote: AssetBalance(total: Dec("30000"), available: Dec("30000")))
+    let tape = [TapeTrade(price: Dec("60000.01"), amount: Dec("0.01"), time: 0), TapeTrade(price: Dec("59999.99"), amount: Dec("0.02"), time: 0)]
+    var clock = end + day
     var sink = Dec(0), drawn = 0
     return [
-        Benchmark(name: "ledger: summarize 1,000,000 fills", target: .latency(medianNs: 1e9, p99Ns: 2e9), samples: 5) {
-            sink += Ledger.summarize(fills, mark: mid).net
+        Benchmark(name: "pnl: 1,000,000 stored fills, read and summarized", target: .latency(medianNs: 1e9, p99Ns: 2e9), samples: 5) {
+            guard let read = try? store.ledgerFills(instance: instance.id, baseAsset: "BTC") else { return }
+            sink += Ledger.summarize(read, mark: mid).net
         },
-        Benchmark(name: "chart: 30 days of one-a-minute samples, 120 × 30 cells", target: .latency(medianNs: 100e6, p99Ns: 200e6), samples: 20) {
+        Benchmark(name: "chart: 30 days of stored samples (\(sampleCount / 1000)k), read and drawn 120 × 30",
+                  target: .latency(medianNs: 100e6, p99Ns: 200e6), samples: 20) {
+            guard let read = try? store.samples(instance: instance.id, from: start, to: end, every: (30 * day) / 480) else { return }
+            let points = read.map { (x: Double($0.time) / 1000, y: $0.mid.doubleValue) }
             drawn &+= Chart.draw([Chart.Series("mid", points)], width: 120, height: 30, yLabel: { String(Int($0)) },
                                  xLabel: { String(Int($0)) }).count
+        },
+        Benchmark(name: "sampling: a running instance's second (1% of a core = 10 ms)", target: .latency(medianNs: 10e6, p99Ns: 20e6),
+                  operationsPerCall: 10, samples: 200) {
+            for _ in 0..<10 {
+                clock += 1000
+                sampler.observe(tape)
+                sampler.take(now: clock, run: 1, book: book, orders: orders, balances: balances, startBase: Dec("0.5"),
+                             startQuote: Dec("30000"), quotedMs: clock)
+            }
+            try? store.recordSamples(instance: instance.id, sampler.takePending())
         },
     ]
 }

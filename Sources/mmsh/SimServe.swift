@@ -8,8 +8,22 @@ import MMSimServer
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The simulated MEXC.",
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, Record.self]
     )
+
+    /// `--set sim.KEY=VALUE` items as settings for the simulated markets.
+    static func simSettings(_ items: [String]) throws(SettingError) -> Settings {
+        var settings = Settings()
+        for item in items {
+            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, kv[0].hasPrefix("sim.") else {
+                throw SettingError("--set takes sim.KEY=VALUE, not '\(item)'")
+            }
+            let spec = try Catalog.lookup(kv[0])
+            settings.set(kv[0], try spec.parse(kv[1]))
+        }
+        return settings
+    }
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -65,14 +79,7 @@ struct Sim: ParsableCommand {
             options.uidLimit = limit
             do throws(SettingError) {
                 if let faults { options.faults = try FaultPlan(spec: faults) }
-                for item in settings {
-                    let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard kv.count == 2, kv[0].hasPrefix("sim.") else {
-                        throw SettingError("--set takes sim.KEY=VALUE, not '\(item)'")
-                    }
-                    let spec = try Catalog.lookup(kv[0])
-                    options.settings.set(kv[0], try spec.parse(kv[1]))
-                }
+                options.settings = try Sim.simSettings(settings)
             } catch {
                 throw ValidationError(error.message)
             }

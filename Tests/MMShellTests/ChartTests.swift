@@ -68,13 +68,17 @@ import Testing
         let h = try Harness()
         await h.run("new btc; set sim.seed 5; set sim.takers 300; set sim.volatility 0.5%; set spread.bid 0.02%; set spread.ask 0.02%; start")
         await h.run(seconds: 600)
-        for what in ["price", "pnl", "inventory", "depth"] {
+        for what in ["price", "pnl", "inventory", "spread", "depth"] {
             let r = await h.run("chart btc \(what) --width 60 --height 12")
             #expect(r.error == nil, "\(what): \(r.err)")
             let lines = r.out.split(separator: "\n")
             #expect(lines.count >= 8, "\(what):\n\(r.out)")
             #expect(lines.dropFirst().allSatisfy { $0.count <= 60 }, "\(what) fits its width:\n\(r.out)")
         }
+        // The price chart has the instance's own best bid and ask from its market samples.
+        let price = try JSONSerialization.jsonObject(with: Data(await h.run("chart btc price --json").out.utf8)) as! [String: Any]
+        let names = (price["series"] as! [[String: Any]]).map { $0["name"] as! String }
+        #expect(names.starts(with: ["mid", "our bid", "our ask"]), "\(names)")
         let buys = try h.store.fills(instance: 1).filter { $0.side == "buy" }
         #expect(await h.run("chart btc price --width 60").out.contains("▲") || buys.isEmpty)
         let svg = h.url.appendingPathComponent("pnl.svg").path

@@ -56,6 +56,37 @@ import Testing
         #expect((everyone["totals"] as? [[String: Any]])?.first?["quote_asset"] as? String == "USDT")
     }
 
+    /// `market`: the window's mid, the market's volume with our share of it (our fills over the
+    /// prints), quote uptime and distance, from the samples; the same after a restart.
+    @Test func marketSaysWhatTheMarketDidAndHowWeTookPart() async throws {
+        let h = try Harness()
+        await h.run("new btc; set sim.seed 8; set sim.takers 600; set spread.bid 0.05%; set spread.ask 0.05%; set refresh.fill_delay 0; start")
+        let empty = await h.run("market btc --json")
+        #expect(empty.error == nil)
+        await h.run(seconds: 120)
+        await h.run("stop all")
+        try h.reopen()
+        let m = try await json(h, "market 1 --json")
+        let samples = try h.store.samples(instance: 1, from: 0, to: .max)
+        #expect(m["samples"] as? Int == samples.count && samples.count >= 100)
+        #expect(dec(m["open"]) == samples.first!.mid && dec(m["last"]) == samples.last!.mid)
+        #expect(dec(m["high"]) == samples.map(\.mid).max()! && dec(m["low"]) == samples.map(\.mid).min()!)
+        let ours = try h.store.fills(instance: 1).reduce(Dec(0)) { $0 + Dec($1.quantity)! }
+        #expect(ours.isPositive && dec(m["our_volume_base"]) == ours)
+        #expect(dec(m["volume_base"]) == samples.reduce(Dec(0)) { $0 + $1.volume } && dec(m["volume_base"]) >= ours)
+        #expect(dec(m["our_share"]) == ours.divided(by: dec(m["volume_base"]), scale: 8))
+        let uptime = dec(m["quote_uptime"])
+        #expect(uptime.isPositive && uptime <= 1)
+        // Quotes 0.05% from the mid, give or take the ticks they are floored to.
+        let distance = dec(m["quote_distance"]).doubleValue
+        #expect(distance > 0.0003 && distance < 0.002, "\(distance)")
+        let text = await h.run("market 1").out
+        #expect(text.contains("volume   ") && text.contains(" BTC (") && text.contains("both sides ") && text.contains("USDT"), "\(text)")
+        h.clock.advance(ms: 3_600_000)
+        #expect(await h.run("market 1 --since 10m").out.contains("no market samples in that window"))
+        #expect(await h.run("market 1 --since soon").err.contains("--since takes a duration"))
+    }
+
     @Test func fillsAsCSVAndExports() async throws {
         let h = try Harness()
         await h.run("new btc; set sim.seed 8; set sim.takers 600; set spread.bid 0.01%; set spread.ask 0.01%; set refresh.fill_delay 0; start")

@@ -8,14 +8,14 @@ extension Commands {
     static let chartCommands: [CommandSpec] = [
         CommandSpec("chart", summary: "draw an instance's price, P&L, inventory or book in the terminal (or as SVG)",
                     args: [ArgSpec("ID", .instance, optional: true),
-                           ArgSpec("WHAT", .choice(["price", "pnl", "inventory", "depth"]), optional: true)],
+                           ArgSpec("WHAT", .choice(["price", "pnl", "inventory", "spread", "depth"]), optional: true)],
                     flags: [FlagSpec("--since", value: ("DURATION", .text), "the last DURATION (default: the instance's lifetime)"),
                             FlagSpec("--run", value: ("N", .integer(1...1_000_000)), "the Nth run only"),
                             FlagSpec("--width", value: ("N", .integer(20...400)), "columns (default: the terminal's, else 80)"),
                             FlagSpec("--height", value: ("N", .integer(5...100)), "rows (default 16)"),
                             FlagSpec("--svg", value: ("FILE", .file(extensions: ["svg"])), "write the chart to FILE as SVG instead")],
                     examples: ["chart", "chart 1 pnl --since 24h", "chart btc inventory", "chart 1 depth", "chart 1 price --svg price.svg"],
-                    details: "price: the mid with the instance's buys (▲) and sells (▼); pnl: net P&L after fees with its spread-capture and inventory parts (as 'pnl' defines them); inventory: the base share of the holding against inventory.target (and risk.inventory_deviation, when set); depth: the book now, cumulative on both sides, with the instance's orders. The series come from the P&L snapshots (one a minute while running) and the stored fills.",
+                    details: "price: the mid, the instance's best bid and ask, and its buys (▲) and sells (▼); spread: the market's and the instance's own, as a share of the mid; pnl: net P&L after fees with its spread-capture and inventory parts (as 'pnl' defines them); inventory: the base share of the holding against inventory.target (and risk.inventory_deviation, when set); depth: the book now, cumulative on both sides, with the instance's orders. The series come from the market samples (one a second while running, one a minute after a day; see 'market'), thinned to what the width shows, and the stored fills; older runs without samples are drawn from their P&L snapshots (one a minute).",
                     showsData: true) { inv, shell in try await shell.chart(inv) },
     ]
 }
@@ -30,8 +30,8 @@ extension Shell {
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
         let width = inv["--width"].flatMap(Int.init) ?? (console.isTerminal ? console.columns ?? 80 : 80)
         let height = inv["--height"].flatMap(Int.init) ?? 16
-        let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to) }
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
+        let rows = try chartSamples(r, from: window.from, to: window.to, points: width * 4, run: window.run)
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
         var series: [Chart.Series] = []
         var band: (Double, Double)?
         var yLabel: (Double) -> String = { n.value(Dec(statistic: $0, places: n.quotePlaces)) }
@@ -41,20 +41,29 @@ extension Shell {
 
         switch what {
         case "price":
-            series.append(Chart.Series("mid", rows.compactMap { row in Dec(row.mid).map { (time(row.time), $0.doubleValue) } }))
+            series.append(Chart.Series("mid", rows.map { (time($0.time), $0.mid.doubleValue) }))
+            let ourBids = rows.compactMap { row in row.ourBid.map { (time(row.time), $0.doubleValue) } }
+            let ourAsks = rows.compactMap { row in row.ourAsk.map { (time(row.time), $0.doubleValue) } }
+            if !ourBids.isEmpty { series.append(Chart.Series("our bid", ourBids)) }
+            if !ourAsks.isEmpty { series.append(Chart.Series("our ask", ourAsks)) }
             let buys = fills.filter { $0.side == "buy" }.compactMap { f in Dec(f.price).map { (time(f.time), $0.doubleValue) } }
             let sells = fills.filter { $0.side == "sell" }.compactMap { f in Dec(f.price).map { (time(f.time), $0.doubleValue) } }
             if !buys.isEmpty { series.append(Chart.Series("buys", buys, marker: "▲")) }
             if !sells.isEmpty { series.append(Chart.Series("sells", sells, marker: "▼")) }
             yLabel = { n.price(Dec(statistic: $0, places: n.pricePlaces)) }
             title += " (\(assets.quote))"
+        case "spread":
+            series.append(Chart.Series("market", rows.compactMap { row in row.marketSpread.map { (time(row.time), $0.doubleValue * 100) } }))
+            series.append(Chart.Series("ours", rows.compactMap { row in row.ourSpread.map { (time(row.time), $0.doubleValue * 100) } }))
+            yLabel = { String(format: "%.3f%%", $0) }
+            title += " (best ask less best bid, % of the mid)"
         case "pnl":
             // Net, spread capture and inventory at each snapshot, from the fills up to it.
-            let ledgerFills = Self.ledgerFills(fills, base: assets.base)
+            let ledgerFills = try Shell.storeCall { try store.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run) }
             var net: [(x: Double, y: Double)] = [], capture: [(x: Double, y: Double)] = [], inventory: [(x: Double, y: Double)] = []
             var i = 0, capturedSoFar: Dec = 0, position: Dec = 0, bookedAtMid: Dec = 0, cash: Dec = 0, feesBase: Dec = 0, feesQuote: Dec = 0
             for row in rows {
-                guard let mid = Dec(row.mid) else { continue }
+                let mid = row.mid
                 while i < ledgerFills.count && ledgerFills[i].time <= row.time {
                     let f = ledgerFills[i]
                     let at = f.mid ?? f.price
@@ -76,7 +85,7 @@ extension Shell {
             title += " (\(assets.quote), after fees)"
         case "inventory":
             series.append(Chart.Series("base share", rows.compactMap { row in
-                guard let mid = Dec(row.mid), let b = Dec(row.base), let q = Dec(row.quote) else { return nil }
+                let (mid, b, q) = (row.mid, row.base, row.quote)
                 let value = b * mid + q
                 return value.isPositive ? (time(row.time), (b * mid).divided(by: value, scale: 8).doubleValue * 100) : nil
             }))
@@ -90,7 +99,7 @@ extension Shell {
         }
 
         guard series.contains(where: { !$0.points.isEmpty }) else {
-            return .message("instance \(describe(r)) has nothing to draw yet: its P&L snapshots come once a minute while it runs")
+            return .message("instance \(describe(r)) has nothing to draw \(what == "spread" ? "for its spread " : "")yet: its market samples are taken once a second while it runs")
         }
         if let path = inv["--svg"] {
             let url = resolvePath(path)
@@ -103,12 +112,34 @@ extension Shell {
             .object([("name", .string(s.name)), ("points", .array(s.points.map { .array([.string(String($0.x)), .string(String($0.y))]) }))])
         }))]))
         out.line(Line(title, .bold))
-        let styles: [Style] = [.cyan, .green, .red, .yellow]
+        let styles: [Style] = [.cyan, .green, .red, .yellow, .blue]
         for row in Chart.draw(series, width: width, height: height, yLabel: yLabel, xLabel: xLabel, band: band) {
             out.line(Line(row.map { ($0.text, $0.series.map { styles[$0 % styles.count] } ?? .dim) }))
         }
         out.line(Line(series.enumerated().map { i, s in (s.marker.map { "\($0) \(s.name)   " } ?? "⣿ \(s.name)   ", styles[i % styles.count]) }))
         return out
+    }
+
+    /// What a chart draws: the market samples of the window, at most about `points` of them
+    /// (the newest of each equal slice of time); for runs from before samples were kept, their
+    /// P&L snapshots (one a minute) stand in, with the mid, holding and net P&L only.
+    func chartSamples(_ r: InstanceRecord, from: Int64, to: Int64, points: Int, run: Int64? = nil) throws(ShellError) -> [MarketSample] {
+        let runs = try Shell.storeCall { try store.runs(instance: r.id) }.filter { run == nil ? $0.backtest == nil : $0.id == run }
+        let start = max(from, runs.first?.startedAt ?? from)
+        let every = max(1000, (to - start) / Int64(max(points, 1)))
+        let samples = try Shell.storeCall { try store.samples(instance: r.id, from: start, to: to, every: every, run: run) }
+        let sampledFrom = samples.first?.time ?? Int64.max
+        let older = try Shell.storeCall { try store.pnlRows(instance: r.id, from: start, to: min(to, sampledFrom - 1), run: run) }
+        var out: [MarketSample] = []
+        var lastAt: Int64?
+        for row in older {
+            guard lastAt.map({ row.time - $0 >= every }) ?? true, let mid = Dec(row.mid), let base = Dec(row.base), let quote = Dec(row.quote),
+                  let value = Dec(row.value), let hold = Dec(row.hold) else { continue }
+            lastAt = row.time
+            out.append(MarketSample(time: row.time, span: 60_000, mid: mid, bid: nil, ask: nil, ourBid: nil, ourAsk: nil,
+                                    base: base, quote: quote, net: value - hold))
+        }
+        return out + samples
     }
 
     /// The book now as horizontal bars: cumulative amount on each side, our orders marked.

@@ -167,12 +167,14 @@ extension Shell {
         return out
     }
 
-    /// Sparklines of the mid and of net P&L over the run's last 20 P&L snapshots (one a minute).
+    /// Sparklines of the mid and of net P&L over the run's last ten minutes (a point per 30 s of
+    /// its market samples).
     func trends(_ id: Int, running since: Int64?) throws(ShellError) -> [(String, Style)] {
         guard let since else { return [("", .plain), ("", .plain)] }
-        let rows = try Shell.storeCall { try store.pnlRows(instance: id, from: since, to: Int64.max, limit: 20) }
-        let mids = rows.compactMap { Dec($0.mid)?.doubleValue }
-        let nets = rows.compactMap { r in Dec(r.value).flatMap { v in Dec(r.hold).map { (v - $0).doubleValue } } }
+        let from = max(since, manager.clock.now() - 600_000)
+        let rows = try Shell.storeCall { try store.samples(instance: id, from: from, to: Int64.max, every: 30_000, limit: 20) }
+        let mids = rows.map(\.mid.doubleValue)
+        let nets = rows.map(\.net.doubleValue)
         return [(Chart.sparkline(mids, width: 20), .cyan), (Chart.sparkline(nets, width: 20), .green)]
     }
 
@@ -238,7 +240,7 @@ extension Shell {
         let windowed = inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil || inv["--run"] != nil
         let window = try ledgerWindow(inv, instance: r)
         let limit = inv["-n"].flatMap(Int.init) ?? (windowed || inv.has("--csv") ? Int.max : 20)
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, limit: limit) }
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, limit: limit, run: window.run) }
         if inv.has("--csv") { return Output(blocks: [.raw(try fillsCSV(r, fills))]) }
         var table = Table(["TIME", "SIDE", "PRICE", "AMOUNT", "FEE", "ORDER"], align: [.left, .left, .right, .right, .right, .left])
         var items: [JSON] = []

@@ -31,8 +31,9 @@ extension Commands {
 }
 
 extension Shell {
-    /// The window a ledger command covers, in ms (inclusive), and its words.
-    func ledgerWindow(_ inv: Invocation, instance r: InstanceRecord) throws(ShellError) -> (from: Int64, to: Int64, words: String) {
+    /// The window a ledger command covers, in ms (inclusive), and its words; with `--run N`, that
+    /// run's id (reads then take that run alone: a backtest's times overlap the real runs').
+    func ledgerWindow(_ inv: Invocation, instance r: InstanceRecord) throws(ShellError) -> (from: Int64, to: Int64, words: String, run: Int64?) {
         let now = manager.clock.now()
         if let n = inv["--run"].flatMap(Int.init) {
             if inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil {
@@ -43,7 +44,9 @@ extension Shell {
                 throw .failure("instance \(describe(r)) has \(runs.count) run\(runs.count == 1 ? "" : "s"); --run takes 1 to \(max(runs.count, 1))")
             }
             let run = runs[n - 1]
-            return (run.startedAt, run.stoppedAt ?? now, "run \(n) (\(TimeText.local(run.startedAt).prefix(16)) to \(run.stoppedAt.map { String(TimeText.local($0).prefix(16)) } ?? "now"))")
+            let kind = run.backtest == nil ? "" : run.endState == "backtest_partial" ? ", a partial backtest" : ", a backtest"
+            return (run.startedAt, run.stoppedAt ?? now,
+                    "run \(n) (\(TimeText.local(run.startedAt).prefix(16)) to \(run.stoppedAt.map { String(TimeText.local($0).prefix(16)) } ?? "now")\(kind))", run.id)
         }
         var from: Int64 = 0, to = now
         var words = "lifetime"
@@ -70,33 +73,32 @@ extension Shell {
             to = t
             words += " to \(TimeText.local(t).prefix(16))"
         }
-        return (from, to, words)
+        return (from, to, words, nil)
     }
 
     /// The mid an instance's fills are valued at: the market's now while it runs, else the last it saw.
-    func mark(_ r: InstanceRecord, fills: [FillRecord]) async throws(ShellError) -> (mid: Dec, words: String)? {
+    func mark(_ r: InstanceRecord, fills: [LedgerFill], run: Int64? = nil) async throws(ShellError) -> (mid: Dec, words: String)? {
+        // A backtest is valued at the last mid of its own replay.
+        if let run, let runRecord = try Shell.storeCall({ try store.runs(instance: r.id) }).first(where: { $0.id == run }), runRecord.backtest != nil {
+            if let last = try Shell.storeCall({ try store.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run) }).last {
+                return (last.mid, "the replay's last mid, at \(TimeText.iso(last.time).prefix(19))Z")
+            }
+            return fills.last.map { ($0.mid ?? $0.price, "its last fill's mid") }
+        }
         if let report = await manager.report(r.id), report.state == .running || report.state == .waiting,
            let mid = report.snapshot?.book.mid { return (mid, "now") }
         if let last = try Shell.storeCall({ try store.lastMid(instance: r.id) }), let mid = Dec(last.mid) {
             return (mid, "the last mid it saw, at \(TimeText.local(last.time).prefix(19))")
         }
-        if let f = fills.last, let price = Dec(f.mid ?? f.price) { return (price, "its last fill's mid") }
+        if let f = fills.last { return (f.mid ?? f.price, "its last fill's mid") }
         return nil
-    }
-
-    static func ledgerFills(_ records: [FillRecord], base: String) -> [LedgerFill] {
-        records.compactMap { f in
-            guard let price = Dec(f.price), let amount = Dec(f.quantity), let fee = Dec(f.fee) else { return nil }
-            return LedgerFill(time: f.time, isBuy: f.side == "buy", price: price, amount: amount, fee: fee,
-                              feeInBase: f.feeAsset == base, maker: f.maker, mid: f.mid.flatMap { Dec($0) })
-        }
     }
 
     /// Net P&L over time from the P&L snapshots of the runs in the window, each run's counted on
     /// from where the earlier ones ended.
-    func netSeries(_ r: InstanceRecord, from: Int64, to: Int64) throws(ShellError) -> [(time: Int64, net: Dec, hold: Dec)] {
-        let runs = try Shell.storeCall { try store.runs(instance: r.id) }
-        let snapshots = try Shell.storeCall { try store.pnlSnapshots(instance: r.id) }
+    func netSeries(_ r: InstanceRecord, from: Int64, to: Int64, run: Int64? = nil) throws(ShellError) -> [(time: Int64, net: Dec, hold: Dec)] {
+        let runs = try Shell.storeCall { try store.runs(instance: r.id) }.filter { run == nil ? $0.backtest == nil : $0.id == run }
+        let snapshots = try Shell.storeCall { try store.pnlSnapshots(instance: r.id, run: run) }
         var series: [(time: Int64, net: Dec, hold: Dec)] = []
         var carried: Dec = 0
         for run in runs {
@@ -125,18 +127,17 @@ extension Shell {
         for r in try targets(inv) {
             let settings = try self.settings(of: r.id)
             let window = try ledgerWindow(inv, instance: r)
-            let records = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
             let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-            let fills = Self.ledgerFills(records, base: assets.base)
+            let fills = try Shell.storeCall { try store.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run) }
             let n = try await readable(r.id)
-            guard let mark = try await mark(r, fills: records) else {
+            guard let mark = try await mark(r, fills: fills, run: window.run) else {
                 if all { continue }
                 out.line("instance \(describe(r)) has no fills and no market price yet; 'start \(r.id)' starts it")
                 out.json = .object([("id", .int(r.id)), ("fills", .int(0))])
                 return out
             }
             let s = Ledger.summarize(fills, mark: mark.mid)
-            let risk = Ledger.risk(try netSeries(r, from: window.from, to: window.to), period: by == .day || by == .week ? .day : .hour)
+            let risk = Ledger.risk(try netSeries(r, from: window.from, to: window.to, run: window.run), period: by == .day || by == .week ? .day : .hour)
             var t = totals[assets.quote] ?? (0, 0, 0)
             t.net += s.net; t.fees += s.fees; t.fills += s.fills
             totals[assets.quote] = t
@@ -215,14 +216,16 @@ extension Shell {
         let text: String, count: Int
         switch inv["WHAT"]! {
         case "fills":
-            let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to) }
+            let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
             (text, count) = (try fillsCSV(r, fills), fills.count)
         case "pnl":
             let runs = try Shell.storeCall { try store.runs(instance: r.id) }
-            let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to) }
+            let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to, run: window.run) }
             var lines = [["time", "mid", "base", "quote", "value", "hold_value", "net", "fees", "run"]]
             for row in rows {
-                let run = runs.lastIndex { $0.startedAt <= row.time }.map { String($0 + 1) } ?? ""
+                let number = window.run.flatMap { id in runs.firstIndex { $0.id == id } }
+                    ?? runs.indices.last { runs[$0].backtest == nil && runs[$0].startedAt <= row.time }
+                let run = number.map { String($0 + 1) } ?? ""
                 let net = (Dec(row.value).flatMap { v in Dec(row.hold).map { v - $0 } })?.description ?? ""
                 lines.append([TimeText.iso(row.time), row.mid, row.base, row.quote, row.value, row.hold, net, row.fees, run])
             }

@@ -26,10 +26,58 @@ extension Commands {
                     examples: ["balance", "balance btc", "balance all --json"],
                     details: "Values are in the quote asset at the mid. 'balance all' lists every running instance. Balances are the venue's, as the instance last read them (a sim or paper instance has its own account).",
                     showsData: true) { inv, shell in try await shell.balance(inv) },
+        CommandSpec("market", summary: "what an instance's market did while it ran, and how the instance took part",
+                    args: [ArgSpec("ID", .instance, optional: true)],
+                    flags: [FlagSpec("--since", value: ("DURATION", .text), "the last DURATION (default 24h)"),
+                            FlagSpec("--from", value: ("TIME", .text), "from TIME: 2026-12-01, 2026-12-01T09:00 (local) or …Z (UTC)"),
+                            FlagSpec("--to", value: ("TIME", .text), "up to TIME, in the same forms"),
+                            FlagSpec("--run", value: ("N", .integer(1...1_000_000)), "the instance's Nth run only")],
+                    examples: ["market", "market btc --since 7d", "market 1 --run 2 --json"],
+                    details: "From the market samples a running instance stores once a second (raw for a day, then one a minute, kept for 'option samples.keep'): the mid's open, high, low and last and its range; the market's traded volume and the instance's share of it (its fills over the market's prints, which include them); quote uptime (the share of the time with a bid and an ask of the instance resting); the average distance of its quotes from the mid (half its spread when both sides rest, else the one side's) and its spread against the market's. Only time while the instance ran counts.",
+                    showsData: true) { inv, shell in try await shell.marketSummary(inv) },
     ]
 }
 
 extension Shell {
+    func marketSummary(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try target(inv)
+        let settings = try self.settings(of: r.id)
+        var window = try ledgerWindow(inv, instance: r)
+        if inv["--since"] == nil && inv["--from"] == nil && inv["--run"] == nil {
+            window.from = window.to - 86_400_000
+            window.words = "the last 24h"
+        }
+        let samples = try Shell.storeCall { try store.samples(instance: r.id, from: window.from, to: window.to, run: window.run) }
+        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
+        let m = MarketSummary.summarize(samples, from: window.from, to: window.to)
+        let ours = fills.reduce(Dec(0)) { $0 + (Dec($1.quantity) ?? 0) }
+        let oursQuote = fills.reduce(Dec(0)) { total, f in total + (Dec(f.quantity) ?? 0) * (Dec(f.price) ?? 0) }
+        let n = try await readable(r.id)
+        func d(_ x: Dec?) -> JSON { x.map { .string($0.description) } ?? .null }
+        var out = Output(json: .object([
+            ("id", .int(r.id)), ("name", .string(r.name)), ("pair", .string(settings.pair)),
+            ("from", .string(TimeText.iso(window.from))), ("to", .string(TimeText.iso(window.to))),
+            ("samples", .int(m.samples)), ("covered_ms", .int(Int(m.covered))),
+            ("open", d(m.open)), ("high", d(m.high)), ("low", d(m.low)), ("last", d(m.last)), ("range", d(m.range)),
+            ("range_share", d(m.rangeShare)), ("volume_base", d(m.volume)), ("volume_quote", d(m.turnover)),
+            ("our_volume_base", d(ours)), ("our_volume_quote", d(oursQuote)), ("our_share", d(m.share(of: ours))),
+            ("quote_uptime", d(m.uptime)), ("quote_distance", d(m.distance)), ("our_spread", d(m.ourSpread)),
+            ("market_spread", d(m.marketSpread)),
+        ]))
+        out.line(Line([("instance \(r.id) '\(r.name)'", .bold), (" · \(settings.venue) \(settings.pair) · market over \(window.words)", .plain)]))
+        guard let open = m.open, let high = m.high, let low = m.low, let last = m.last else {
+            out.line("no market samples in that window: they are taken once a second while the instance runs ('start \(r.id)')")
+            return out
+        }
+        func percent(_ x: Dec?) -> String { x.map { Units.renderPercent($0.rounded(places: 6)) } ?? "-" }
+        out.line("covered  \(TimeSpan(milliseconds: m.covered / 1000 * 1000)) of running time in \(m.samples) samples")
+        out.line("mid      open \(n.mid(open)), high \(n.mid(high)), low \(n.mid(low)), last \(n.mid(last)); range \(n.mid(high - low)) (\(percent(m.rangeShare)))")
+        out.line("volume   \(n.amount(m.volume)) \(n.base) (\(n.money(m.turnover))); ours \(n.amount(ours)) \(n.base), \(percent(m.share(of: ours))) of it")
+        out.line("quoting  both sides \(percent(m.uptime)) of the time; quotes \(percent(m.distance)) from the mid on average")
+        out.line("spread   ours \(percent(m.ourSpread)) on average, the market's \(percent(m.marketSpread))")
+        return out
+    }
+
     /// The book an instance sees: its run's last, else the venue's now; and the rules to show it at.
     func market(of r: InstanceRecord) async throws(ShellError) -> (book: OrderBook, rules: MarketRules?, report: InstanceReport?) {
         let settings = try self.settings(of: r.id)

@@ -4,14 +4,15 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + ledgerCommands + chartCommands + vaultCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + ledgerCommands + chartCommands + backtestCommands + vaultCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
         ("Instances", ["new", "list", "use", "rename", "copy", "delete"]),
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
         ("Trading", ["start", "stop", "pause", "resume", "halt", "status", "orders", "fills", "log", "clear-log", "preview"]),
-        ("Market and P&L", ["book", "trades", "balance", "pnl", "chart", "export"]),
+        ("Market and P&L", ["book", "trades", "balance", "market", "pnl", "chart", "export"]),
+        ("Backtests", ["record", "backtest"]),
         ("Keys", ["keys", "vault"]),
         ("Shell", ["option", "source", "apply", "help", "quit"]),
     ]

@@ -1,0 +1,120 @@
+import Foundation
+import MMCore
+import MMRecording
+import MMSim
+import MMStorage
+import MMStrategy
+
+/// What a backtest replays, and with what.
+public struct BacktestPlan: Sendable {
+    public var instance: Int
+    public var name: String
+    /// The instance's settings with the overrides applied.
+    public var settings: Settings
+    public var data: String
+    public var from: Int64?
+    public var to: Int64?
+    /// Milliseconds each request takes to reach the venue and come back.
+    public var latency: Int64
+    /// KEY=VALUE as given, for the record.
+    public var overrides: [String]
+
+    public init(instance: Int, name: String, settings: Settings, data: String, from: Int64?, to: Int64?, latency: Int64, overrides: [String]) {
+        self.instance = instance; self.name = name; self.settings = settings; self.data = data
+        self.from = from; self.to = to; self.latency = latency; self.overrides = overrides
+    }
+}
+
+/// What a backtest did: the run it stored and the replay's own figures.
+public struct BacktestResult: Sendable {
+    /// The run in the instance's store, and its number among the instance's runs.
+    public var run: Int64
+    public var partial: Bool
+    /// Replay time covered, ms.
+    public var from: Int64
+    public var to: Int64
+    public var decisions: Int
+    public var events: Int
+    public var fills: Int
+    public var quoteUptime: Double?
+    public var gaps: [(from: Int64, to: Int64?, reason: String)]
+    public var wallSeconds: Double
+}
+
+/// Runs an instance's settings over a recording with the code that runs it live: the same
+/// `InstanceRunner` and strategy, behind `ReplayExchange`, on the replay's clock. Decisions come
+/// as a live instance takes them: at once when the book changes, and at least every `interval`.
+/// The run is made in a scratch store and copied into `store` as a run of the instance marked
+/// as a backtest, so that `pnl`, `fills`, `chart` and `export` show it with `--run N`.
+public enum Backtest {
+    public static func run(_ plan: BacktestPlan, into store: Store, interval: Int64 = 500,
+                           progress: @Sendable (Double) -> Void = { _ in },
+                           cancelled: @Sendable () -> Bool = { false }) async throws(EngineError) -> BacktestResult {
+        let began = ContinuousClock.now
+        let sim = SimMarketConfig(plan.settings)
+        let exchange: ReplayExchange
+        do {
+            exchange = try await ReplayExchange(path: plan.data, pair: plan.settings.pair, from: plan.from, to: plan.to,
+                                                latency: plan.latency, base: sim.base, quote: sim.quote)
+        } catch {
+            throw EngineError(error.message)
+        }
+        let clock = exchange.clock
+        let start = clock.now()
+        let scratch: Store
+        do {
+            scratch = try Store.inMemory()
+            try scratch.createInstance(id: plan.instance, name: plan.name)
+        } catch {
+            throw EngineError("cannot make the backtest's scratch store: \(error.message)")
+        }
+        let runner = InstanceRunner(id: plan.instance, name: plan.name, settings: plan.settings, store: scratch, exchange: exchange,
+                                    clock: clock, token: "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36))
+        try await runner.start(seedNote: nil)
+        var decisions = 0
+        var partial = false
+        var lastTick = clock.now()
+        await runner.tick()
+        decisions += 1
+        var steps = 0
+        while true {
+            let state = await runner.runState
+            guard state == .running || state == .waiting else { break }
+            guard let next = await exchange.nextTime() else { break }
+            let due = lastTick + interval
+            do { try await exchange.advance(to: min(next, due)) } catch { break }
+            if await exchange.changed || clock.now() >= due {
+                await runner.tick()
+                decisions += 1
+                lastTick = clock.now()
+            }
+            steps += 1
+            if steps % 4096 == 0 {
+                if cancelled() { partial = true; break }
+                if let to = plan.to, to > start {
+                    progress(min(1, Double(clock.now() - start) / Double(to - start)))
+                } else {
+                    progress(await exchange.progress())
+                }
+            }
+        }
+        let report = await runner.report()
+        await runner.stop(reason: partial ? "interrupted" : "the end of the data")
+        let end = clock.now()
+        var record: [String: Any] = ["data": plan.data, "pair": exchange.meta.pair, "from": TimeText.iso(start), "to": TimeText.iso(end),
+                                     "latency_ms": plan.latency, "overrides": plan.overrides, "partial": partial]
+        if let seed = exchange.meta.seed { record["seed"] = seed }
+        let json = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let run: Int64
+        do {
+            run = try store.importBacktestRun(from: scratch, instance: plan.instance, backtest: json,
+                                              state: partial ? "backtest_partial" : "backtest")
+        } catch {
+            throw EngineError("the backtest ran but could not be stored: \(error.message)")
+        }
+        let took = ContinuousClock.now - began
+        return BacktestResult(run: run, partial: partial, from: start, to: end, decisions: decisions, events: await exchange.events,
+                              fills: await runner.fillCount, quoteUptime: report.quoteUptime, gaps: await exchange.gaps,
+                              wallSeconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+    }
+}
