@@ -220,13 +220,13 @@ _mmsh_sim() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve)
+    serve|record)
         # Offer subcommand argument completions
         "_mmsh_sim_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve record' -- "${cur}"))
         ;;
     esac
 }
@@ -259,6 +259,36 @@ _mmsh_sim_serve() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    esac
+}
+
+_mmsh_sim_record() {
+    repeating_flags=()
+    non_repeating_flags=(--force --version -h --help)
+    repeating_options=(--set)
+    non_repeating_options=(--pair --seed --duration --start --out)
+    __mmsh_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--pair')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--duration')
+        return
+        ;;
+    '--start')
+        return
+        ;;
+    '--out')
+        return
+        ;;
+    '--set')
         return
         ;;
     esac

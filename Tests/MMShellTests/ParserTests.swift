@@ -54,7 +54,7 @@ import Testing
         #expect(error("set levels.count 0") == "levels.count: 0 is out of range; accepted: 1–20")
         #expect(error("new 'bad name'") == "new: 'bad name' is not a valid name; use 1–32 letters, digits, '.', '_' or '-', not only digits")
         #expect(error("new 12") == "new: '12' is not a valid name; use 1–32 letters, digits, '.', '_' or '-', not only digits")
-        #expect(error("option colr on") == "unknown option 'colr' (did you mean 'color'?); accepted: max_instances, color, output, history.size, notify, api.listen, alerts.webhook, alerts.events, alerts.contact_after")
+        #expect(error("option colr on") == "unknown option 'colr' (did you mean 'color'?); accepted: max_instances, color, output, history.size, notify, samples.keep, api.listen, alerts.webhook, alerts.events, alerts.contact_after")
         #expect(error("option color blue") == "color: unknown value 'blue'; accepted: auto, on, off")
         #expect(error("option api.listen 0.0.0.0:99999") == "api.listen: '0.0.0.0:99999' is not an address; accepted: HOST:PORT, such as 127.0.0.1:9180 or [::1]:9180 (port 1–65535), or off")
         #expect(error("option api.listen example.com:80") == "api.listen: 'example.com:80' is not an address; accepted: HOST:PORT, such as 127.0.0.1:9180 or [::1]:9180 (port 1–65535), or off")
@@ -120,7 +120,7 @@ import Testing
         #expect(completer.complete("set inventory.skew ") == ["off", "on"])
         #expect(completer.complete("set order.max o") == ["off"])
         #expect(completer.complete("option color ") == ["auto", "off", "on"])
-        #expect(completer.complete("option ") == ["alerts.contact_after", "alerts.events", "alerts.webhook", "api.listen", "color", "history.size", "max_instances", "notify", "output"])
+        #expect(completer.complete("option ") == ["alerts.contact_after", "alerts.events", "alerts.webhook", "api.listen", "color", "history.size", "max_instances", "notify", "output", "samples.keep"])
         #expect(completer.complete("help st") == ["start", "status", "stop"])
         #expect(completer.complete("help se") == ["set", "settings"])
     }
