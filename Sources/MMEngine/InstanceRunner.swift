@@ -337,7 +337,7 @@ public actor InstanceRunner {
         // cancelled, or adopted when `orphans` says so; other orders of the account are never touched.
         try await settleEarlierRuns()
         runId = try store.startRun(instance: id, at: startedAt, base: startBase.description, quote: startQuote.description, seed: seedNote)
-        sampler = Sampler(keep: Self.samplesKept(store))
+        sampler = Sampler(keep: samplesKept())
         answeredAt = startedAt
         carryToday()
         runState = .running
@@ -970,11 +970,20 @@ public actor InstanceRunner {
         }
     }
 
-    /// `option samples.keep`, as stored (its default when it cannot be read).
-    static func samplesKept(_ store: Store) -> Int64 {
+    /// `option samples.keep`, as stored. A read that fails is said in the log and the default
+    /// stands: it only decides how long old samples are kept, and nothing is deleted early
+    /// unless a shorter keep was set.
+    func samplesKept() -> Int64 {
         let spec = OptionCatalog.specs.first { $0.key == "samples.keep" }!
-        let stored = (try? store.options())?["samples.keep"].flatMap { try? spec.parse($0) }
-        return (stored ?? spec.defaultValue).duration?.milliseconds ?? 30 * 86_400_000
+        var value = spec.defaultValue
+        do {
+            if let text = try store.options()["samples.keep"] { value = try spec.parse(text) }
+        } catch let e as StoreError {
+            log(.warning, "store", "cannot read option samples.keep (\(e.message)); market samples are kept for the default \(spec.defaultValue)")
+        } catch {
+            log(.warning, "store", "option samples.keep as stored is not a duration (\(error)); market samples are kept for the default \(spec.defaultValue)")
+        }
+        return value.duration?.milliseconds ?? 30 * 86_400_000
     }
 
     /// Writes the samples taken, every ten seconds (and at stop), and keeps the stored ones

@@ -78,9 +78,7 @@ public actor PaperExchange: Exchange {
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
         _ = try await rules()
-        let rules = matcher!.rules
-        let placed = try matcher!.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
-                                        quantity: o.quantity.floored(toMultipleOf: rules.step), time: clock.now())
+        let placed = try matcher!.place(o, at: clock.now())
         pending += matcher!.takeTakerFills()
         return placed
     }
@@ -105,4 +103,13 @@ public actor PaperExchange: Exchange {
     public func onMarketChange(_ action: @escaping @Sendable () -> Void) async { await feed.onChange(action) }
 
     public func close() async { await feed.stop() }
+}
+
+extension PaperMatcher {
+    /// An order as the paper and backtest venues take it: price and amount floored to the
+    /// market's tick and step, as MEXC floors them.
+    mutating func place(_ o: OrderRequest, at time: Int64) throws(ExchangeError) -> ExchangeOrder {
+        try place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
+                  quantity: o.quantity.floored(toMultipleOf: rules.step), time: time)
+    }
 }

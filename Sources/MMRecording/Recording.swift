@@ -68,6 +68,9 @@ public struct RecordingError: Error, Equatable, Sendable, CustomStringConvertibl
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+
+    /// What the untyped initializers threw, as a `RecordingError`.
+    public static func from(_ error: any Error) -> RecordingError { error as? RecordingError ?? RecordingError("\(error)") }
 }
 
 /// The file format, version 1:
@@ -130,7 +133,9 @@ public final class RecordingWriter {
     /// Creates `path` (it must not exist unless `replace`) and writes the header and `meta`.
     /// `sync` false skips the fsync after each block (generated recordings, which a crash
     /// would have to make again anyway).
-    public init(path: String, meta: RecordingMeta, replace: Bool = false, sync: Bool = true) throws(RecordingError) {
+    /// Throws only `RecordingError`; untyped because a class initializer with typed throws
+    /// crashed the process when it threw (Swift 6.3).
+    public init(path: String, meta: RecordingMeta, replace: Bool = false, sync: Bool = true) throws {
         self.path = path
         self.sync = sync
         let flags = O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL)
@@ -141,7 +146,10 @@ public final class RecordingWriter {
         }
         try writeAll(RecordingFormat.magic + [RecordingFormat.version])
         let json: Data
-        do { json = try JSONEncoder().encode(meta) } catch { throw RecordingError("cannot encode the recording's header: \(error)") }
+        // Sorted keys: the same recording is the same file, byte for byte.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        do { json = try encoder.encode(meta) } catch { throw RecordingError("cannot encode the recording's header: \(error)") }
         try append(.meta, time: meta.started * 1000, payload: Array(json))
         frames = 0
     }
@@ -218,27 +226,37 @@ public final class RecordingReader {
     /// How far into the file reading is, 0 to 1.
     public var progress: Double { size > 0 ? Double(offset) / Double(size) : 1 }
 
-    public init(path: String) throws(RecordingError) {
-        self.path = path
+    /// Opens a recording and reads its header. A factory, not a throwing initializer: a class
+    /// initializer that threw inside async code crashed the engine (Swift 6.3).
+    public static func open(_ path: String) throws(RecordingError) -> RecordingReader {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw RecordingError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
         }
-        self.handle = handle
-        size = Int((try? handle.seekToEnd()) ?? 0)
+        let size = Int((try? handle.seekToEnd()) ?? 0)
         try? handle.seek(toOffset: 0)
         let header = [UInt8]((try? handle.read(upToCount: RecordingFormat.headerSize)) ?? Data())
         guard header.count == RecordingFormat.headerSize, Array(header.prefix(7)) == RecordingFormat.magic else {
+            try? handle.close()
             throw RecordingError("\(path) is not an mmsh recording (it does not start with MMSHREC); 'record' and 'mmsh sim record' write them")
         }
         guard header[7] <= RecordingFormat.version, header[7] > 0 else {
+            try? handle.close()
             throw RecordingError("\(path) is a recording of format \(header[7]), written by a newer mmsh; this one reads format \(RecordingFormat.version)")
         }
-        // The header frame comes first; until it is read, a blank stands in.
-        self.meta = RecordingMeta(pair: "", source: "", depth: "", started: 0)
-        var meta: RecordingMeta?
-        if let f = try next(), f.kind == .meta { meta = try? JSONDecoder().decode(RecordingMeta.self, from: Data(f.payload)) }
-        guard let meta else { throw RecordingError("\(path) has no readable header frame: it is damaged or not an mmsh recording") }
-        self.meta = meta
+        let reader = RecordingReader(path: path, handle: handle, size: size)
+        // The header frame comes first.
+        guard let f = try reader.next(), f.kind == .meta, let meta = try? JSONDecoder().decode(RecordingMeta.self, from: Data(f.payload)) else {
+            throw RecordingError("\(path) has no readable header frame: it is damaged or not an mmsh recording")
+        }
+        reader.meta = meta
+        return reader
+    }
+
+    private init(path: String, handle: FileHandle, size: Int) {
+        self.path = path
+        self.handle = handle
+        self.size = size
+        meta = RecordingMeta(pair: "", source: "", depth: "", started: 0)
     }
 
     deinit { try? handle.close() }
@@ -321,7 +339,7 @@ public struct RecordingInfo: Sendable {
     public var truncated: Int?
 
     public static func scan(_ path: String) throws(RecordingError) -> RecordingInfo {
-        let reader = try RecordingReader(path: path)
+        let reader = try RecordingReader.open(path)
         var info = RecordingInfo(meta: reader.meta, size: reader.size)
         while let f = try reader.next() {
             if info.first == nil { info.first = f.time }

@@ -12,8 +12,8 @@ public enum SimRecorder {
     /// `progress` hears the share done now and then. Returns the frames written.
     public static func record(options: SimServerOptions, start: Int64, duration: Int64, to writer: RecordingWriter,
                               progress: (Double) -> Void = { _ in }) async throws -> Int {
-        let clock = Mutex<Int64>(start)
-        let sim = try SimulatedMEXC(options: options, now: { clock.withLock { $0 } })
+        let clock = SimTime(start)
+        let sim = try SimulatedMEXC(options: options, now: { clock.now })
         let symbol = options.pairs.first.flatMap(Units.normalizeSymbol) ?? "BTCUSDT"
         func get(_ path: String, _ query: String) async throws -> [UInt8] {
             let r = await sim.handle(SimRequest(method: "GET", path: path, rawQuery: query))
@@ -29,7 +29,7 @@ public enum SimRecorder {
         var lastProgress = start
         while t < start + duration {
             t += step
-            clock.withLock { $0 = t }
+            clock.now = t
             for frame in await sim.publicFrames(symbol) { try writer.append(.stream, time: t * 1000, payload: frame) }
             if t - lastProgress >= 600_000 {
                 lastProgress = t
@@ -38,6 +38,17 @@ public enum SimRecorder {
         }
         try writer.close()
         return writer.frames
+    }
+}
+
+/// The simulated time of a recording being made, shared with the simulator's clock. A class:
+/// the escaping clock closure must hold the lock by reference, not capture a local `Mutex`.
+final class SimTime: Sendable {
+    private let t: Mutex<Int64>
+    init(_ start: Int64) { t = Mutex(start) }
+    var now: Int64 {
+        get { t.withLock { $0 } }
+        set { t.withLock { $0 = newValue } }
     }
 }
 

@@ -47,17 +47,30 @@ public struct BacktestResult: Sendable {
 /// The run is made in a scratch store and copied into `store` as a run of the instance marked
 /// as a backtest, so that `pnl`, `fills`, `chart` and `export` show it with `--run N`.
 public enum Backtest {
+    /// Opens the plan's recording, checks its pair, and replays it up to the window's start.
+    /// Written out here, untyped: the same steps as a static method of the actor itself
+    /// (`async throws(RecordingError)`) crashed the process later, when a job ran into freed
+    /// memory (Swift 6.3.1, debug builds); a test runs these steps three times over.
+    static func replay(_ plan: BacktestPlan, base: Dec, quote: Dec) async throws -> ReplayExchange {
+        let reader = try RecordingReader.open(plan.data)
+        guard reader.meta.pair == plan.settings.pair else {
+            throw RecordingError("\(plan.data) records \(reader.meta.pair), not \(plan.settings.pair); set the instance's pair to \(reader.meta.pair) or record \(plan.settings.pair)")
+        }
+        let exchange = ReplayExchange(reader: reader, to: plan.to, latency: plan.latency, base: base, quote: quote)
+        try await exchange.prepare(from: plan.from)
+        return exchange
+    }
+
     public static func run(_ plan: BacktestPlan, into store: Store, interval: Int64 = 500,
                            progress: @Sendable (Double) -> Void = { _ in },
-                           cancelled: @Sendable () -> Bool = { false }) async throws(EngineError) -> BacktestResult {
+                           cancelled: @Sendable () -> Bool = { false }) async throws -> BacktestResult {
         let began = ContinuousClock.now
         let sim = SimMarketConfig(plan.settings)
         let exchange: ReplayExchange
         do {
-            exchange = try await ReplayExchange(path: plan.data, pair: plan.settings.pair, from: plan.from, to: plan.to,
-                                                latency: plan.latency, base: sim.base, quote: sim.quote)
+            exchange = try await replay(plan, base: sim.base, quote: sim.quote)
         } catch {
-            throw EngineError(error.message)
+            throw EngineError(RecordingError.from(error).message)
         }
         let clock = exchange.clock
         let start = clock.now()

@@ -47,21 +47,23 @@ public actor ReplayExchange: Exchange {
     public private(set) var events = 0
     public private(set) var gaps: [(from: Int64, to: Int64?, reason: String)] = []
 
-    /// Opens `path` and replays it, without orders, up to `from` (ms; nil: the first snapshot).
-    public init(path: String, pair: String, from: Int64?, to: Int64?, latency: Int64, base: Dec, quote: Dec) async throws(RecordingError) {
-        reader = try RecordingReader(path: path)
+    /// A replay of `reader` up to `to` (ms). `prepare` then builds the book up to the window's
+    /// start. Nothing here throws: see `Backtest.replay`.
+    public init(reader: RecordingReader, to: Int64?, latency: Int64, base: Dec, quote: Dec) {
+        self.reader = reader
         meta = reader.meta
-        guard meta.pair == pair else {
-            throw RecordingError("\(path) records \(meta.pair), not \(pair); set the instance's pair to \(meta.pair) or record \(pair)")
-        }
         self.latency = latency
         self.base = base
         self.quote = quote
         clock = ReplayClock(meta.started)
-        next = try reader.next()
         end = to ?? Int64.max
-        // Up to the window's start the book is built; the instance starts at the first moment
-        // after it with a synced book.
+    }
+
+    /// Builds the book up to the window's start; the instance starts at the first moment after
+    /// it with a synced book.
+    public func prepare(from: Int64?) throws(RecordingError) {
+        let path = reader.path
+        next = try reader.next()
         let start = from ?? meta.started
         while let f = next, f.time / 1000 <= start || !book.isSynced || marketRules == nil {
             try apply(f)
@@ -195,9 +197,7 @@ public actor ReplayExchange: Exchange {
         try roundTrip()
         guard matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
         guard book.isSynced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
-        let rules = matcher!.rules
-        let placed = try matcher!.place(clientId: o.clientId, side: o.side, type: o.type, price: o.price.floored(toMultipleOf: rules.tick),
-                                        quantity: o.quantity.floored(toMultipleOf: rules.step), time: clock.now())
+        let placed = try matcher!.place(o, at: clock.now())
         pending += matcher!.takeTakerFills()
         return placed
     }

@@ -116,7 +116,7 @@ extension Shell {
             }, cancelled: { console.interrupted })
         } catch {
             if showProgress { console.write("\r\u{1B}[K") }
-            throw .failure("backtest: \(error.message)")
+            throw .failure("backtest: \((error as? EngineError)?.message ?? "\(error)")")
         }
         if showProgress { console.write("\r\u{1B}[K") }
         return try await backtestSummary(r, settings: settings, result: result, plan: plan)
