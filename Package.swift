@@ -75,13 +75,15 @@ let package = Package(
         .target(name: "MMRecording", dependencies: [
             .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // The engine's typed API, which every command calls, and its implementation in the engine's process.
+        .target(name: "MMAPI", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMEngine", "MMVault", "MMMexc"]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
-        .target(name: "MMShell", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc", "MMRecording"]),
+        .target(name: "MMShell", dependencies: ["MMAPI", "MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc", "MMRecording"]),
         // The engine's control API on the wire: session frames, the socket client (plain POSIX, so a client starts in milliseconds).
         .target(name: "MMControl"),
         // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), sessions, metrics.
         .target(name: "MMDaemon", dependencies: [
-            "MMControl", "MMShell", "MMEngine", "MMStorage", "MMVault", "MMCore", "MMStrategy",
+            "MMControl", "MMShell", "MMAPI", "MMEngine", "MMStorage", "MMVault", "MMCore", "MMStrategy",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
@@ -95,7 +97,7 @@ let package = Package(
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
         // Thin executable over the libraries.
         .executableTarget(name: "mmsh", dependencies: [
-            "MMShell", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore", "MMControl", "MMDaemon", "MMStorage", "MMRecording",
+            "MMShell", "MMAPI", "LineEditing", "CCurl", "MMVault", "MMSimServer", "MMMexc", "MMCore", "MMControl", "MMDaemon", "MMStorage", "MMRecording",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -114,10 +116,10 @@ let package = Package(
             "MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "MMShellTests", dependencies: [
-            "MMShell", "MMStorage", "MMCore", "MMEngine", "MMStrategy", "MMRecording", "MMSimServer", .product(name: "GRDB", package: "GRDB.swift"),
+            "MMShell", "MMAPI", "MMStorage", "MMCore", "MMEngine", "MMStrategy", "MMRecording", "MMSimServer", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
-        .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMStorage", "MMCore"]),
+        .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMAPI", "MMStorage", "MMCore"]),
         // The REST client and the live venue against the simulator server on loopback.
         .testTarget(name: "MMLiveTests", dependencies: ["MMEngine", "MMMexc", "MMSimServer", "MMStorage", "MMStrategy", "MMSim", "MMCore"]),
         // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.

@@ -257,6 +257,23 @@ public struct Settings: Sendable, Hashable {
 
     public mutating func reset(_ key: String) { overrides[key] = nil }
 
+    /// Settings from their stored text. A key this version does not know, or a value it cannot
+    /// read, keeps its default here (the stored text is left as it is) and is named in `problems`.
+    public static func stored(_ raw: [String: String], instance id: Int) -> (settings: Settings, problems: [String]) {
+        var settings = Settings()
+        var problems: [String] = []
+        for (key, text) in raw.sorted(by: { $0.key < $1.key }) {
+            guard let spec = Catalog.spec(key) else {
+                problems.append("instance \(id): stored setting '\(key)' is unknown to this mmsh; ignored")
+                continue
+            }
+            do { settings.set(key, try spec.parse(text)) } catch {
+                problems.append("instance \(id): stored \(key) '\(text)' is not valid (\(error.message)); using the default")
+            }
+        }
+        return (settings, problems)
+    }
+
     /// Rules that span keys. Checked after every change, before anything is stored.
     public func validate() throws(SettingError) {
         if let lo = self["order.min"].decimal, let hi = self["order.max"].decimal, lo > hi {

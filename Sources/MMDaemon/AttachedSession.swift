@@ -6,7 +6,7 @@ import MMShell
 /// Commands run one at a time, off the loop that reads the client's frames, so that a Ctrl-C
 /// or an answer reaches a command that is running.
 actor AttachedSession {
-    let engine: ShellEngine
+    let engine: LocalEngine
     let send: @Sendable (SessionFrame) -> Void
     let engineEnvironment: [String: String]
     var shell: Shell?
@@ -14,7 +14,7 @@ actor AttachedSession {
     var running: Task<Void, Never>?
     var queue: [SessionFrame] = []
 
-    init(engine: ShellEngine, environment: [String: String], send: @escaping @Sendable (SessionFrame) -> Void) {
+    init(engine: LocalEngine, environment: [String: String], send: @escaping @Sendable (SessionFrame) -> Void) {
         self.engine = engine
         self.engineEnvironment = environment
         self.send = send
@@ -47,7 +47,7 @@ actor AttachedSession {
         // The engine's own variables (MMSH_PASSPHRASE of a systemd unit) unless the client gives its own.
         let environment = engineEnvironment.merging(hello.environment) { _, client in client }
         do {
-            let shell = try Shell(engine: engine, console: console, detachable: true, environment: environment,
+            let shell = try await Shell(api: engine, console: console, detachable: true, environment: environment,
                                   workingDirectory: hello.directory)
             self.shell = shell
             self.console = console

@@ -41,7 +41,7 @@ struct EngineRequestContext: RequestContext, WebSocketRequestContext {
 /// serving every shell, script and tool over HTTP/1.1 on the Unix socket `mmsh.sock`.
 public final class EngineService: Sendable {
     public let directory: DataDirectory
-    public let engine: ShellEngine
+    public let engine: LocalEngine
     let options: EngineOptions
     let startedAt = Date()
     let sessions = Mutex(0)
@@ -59,13 +59,13 @@ public final class EngineService: Sendable {
         _ = EngineMetrics.registry
         let store = try Store.open(directory: directory)
         let vault = Vault(url: directory.file("vault.json"))
-        engine = ShellEngine(store: store, vault: vault, shared: true)
+        engine = LocalEngine(store: store, vault: vault, shared: true)
     }
 
     /// Serves until stopped (`POST /v1/daemon/stop`, SIGTERM, SIGINT, or idle); every running
     /// instance is stopped (orders cancelled and confirmed) before it returns.
     public func run(onListening: @escaping @Sendable () -> Void = {}) async throws {
-        let setup = try Shell(engine: engine, console: BufferConsole(), detachable: true, environment: options.environment)
+        let setup = try await Shell(api: engine, console: BufferConsole(), detachable: true, environment: options.environment)
         let interrupted = await setup.closeInterruptedRuns()
         // We hold the directory's lock, so a socket file left there is a crashed engine's.
         unlink(socketPath)
@@ -163,18 +163,18 @@ struct SameUserMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if stopping() && request.uri.path != "/v1/daemon" {
-            return APIError(status: .serviceUnavailable, code: "stopping", message: "the engine is stopping its instances and will exit; start mmsh again afterwards").response
+            return HTTPFailure(status: .serviceUnavailable, code: "stopping", message: "the engine is stopping its instances and will exit; start mmsh again afterwards").response
         }
         if checkPeer, let provider = context.channel as? SocketOptionProvider {
             let peer: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: .init(SOL_SOCKET), name: .init(SO_PEERCRED)).get()
             if let peer, peer.uid != getuid() {
-                return APIError(status: .forbidden, code: "forbidden",
+                return HTTPFailure(status: .forbidden, code: "forbidden",
                                 message: "this engine belongs to another user (uid \(getuid())); connections from uid \(peer.uid) are refused").response
             }
         }
         do {
             return try await next(request, context)
-        } catch let e as APIError {
+        } catch let e as HTTPFailure {
             return e.response
         } catch let e as HTTPError {
             // The router's own refusals (no such path, a body too large) in the API's words.
@@ -186,7 +186,7 @@ struct SameUserMiddleware: RouterMiddleware {
             default: message = e.body ?? e.status.reasonPhrase
             }
             let code = e.status == .notFound ? "not_found" : e.status == .contentTooLarge ? "too_large" : "bad_request"
-            return APIError(status: e.status, code: code, message: message).response
+            return HTTPFailure(status: e.status, code: code, message: message).response
         }
     }
 }

@@ -29,7 +29,7 @@ enum EngineMetrics {
         var samples: [(labels: String, value: String)] = []
     }
 
-    static func render(_ engine: ShellEngine, sessions: Int, uptime: Double) async -> String {
+    static func render(_ engine: LocalEngine, sessions: Int, uptime: Double) async -> String {
         var families: [String: Family] = [:]
         var order: [String] = []
         func add(_ name: String, _ type: String, _ help: String, _ labels: String, _ value: String) {

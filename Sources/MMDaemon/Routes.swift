@@ -9,7 +9,7 @@ import MMShell
 import NIOCore
 
 /// An API error: a stable code and the same one-line message the shell prints.
-struct APIError: Error {
+struct HTTPFailure: Error {
     var status: HTTPResponse.Status
     var code: String
     var message: String
@@ -19,16 +19,21 @@ struct APIError: Error {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    /// A shell error as the API answers it.
+    /// A shell (API) error as the HTTP API answers it: its kind decides the status and code.
     init(_ e: ShellError) {
         message = e.message
+        code = e.code
         switch e.kind {
-        case .usage: (status, code) = (.badRequest, "bad_request")
-        case .interrupted: (status, code) = (.requestTimeout, "interrupted")
+        case .usage: status = .badRequest
+        case .notFound: status = .notFound
+        case .conflict: status = .conflict
+        case .locked: status = HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        case .interrupted: status = .requestTimeout
         case .failure, .reported:
+            // Commands that state their failure in words only, until each names its kind.
             if e.message.hasPrefix("there is no instance") { (status, code) = (.notFound, "not_found") }
             else if e.message.contains("running already") || e.message.contains("is not running") { (status, code) = (.conflict, "conflict") }
-            else { (status, code) = (.unprocessableContent, "failed") }
+            else { status = .unprocessableContent }
         }
     }
 
@@ -74,7 +79,7 @@ extension EngineService {
                 let token = try APIToken.create(in: self.directory.url)
                 return Self.json("{\"token\":\(JSONText.quote(token))}\n", status: .ok)
             } catch {
-                throw APIError(status: .internalServerError, code: "failed", message: "cannot write the token's file in \(self.directory.url.path)")
+                throw HTTPFailure(status: .internalServerError, code: "failed", message: "cannot write the token's file in \(self.directory.url.path)")
             }
         }
         router.get("/v1/instances") { _, _ in await self.command("status --json") }
@@ -145,7 +150,7 @@ extension EngineService {
     static func id(_ c: EngineRequestContext) throws -> Int {
         let text = c.parameters.get("id") ?? ""
         guard let id = Int(text), id > 0 else {
-            throw APIError(status: .badRequest, code: "bad_request", message: "'\(text)' is not an instance id; ids are whole numbers from 1")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "'\(text)' is not an instance id; ids are whole numbers from 1")
         }
         return id
     }
@@ -153,7 +158,7 @@ extension EngineService {
     static func count(_ r: Request, _ name: String) throws -> Int? {
         guard let text = r.uri.queryParameters.get(name) else { return nil }
         guard let n = Int(text), (1...1_000_000).contains(n) else {
-            throw APIError(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a count from 1 to 1000000")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a count from 1 to 1000000")
         }
         return n
     }
@@ -162,7 +167,7 @@ extension EngineService {
     static func duration(_ r: Request, _ name: String) throws -> String? {
         guard let text = r.uri.queryParameters.get(name) else { return nil }
         guard let span = Units.parseDuration(String(text)), span.milliseconds > 0 else {
-            throw APIError(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a duration such as 30m, 24h or 7d")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "\(name): '\(text)' is not a duration such as 30m, 24h or 7d")
         }
         return span.description
     }
@@ -171,16 +176,16 @@ extension EngineService {
     static func commandLine(_ request: Request) async throws -> String {
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: 64 * 1024) } catch {
-            throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is over 64 KiB")
+            throw HTTPFailure(status: .contentTooLarge, code: "too_large", message: "the request body is over 64 KiB")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else {
-            throw APIError(status: .badRequest, code: "bad_request", message: "the body must be a JSON object such as {\"line\": \"status --json\"}")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "the body must be a JSON object such as {\"line\": \"status --json\"}")
         }
         if let unknown = object.keys.sorted().first(where: { $0 != "line" }) {
-            throw APIError(status: .badRequest, code: "bad_request", message: "unknown field '\(unknown)'; the body takes only \"line\"")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "unknown field '\(unknown)'; the body takes only \"line\"")
         }
         guard let line = object["line"] as? String else {
-            throw APIError(status: .badRequest, code: "bad_request", message: "\"line\" must be a string: the command to run")
+            throw HTTPFailure(status: .badRequest, code: "bad_request", message: "\"line\" must be a string: the command to run")
         }
         return line
     }
@@ -195,16 +200,16 @@ extension EngineService {
         touch()
         let console = BufferConsole()
         let shell: Shell
-        do { shell = try Shell(engine: engine, console: console, detachable: true, environment: options.environment) } catch {
-            return APIError(error).response
+        do { shell = try await Shell(api: engine, console: console, detachable: true, environment: options.environment) } catch {
+            return HTTPFailure(error).response
         }
         let error = await shell.run(line: line, origin: .argument)
         let (out, err) = console.take()
         if wholeResult {
             let body = "{\"exit_code\":\(error?.exitCode ?? 0),\"output\":\(JSONText.quote(out)),\"errors\":\(JSONText.quote(err))}\n"
-            return Self.json(body, status: error.map { APIError($0).status } ?? .ok)
+            return Self.json(body, status: error.map { HTTPFailure($0).status } ?? .ok)
         }
-        if let error { return APIError(error).response }
+        if let error { return HTTPFailure(error).response }
         if json { return Self.json(out) }
         return Self.json("{\"message\":\(JSONText.quote(out.trimmingCharacters(in: .newlines)))}\n")
     }
@@ -221,11 +226,11 @@ extension EngineService {
     }
 }
 
-extension APIError: ResponseGenerator {
+extension HTTPFailure: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response { response }
 }
 
-extension APIError: HTTPResponseError {
+extension HTTPFailure: HTTPResponseError {
     var headers: HTTPFields { [.contentType: "application/json"] }
     func body(allocator: ByteBufferAllocator) -> ByteBuffer? {
         ByteBuffer(string: "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}\n")

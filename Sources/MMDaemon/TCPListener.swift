@@ -57,14 +57,14 @@ struct BearerTokenMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/v1/daemon/token" {
-            return APIError(status: .forbidden, code: "forbidden", message: "a token is made only over the Unix socket: run 'mmsh daemon token' on the engine's machine").response
+            return HTTPFailure(status: .forbidden, code: "forbidden", message: "a token is made only over the Unix socket: run 'mmsh daemon token' on the engine's machine").response
         }
         let header = request.headers[.authorization] ?? ""
         guard header.hasPrefix("Bearer "), APIToken.verify(String(header.dropFirst("Bearer ".count)), in: directory) else {
             let message = APIToken.exists(in: directory)
                 ? "a valid API token is needed: send 'Authorization: Bearer TOKEN' ('mmsh daemon token' makes a new one)"
                 : "no API token exists yet: 'mmsh daemon token' makes one; send it as 'Authorization: Bearer TOKEN'"
-            var response = APIError(status: .unauthorized, code: "unauthorized", message: message).response
+            var response = HTTPFailure(status: .unauthorized, code: "unauthorized", message: message).response
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }

@@ -131,13 +131,14 @@ public final class RecordingWriter {
     public private(set) var bytes = 0
 
     /// Creates `path` (it must not exist unless `replace`) and writes the header and `meta`.
-    /// `sync` false skips the fsync after each block (generated recordings, which a crash
-    /// would have to make again anyway).
+    /// `generated` (a recording computed, not received: `mmsh sim record`, copies) skips the
+    /// fsync after each block, which a crash would have to make again anyway, and cuts blocks by
+    /// size alone, never by the wall clock, so that the same frames make the same file.
     /// Throws only `RecordingError`; untyped because a class initializer with typed throws
     /// crashed the process when it threw (Swift 6.3).
-    public init(path: String, meta: RecordingMeta, replace: Bool = false, sync: Bool = true) throws {
+    public init(path: String, meta: RecordingMeta, replace: Bool = false, generated: Bool = false) throws {
         self.path = path
-        self.sync = sync
+        self.sync = !generated
         let flags = O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL)
         fd = open(path, flags, 0o644)
         guard fd >= 0 else {
@@ -172,7 +173,7 @@ public final class RecordingWriter {
 
     /// Writes the gathered frames when the block is a second old.
     public func flushIfDue() throws(RecordingError) {
-        if let started = blockStarted, ContinuousClock.now - started >= .seconds(1) { try flush() }
+        if sync, let started = blockStarted, ContinuousClock.now - started >= .seconds(1) { try flush() }
     }
 
     /// Writes the gathered frames as one block now.

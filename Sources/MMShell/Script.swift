@@ -121,9 +121,9 @@ extension Shell {
     }
 
     /// Before an instance's settings change inside a script, what they were.
-    func journalChange(of id: Int) throws(ShellError) {
+    func journalChange(of id: Int) async throws(ShellError) {
         guard let journal, journal.settingsBefore[id] == nil, !journal.created.contains(id) else { return }
-        journal.settingsBefore[id] = try Shell.storeCall { try store.settings(id) }
+        journal.settingsBefore[id] = try await api.storedSettings(id)
     }
 
     /// A failed script leaves nothing half done: what it created is deleted again (unless it
@@ -132,35 +132,36 @@ extension Shell {
     func undo(_ journal: ScriptJournal, script: String) async {
         var undone: [String] = [], kept: [String] = []
         for id in journal.created.reversed() {
-            guard let r = try? store.instance(id) else { continue }
-            if await manager.isRunning(id) || (try? store.lastRun(instance: id)) != nil {
+            guard let r = try? await api.instance(id) else { continue }
+            let ran = (try? await api.lastRun(instance: id)) != nil
+            if await api.isRunning(id) || ran {
                 kept.append("instance \(describe(r)) was started by it and is kept")
                 continue
             }
             do {
-                try store.deleteInstance(id)
+                try await api.deleteInstance(id)
                 undone.append("instance \(describe(r)) deleted again")
-                if current == id { setCurrent(nil) }
+                if current == id { await setCurrent(nil) }
             } catch {
                 kept.append("instance \(describe(r)) could not be deleted (\(error.message))")
             }
         }
         for (id, before) in journal.settingsBefore.sorted(by: { $0.key < $1.key }) {
-            guard let r = try? store.instance(id), let now = try? store.settings(id), now != before else { continue }
-            if await manager.isRunning(id) {
+            guard let r = try? await api.instance(id), let now = try? await api.storedSettings(id), now != before else { continue }
+            if await api.isRunning(id) {
                 kept.append("the settings of \(describe(r)), which runs, stay as the script left them")
                 continue
             }
             var changes: [String: String?] = before.mapValues { Optional($0) }
             for key in now.keys where before[key] == nil { changes[key] = .some(nil) }
             do {
-                try store.updateSettings(id, changes)
+                try await api.updateSettings(id, changes, note: nil)
                 undone.append("the settings of \(describe(r)) put back")
             } catch {
                 kept.append("the settings of \(describe(r)) could not be put back (\(error.message))")
             }
         }
-        refreshCompletionData()
+        await refreshCompletionData()
         guard !undone.isEmpty || !kept.isEmpty else { return }
         let text = "\(script): nothing of it is left half done: " + (undone + kept).joined(separator: "; ")
         if kept.isEmpty { console.writeError(text + "\n") } else { warn(text) }

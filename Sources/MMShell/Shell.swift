@@ -1,4 +1,5 @@
 import Foundation
+import MMAPI
 import MMCore
 import MMEngine
 import MMStorage
@@ -19,7 +20,8 @@ public enum LineOrigin: Sendable {
 public actor Shell {
     public static let registry = CommandRegistry(Commands.all)
 
-    public let store: Store
+    /// The engine: every command reads and acts through it, and through nothing else.
+    public let api: any EngineAPI
     public let console: any Console
     /// Acting on nothing: a dry run works on an in-memory copy of the store.
     public let dryRun: Bool
@@ -43,10 +45,6 @@ public actor Shell {
 
     /// What completion needs to know, readable from the line editor's thread at any time.
     public nonisolated let completionData = Mutex(CompletionData())
-    /// The store, the running instances and the vault, shared by every shell of one engine.
-    public let engine: ShellEngine
-    /// The running instances.
-    public var manager: InstanceManager { engine.manager }
     /// Warnings and errors of running instances, shown above the next prompt.
     public nonisolated let notifications = NotificationQueue()
     /// Running inside the engine service: leaving this shell may leave instances running there.
@@ -55,8 +53,6 @@ public actor Shell {
     /// Where relative paths (`save`, `source`, `--secret-file`) start: the client's working directory.
     public let workingDirectory: String
 
-    /// API keys, encrypted; nil where no vault is available (in-memory tests).
-    public let vault: Vault?
     /// The process environment (MMSH_PASSPHRASE, MMSH_API_KEY, …), injectable for tests.
     let environment: [String: String]
     /// Stored shell-wide options: `option` updates them; in the engine, where another shell may
@@ -64,42 +60,38 @@ public actor Shell {
     var storedOptions: [String: String]
 
     /// A shell with an engine of its own (in-process: tests, dry runs).
-    public init(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock(),
-                vault: Vault? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ShellError) {
-        try self.init(engine: ShellEngine(store: store, clock: clock, vault: vault), console: console, dryRun: dryRun,
-                      environment: environment)
+    public static func local(store: Store, console: any Console, dryRun: Bool = false, clock: any EngineClock = WallClock(),
+                             vault: Vault? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ShellError) -> Shell {
+        try await Shell(api: LocalEngine(store: store, clock: clock, vault: vault), console: console, dryRun: dryRun, environment: environment)
     }
 
-    /// A shell attached to a shared engine; `detachable` when that engine outlives the shell.
-    public init(engine: ShellEngine, console: any Console, dryRun: Bool = false, detachable: Bool = false,
+    /// A shell on an engine; `detachable` when that engine outlives the shell.
+    public init(api: any EngineAPI, console: any Console, dryRun: Bool = false, detachable: Bool = false,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                workingDirectory: String = FileManager.default.currentDirectoryPath) throws(ShellError) {
-        self.engine = engine
-        let store = engine.store
-        self.store = store
+                workingDirectory: String = FileManager.default.currentDirectoryPath) async throws(ShellError) {
+        self.api = api
         self.console = console
         self.dryRun = dryRun
-        self.vault = engine.vault
         self.detachable = detachable
         self.environment = environment
         self.workingDirectory = workingDirectory
-        engine.hub.subscribe(notifications)
-        storedOptions = try Shell.storeCall { try store.options() }
-        let records = try Shell.storeCall { try store.instances() }
+        api.notifications.subscribe(notifications)
+        storedOptions = try await api.options()
+        let records = try await api.instances()
         completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
     }
 
-    deinit { engine.hub.unsubscribe(notifications) }
+    deinit { api.notifications.unsubscribe(notifications) }
 
     /// Options another shell of the engine may have changed since the last line.
-    func reloadOptions() {
-        if let fresh = try? store.options() { storedOptions = fresh }
+    func reloadOptions() async {
+        if let fresh = try? await api.options() { storedOptions = fresh }
     }
 
     /// Restores the instance that was current when the interactive shell was last left.
-    public func restoreCurrent() throws(ShellError) {
+    public func restoreCurrent() async throws(ShellError) {
         guard let text = storedOptions[Shell.currentKey], let id = Int(text) else { return }
-        if try Shell.storeCall({ try store.instance(id) }) != nil { current = id }
+        if try await api.instance(id) != nil { current = id }
     }
 
     static let currentKey = "_current"
@@ -109,7 +101,7 @@ public actor Shell {
     /// Runs every statement of a line. Returns the first error (already reported), or nil.
     @discardableResult
     public func run(line: String, origin: LineOrigin) async -> ShellError? {
-        if engine.shared { reloadOptions() }
+        if api.shared { await reloadOptions() }
         let statements: [[Word]]
         do { statements = try Lexer.statements(line) } catch {
             report(error, origin: origin)
@@ -266,61 +258,47 @@ public actor Shell {
         return spec.render(spec.defaultValue)
     }
 
-    /// Runs a store call, turning its error into a command failure.
-    static func storeCall<T>(_ body: () throws -> T) throws(ShellError) -> T {
-        do { return try body() } catch { throw ShellError.from(error) }
-    }
-
     /// The instance an invocation names, or the current one.
-    func target(_ inv: Invocation, arg: String = "ID") throws(ShellError) -> InstanceRecord {
+    func target(_ inv: Invocation, arg: String = "ID") async throws(ShellError) -> InstanceRecord {
         let id: Int
         if let text = inv.args[arg] {
-            guard let n = Int(text) else { return try record(named: text) }
+            guard let n = Int(text) else { return try await record(named: text) }
             id = n
         } else if let current {
             id = current
         } else {
             throw .failure("no current instance; give an id (\(inv.spec.name) 1 …) or choose one with 'use ID' ('list' shows them)")
         }
-        return try record(id)
+        return try await record(id)
     }
 
     /// The instance with this name (exactly, else ignoring case).
-    func record(named name: String) throws(ShellError) -> InstanceRecord {
-        let all = try Shell.storeCall { try store.instances() }
+    func record(named name: String) async throws(ShellError) -> InstanceRecord {
+        let all = try await api.instances()
         if let r = all.first(where: { $0.name == name }) ?? all.first(where: { $0.name.lowercased() == name.lowercased() }) { return r }
-        throw .failure("there is no instance named '\(name)'; 'list' shows them")
+        throw .notFound("there is no instance named '\(name)'; 'list' shows them")
     }
 
-    func record(_ id: Int) throws(ShellError) -> InstanceRecord {
-        guard let r = try Shell.storeCall({ try store.instance(id) }) else {
-            throw .failure("there is no instance \(id); 'list' shows them")
+    func record(_ id: Int) async throws(ShellError) -> InstanceRecord {
+        guard let r = try await api.instance(id) else {
+            throw .notFound("there is no instance \(id); 'list' shows them")
         }
         return r
     }
 
     /// An instance's settings, with a warning for any stored value this version cannot read
     /// (it keeps its default here, and the stored text is left as it is).
-    func settings(of id: Int, warn shouldWarn: Bool = false) throws(ShellError) -> Settings {
-        let raw = try Shell.storeCall { try store.settings(id) }
-        var settings = Settings()
-        for (key, text) in raw.sorted(by: { $0.key < $1.key }) {
-            guard let spec = Catalog.spec(key) else {
-                if shouldWarn { warn("instance \(id): stored setting '\(key)' is unknown to this mmsh; ignored") }
-                continue
-            }
-            do { settings.set(key, try spec.parse(text)) } catch {
-                if shouldWarn { warn("instance \(id): stored \(key) '\(text)' is not valid (\(error.message)); using the default") }
-            }
-        }
+    func settings(of id: Int, warn shouldWarn: Bool = false) async throws(ShellError) -> Settings {
+        let (settings, problems) = try await api.settings(of: id)
+        if shouldWarn { for p in problems { warn(p) } }
         return settings
     }
 
-    func refreshCompletionData() {
-        let records = (try? store.instances()) ?? []
+    func refreshCompletionData() async {
+        let records = (try? await api.instances()) ?? []
         // The stored settings too, so that '?' on a client can say a setting's current value.
         var settings: [Int: [String: String]] = [:]
-        for r in records { settings[r.id] = (try? store.settings(r.id)) ?? [:] }
+        for r in records { settings[r.id] = (try? await api.storedSettings(r.id)) ?? [:] }
         let current = self.current
         completionData.withLock {
             $0.instances = records.map { ($0.id, $0.name) }
@@ -329,11 +307,11 @@ public actor Shell {
         }
     }
 
-    func setCurrent(_ id: Int?) {
+    func setCurrent(_ id: Int?) async {
         current = id
         guard !dryRun else { return }
         // Remembered for the next interactive session; failure to remember is not worth an error.
-        if (try? store.setOption(Shell.currentKey, id.map(String.init))) != nil { storedOptions[Shell.currentKey] = id.map(String.init) }
+        if (try? await api.setOption(Shell.currentKey, id.map(String.init))) != nil { storedOptions[Shell.currentKey] = id.map(String.init) }
     }
 
     func requestQuit() { quitRequested = true }
@@ -342,23 +320,23 @@ public actor Shell {
     public func historySize() -> Int { Int(option("history.size")) ?? 1000 }
 
     /// Two lines for a newcomer, the first time the interactive shell opens on this data directory.
-    public func greetIfFirstRun() {
+    public func greetIfFirstRun() async {
         guard storedOptions[Shell.greetedKey] == nil else { return }
         console.write(renderer.render(Line([("Welcome to mmsh, the market-making shell for MEXC spot.", .bold)])) + "\n")
         console.write("Type 'new' to create an instance, 'help' for commands; Tab completes, '?' explains.\n")
-        if (try? store.setOption(Shell.greetedKey, "1")) != nil { storedOptions[Shell.greetedKey] = "1" }
+        if (try? await api.setOption(Shell.greetedKey, "1")) != nil { storedOptions[Shell.greetedKey] = "1" }
     }
 
     static let greetedKey = "_greeted"
 
     /// The prompt: `mmsh[2 · 3 running · 1 halted]> `, `mmsh[2]> `, or `mmsh> `.
     public func prompt() async -> String {
-        let running = await manager.runningCount
+        let running = await api.runningCount()
         var inside: [String] = []
         // No current instance is a dash, so that "10 running" never reads like instance 10.
         if let current { inside.append("\(current)") } else if running > 0 { inside.append("–") }
         if running > 0 { inside.append("\(running) running") }
-        let held = await manager.riskModes()
+        let held = await api.riskModes()
         let halted = held.values.filter { $0 == .halted }.count, reducing = held.values.filter { $0 == .reducing }.count
         if halted > 0 { inside.append("\(halted) halted") }
         if reducing > 0 { inside.append("\(reducing) reducing") }
@@ -385,33 +363,20 @@ public actor Shell {
         return order.map { counts[$0]! > 1 ? "\($0) (×\(counts[$0]!))" : $0 }
     }
 
-    /// Runs that a killed engine left open are closed and said so in their logs, in the words
-    /// that fit their venue: a simulated market ended with the process, MEXC's did not.
+    /// Runs that a killed engine left open are closed and said so in their logs.
     /// Returns the instances whose runs were closed.
     @discardableResult
-    public func closeInterruptedRuns() -> [Int] {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let ids = (try? store.closeInterruptedRuns(at: now)) ?? []
-        for id in ids {
-            let venue = (try? settings(of: id).venue) ?? "sim"
-            let message = venue == "sim"
-                ? "the last run ended without stopping (mmsh was killed); its simulated market ended with it"
-                : "the last run ended without stopping (mmsh was killed); its orders may still be open on MEXC: they are cancelled (or adopted, with 'orphans adopt') at the next start"
-            _ = try? store.appendEvent(EventRecord(instanceId: id, time: now, level: "warning", kind: "connection", message: message), keep: 10_000)
-        }
-        return ids
-    }
+    public func closeInterruptedRuns() async -> [Int] { await api.closeInterruptedRuns() }
 
     /// After a crash: the interrupted instances with `autostart on` start again, as `start` would
     /// (orders of the earlier run cancelled or adopted). Returns what each start said.
     public func autostart(_ interrupted: [Int]) async -> [String] {
         var said: [String] = []
-        for id in interrupted.sorted() where (try? settings(of: id))?["autostart"].bool == true {
+        for id in interrupted.sorted() where (try? await settings(of: id))?["autostart"].bool == true {
             if let error = await run(line: "start \(id)", origin: .argument) {
                 said.append("autostart of \(id) failed: \(error.message)")
-                _ = try? store.appendEvent(EventRecord(instanceId: id, time: Int64(Date().timeIntervalSince1970 * 1000), level: "error",
-                                                       kind: "connection", message: "could not start again by itself after the crash: \(error.message)"),
-                                           keep: 10_000)
+                await api.logEvent(instance: id, level: .error, kind: "connection",
+                                   message: "could not start again by itself after the crash: \(error.message)")
             } else {
                 said.append("autostarted \(id)")
             }
@@ -421,7 +386,7 @@ public actor Shell {
 
     /// What an attached client shows: its prompt and what completion offers.
     public func clientPrompt() async -> (prompt: String, data: CompletionData, quit: Bool, historySize: Int) {
-        refreshCompletionData()
+        await refreshCompletionData()
         return (await prompt(), completionData.withLock { $0 }, quitRequested, historySize())
     }
 }
@@ -441,52 +406,5 @@ public struct CompletionData: Sendable {
             if let named = instances.first(where: { $0.name == argument }) { return named.id }
         }
         return current
-    }
-}
-
-/// Lines waiting to be shown; filled by running instances, emptied by the prompt.
-public final class NotificationQueue: Sendable {
-    private let lines = Mutex<[String]>([])
-    private let waker = Mutex<(@Sendable () -> Void)?>(nil)
-    public init() {}
-    public func append(_ line: String) {
-        lines.withLock { $0.append(line) }
-        waker.withLock { $0 }?()
-    }
-    public func take() -> [String] { lines.withLock { l in defer { l = [] }; return l } }
-    /// Called after each new line (an attached client is told at once).
-    public func onAppend(_ action: @escaping @Sendable () -> Void) { waker.withLock { $0 = action } }
-}
-
-/// Sends each instance warning to every attached shell's queue.
-public final class NotificationHub: Sendable {
-    private let queues = Mutex<[ObjectIdentifier: NotificationQueue]>([:])
-    public init() {}
-    public func subscribe(_ q: NotificationQueue) { queues.withLock { $0[ObjectIdentifier(q)] = q } }
-    public func unsubscribe(_ q: NotificationQueue) { _ = queues.withLock { $0.removeValue(forKey: ObjectIdentifier(q)) } }
-    public func publish(_ line: String) {
-        for q in queues.withLock({ Array($0.values) }) { q.append(line) }
-    }
-}
-
-/// What every shell of one engine shares: the store, the running instances, the vault (its
-/// unlocked key too) and the fan-out of instance warnings.
-public final class ShellEngine: Sendable {
-    public let store: Store
-    public let manager: InstanceManager
-    public let vault: Vault?
-    public let hub: NotificationHub
-    /// Several shells attach to this engine (the service), so options may change under a shell.
-    public let shared: Bool
-
-    public init(store: Store, clock: any EngineClock = WallClock(), vault: Vault? = nil, shared: Bool = false) {
-        self.store = store
-        self.vault = vault
-        self.shared = shared
-        let hub = NotificationHub()
-        self.hub = hub
-        self.manager = InstanceManager(store: store, clock: clock) { id, level, message in
-            hub.publish("[\(id)] \(level.rawValue): \(message)")
-        }
     }
 }

@@ -62,7 +62,7 @@ extension Sim {
             }
             let meta = RecordingMeta(pair: symbol, source: "sim", depth: "100ms", started: begin, seed: seed)
             let writer: RecordingWriter
-            do { writer = try RecordingWriter(path: out, meta: meta, replace: force, sync: false) } catch { throw ValidationError(RecordingError.from(error).message) }
+            do { writer = try RecordingWriter(path: out, meta: meta, replace: force, generated: true) } catch { throw ValidationError(RecordingError.from(error).message) }
             let terminal = isatty(STDERR_FILENO) != 0
             let done = DispatchSemaphore(value: 0)
             let result = ResultBox()

@@ -16,7 +16,7 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
     // The recording's exchangeInfo carries this maker fee; a backtest charges it.
     options.settings.set("sim.fee", try Catalog.lookup("sim.fee").parse("0.1%"))
     let writer = try RecordingWriter(path: path, meta: RecordingMeta(pair: pair, source: "sim", depth: "100ms", started: recordingStart, seed: seed),
-                                     replace: true, sync: false)
+                                     replace: true, generated: true)
     _ = try await SimRecorder.record(options: options, start: recordingStart, duration: minutes * 60_000, to: writer)
     return path
 }
@@ -117,7 +117,7 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
     /// reconciles exactly; windows without --run leave it out; the same data, settings and
     /// latency give the same fills to the last unit.
     @Test func aBacktestIsARunThatReconcilesAndRepeats() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let data = try await simRecording(in: h.url)
         await h.run("new btc; set spread.bid 0.05%; set spread.ask 0.05%; set refresh.fill_delay 0")
         let first = try await json(h, "backtest 1 --data \(data) --json")
@@ -163,7 +163,7 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
 
     /// Bad input: one clear line, nothing stored.
     @Test func badBacktestsAreRefusedAndStoreNothing() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let data = try await simRecording(minutes: 2, in: h.url)
         await h.run("new btc")
         func refused(_ line: String, _ words: String) async {
@@ -187,15 +187,43 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
         #expect(try h.store.fills(instance: 1).isEmpty)
     }
 
+    /// A recording damaged after its start fails the backtest with the reader's reason, once
+    /// the replay reaches the damage, and stores nothing: a part is not passed off as the whole.
+    @Test func aRecordingDamagedMidwayFailsAndStoresNothing() async throws {
+        let h = try await Harness()
+        let source = try await simRecording(minutes: 4, in: h.url)
+        // The same frames in blocks of 100, then one byte of the last block's data flipped.
+        let blocks = h.url.appendingPathComponent("blocks.mmrec").path
+        let reader = try RecordingReader.open(source)
+        let writer = try RecordingWriter(path: blocks, meta: reader.meta, generated: true)
+        var n = 0
+        while let f = try reader.next() {
+            try writer.append(f.kind, time: f.time, payload: f.payload)
+            n += 1
+            if n % 100 == 0 { try writer.flush() }
+        }
+        try writer.close()
+        #expect(try RecordingInfo.scan(blocks).blocks > 4)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: blocks))
+        bytes[bytes.count - 40] ^= 0xFF
+        let damaged = h.url.appendingPathComponent("damaged.mmrec").path
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        await h.run("new btc")
+        let r = await h.run("backtest 1 --data \(damaged)")
+        #expect(r.error != nil && r.err.contains("is damaged") && r.err.contains("stored nothing"), "\(r.err)")
+        #expect(try h.store.runs(instance: 1).isEmpty)
+        #expect(try h.store.fills(instance: 1).isEmpty)
+    }
+
     /// Across a gap in the recording no order rests: a gap frame cancels them, and with no
     /// snapshot after it the book stays unknown and nothing is placed; the summary counts it.
     @Test func noOrderRestsAcrossAGap() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let source = try await simRecording(minutes: 4, in: h.url)
         // The same frames with a gap from minute 1 to minute 2: the streams lost, then a new snapshot.
         let gapped = h.url.appendingPathComponent("gapped.mmrec").path
         let reader = try RecordingReader.open(source)
-        let writer = try RecordingWriter(path: gapped, meta: reader.meta, sync: false)
+        let writer = try RecordingWriter(path: gapped, meta: reader.meta, generated: true)
         var inGap = false
         let gapFrom = (recordingStart + 60_000) * 1000, gapTo = (recordingStart + 120_000) * 1000
         while let f = try reader.next() {

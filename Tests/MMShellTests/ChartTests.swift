@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func watchingStatusShowsTrends() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.takers 300; set sim.volatility 0.5%; start")
         await h.run(seconds: 600)
         // Ctrl-C after the first view.
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func chartsOfARunningInstance() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.seed 5; set sim.takers 300; set sim.volatility 0.5%; set spread.bid 0.02%; set spread.ask 0.02%; start")
         await h.run(seconds: 600)
         for what in ["price", "pnl", "inventory", "spread", "depth"] {

@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func startStatusOrdersLogStop() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         #expect(await h.run("start 1").out == "started 1 'mm1' on sim BTCUSDT\n")
         #expect(await h.shell.prompt() == "mmsh[1 · 1 running]> ")
@@ -44,7 +44,7 @@ import Testing
     @Test(arguments: ["set pair ETHUSDT", "set venue paper", "reset --all", "reset pair", "delete 1 --yes", "set spread.bid x",
                       "start 2", "stop 7", "log 1 --since 5x", "fills 1 -n 0", "status 1 --watch 0"])
     func badCommandsWhileRunningChangeNothing(line: String) async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         await h.run("start 1")
         await h.run(seconds: 5)
@@ -53,12 +53,12 @@ import Testing
         #expect(r.error != nil, "\(line)")
         #expect(r.err.hasPrefix("error: ") && r.err.filter { $0 == "\n" }.count == 1, "\(r.err)")
         #expect(try h.snapshot() == before)
-        #expect(await h.shell.manager.isRunning(1))
+        #expect(await h.engine.manager.isRunning(1))
         await h.run("stop 1")
     }
 
     @Test func settingsChangedWhileRunningApplyAndAreLogged() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         await h.run("start 1")
         #expect(await h.run("set spread.bid 0.05%").out == "1 mm1: spread.bid 0.01% → 0.05%; applies at the next decision\n")
@@ -68,7 +68,7 @@ import Testing
 
     /// `set` says when a change reaches a running instance, and it is so.
     @Test func settingsSayTruthfullyWhenTheyApplyToARunningInstance() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         await h.run("start 1")
         #expect(await h.run("set sim.mid 100").out == "1 mm1: sim.mid 60000 → 100; applies at the next start (it runs with 60000 until 'stop 1' and 'start 1')\n")
@@ -85,51 +85,51 @@ import Testing
     }
 
     @Test func quitWithoutAnEngineStopsRunningInstances() async throws {
-        let h = try Harness(interactive: true)
+        let h = try await Harness(interactive: true)
         await busyInstance(h)
         await h.run("new; start all")
         let out = await h.run("quit").out
         #expect(out.contains("stopped 1:") && out.contains("stopped 2:"))
         #expect(h.console.questions.isEmpty, "nothing to ask: instances cannot outlive an in-process shell")
         let quit = await h.shell.quitRequested
-        let running = await h.shell.manager.runningCount
+        let running = await h.engine.manager.runningCount
         #expect(quit && running == 0)
     }
 
     @Test func quitInTheEngineAsksAndLeavesInstancesRunningByDefault() async throws {
-        let h = try Harness(interactive: true, answers: [false], detachable: true)
+        let h = try await Harness(interactive: true, answers: [false], detachable: true)
         await busyInstance(h)
         await h.run("new; start all")
         #expect(await h.run("quit").out == "2 instances keep running in the engine; 'mmsh' attaches again, 'mmsh daemon stop' stops everything\n")
         #expect(h.console.questions == ["2 instances are running; stop them before leaving? (no: they keep running in the engine, and 'mmsh' attaches again)"])
         #expect(await h.shell.quitRequested)
-        #expect(await h.shell.manager.runningCount == 2)
+        #expect(await h.engine.manager.runningCount == 2)
         await h.run("stop all")
     }
 
     @Test func quitStopAndDetachSayItWithoutAsking() async throws {
-        let h = try Harness(interactive: true, detachable: true)
+        let h = try await Harness(interactive: true, detachable: true)
         await busyInstance(h)
         await h.run("new; start all")
         #expect(await h.run("quit --detach").out.contains("keep running in the engine"))
-        #expect(await h.shell.manager.runningCount == 2)
+        #expect(await h.engine.manager.runningCount == 2)
         let out = await h.run("quit --stop").out
         #expect(out.contains("stopped 1:") && out.contains("stopped 2:"))
         #expect(h.console.questions.isEmpty)
-        #expect(await h.shell.manager.runningCount == 0)
+        #expect(await h.engine.manager.runningCount == 0)
         #expect(await h.run("quit --stop --detach").error?.message == "quit: --stop and --detach exclude each other")
     }
 
     @Test func aScriptOrDashCEndingInTheEngineLeavesInstancesRunning() async throws {
-        let h = try Harness(interactive: false, detachable: true)
+        let h = try await Harness(interactive: false, detachable: true)
         await busyInstance(h)
         await h.run("start 1; quit")
-        #expect(await h.shell.manager.runningCount == 1)
+        #expect(await h.engine.manager.runningCount == 1)
         await h.run("stop 1")
     }
 
     @Test func aRunLeftOpenByAKilledProcessIsClosedAtStart() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         _ = try h.store.startRun(instance: 1, at: 1, base: "0.1", quote: "6000", seed: "1")
         await h.shell.closeInterruptedRuns()
@@ -139,7 +139,7 @@ import Testing
     }
 
     @Test func clearLog() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await busyInstance(h)
         await h.run("start 1; stop 1")
         #expect(await h.run("clear-log 1").out == "cleared 2 log entries of 1 'mm1'\n")

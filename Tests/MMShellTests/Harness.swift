@@ -1,4 +1,5 @@
 import Foundation
+import MMAPI
 import MMEngine
 import MMStorage
 import MMVault
@@ -19,10 +20,12 @@ final class Harness {
     var store: Store
     let console: BufferConsole
     var shell: Shell
+    /// The engine the shell calls, in this process.
+    var engine: LocalEngine
     let clock = TestClock()
 
     init(interactive: Bool = false, answers: [Bool] = [], secrets: [String] = [], environment: [String: String] = [:],
-         url: URL? = nil, detachable: Bool = false) throws {
+         url: URL? = nil, detachable: Bool = false) async throws {
         self.url = url ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("mmsh-test-\(UUID().uuidString)")
         let directory = try DataDirectory(url: self.url)
@@ -31,13 +34,9 @@ final class Harness {
         self.console = BufferConsole(isInteractive: interactive, answers: answers, secrets: secrets)
         self.environment = environment
         let vault = Vault(url: self.url.appendingPathComponent("vault.json"))
-        if detachable {
-            // As in the engine service: a shared engine that outlives the shell.
-            self.shell = try Shell(engine: ShellEngine(store: store, clock: clock, vault: vault, shared: true), console: console,
-                                   detachable: true, environment: environment)
-        } else {
-            self.shell = try Shell(store: store, console: console, clock: clock, vault: vault, environment: environment)
-        }
+        // Detachable as in the engine service: a shared engine that outlives the shell.
+        engine = LocalEngine(store: store, clock: clock, vault: vault, shared: detachable)
+        shell = try await Shell(api: engine, console: console, detachable: detachable, environment: environment)
     }
     let environment: [String: String]
 
@@ -45,7 +44,7 @@ final class Harness {
     func run(seconds steps: Int) async {
         for _ in 0..<steps {
             clock.advance(ms: 1000)
-            await shell.manager.tickAll()
+            await engine.manager.tickAll()
         }
     }
 
@@ -58,13 +57,13 @@ final class Harness {
     }
 
     /// Closes and opens the data directory again, as a new process would.
-    func reopen() throws {
+    func reopen() async throws {
         directory = nil
         let directory = try DataDirectory(url: url)
         self.directory = directory
         store = try Store.open(directory: directory)
-        shell = try Shell(store: store, console: console, clock: clock, vault: Vault(url: url.appendingPathComponent("vault.json")),
-                          environment: environment)
+        engine = LocalEngine(store: store, clock: clock, vault: Vault(url: url.appendingPathComponent("vault.json")))
+        shell = try await Shell(api: engine, console: console, environment: environment)
     }
 
     /// Everything stored, for "nothing changed" checks.

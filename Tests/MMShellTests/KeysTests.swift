@@ -7,7 +7,7 @@ import Testing
     let env = ["MMSH_PASSPHRASE": "pass phrase", "MMSH_API_KEY": key, "MMSH_API_SECRET": secret]
 
     @Test func setListReplaceDelete() async throws {
-        let h = try Harness(environment: env)
+        let h = try await Harness(environment: env)
         #expect(await h.run("keys set").out == "stored the keys of account 'default' (mx0a…99), encrypted\n")
         let list = await h.run("keys list").out
         #expect(list.contains("default") && list.contains("mx0a…99") && list.contains("never"))
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func nothingLeaksIntoFilesOrOutput() async throws {
-        let h = try Harness(environment: env)
+        let h = try await Harness(environment: env)
         var output = ""
         for line in ["new", "keys set", "keys set desk --yes", "keys list", "keys list --json", "keys test desk", "keys set bad --secret-file /nonexistent"] {
             let r = await h.run(line)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func secretFileMustBeOwnerOnly() async throws {
-        let h = try Harness(environment: ["MMSH_PASSPHRASE": "p"])
+        let h = try await Harness(environment: ["MMSH_PASSPHRASE": "p"])
         let file = try h.write("mexc.keys", "# desk account\n\(Self.key)\n\(Self.secret)\n")
         chmod(file, 0o644)
         let refused = await h.run("keys set desk --secret-file '\(file)'")
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func onATerminalKeysAndPassphraseAreAskedWithoutEcho() async throws {
-        let h = try Harness(interactive: true, answers: [true], secrets: [Self.key, Self.secret, "pw", "pw", Self.key, "other-secret"])
+        let h = try await Harness(interactive: true, answers: [true], secrets: [Self.key, Self.secret, "pw", "pw", Self.key, "other-secret"])
         #expect(await h.run("keys set").out.contains("stored the keys of account 'default'"))
         #expect(h.console.questions == ["API key for 'default': ", "API secret for 'default': ", "new vault passphrase: ", "the same passphrase again: "])
         // Asked once per shell: the second command needs no passphrase, only the confirmation to replace.
@@ -58,9 +58,9 @@ import Testing
     }
 
     @Test func withoutPassphraseOrKeysTheErrorSaysWhatIsNeeded() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         #expect(await h.run("keys list").err == "error: the vault needs its passphrase: set MMSH_PASSPHRASE, or run on a terminal\n")
-        let h2 = try Harness(environment: ["MMSH_PASSPHRASE": "p"])
+        let h2 = try await Harness(environment: ["MMSH_PASSPHRASE": "p"])
         #expect(await h2.run("keys set").err == "error: keys set: without a terminal, set MMSH_API_KEY and MMSH_API_SECRET, or give --secret-file FILE\n")
         #expect(await h2.run("keys set 'a b'").err.hasPrefix("error: keys: 'a b' is not a valid name"))
     }
@@ -68,7 +68,7 @@ import Testing
     @Test func passphraseChangeAndLock() async throws {
         var e = env
         e["MMSH_NEW_PASSPHRASE"] = "brand new"
-        let h = try Harness(environment: e)
+        let h = try await Harness(environment: e)
         await h.run("keys set")
         #expect(await h.run("vault passphrase").out == "the vault's passphrase was changed; every entry was re-encrypted\n")
         #expect(await h.run("vault lock").out == "vault locked; its passphrase is asked again when a command needs it\n")
@@ -79,7 +79,7 @@ import Testing
 
     /// A key or secret typed as a word is never repeated: not in the error, not in history.
     @Test func secretsTypedAsWordsAreNeverEchoed() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let key = "mx0vglAbCdEfGh1234", secret = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         let r = await h.run("keys set x \(key) \(secret)")
         #expect(r.error != nil)

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct MarketViewTests {
     @Test func theBookShowsBothSidesWithOurOrdersMarked() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.takers 0; set sim.volatility 0; set spread.bid 0.01%; set spread.ask 0.01%")
         let cold = await h.run("book --depth 2").out
         #expect(cold.contains("book, 2 levels a side (opening book, not running)"))
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func tradesFollowTheMarketAndMarkOurFills() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.seed 4; set sim.takers 600; set spread.bid 0; set spread.ask 0; set refresh.fill_delay 0")
         let stopped = await h.run("trades")
         #expect(stopped.err.contains("is not running: only a running instance follows its market's trades"))
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func balanceSaysWhatIsHeldInOrdersAndWhatItIsWorth() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.takers 0; set sim.volatility 0; new eth; set sim.takers 0")
         #expect(await h.run("balance btc").err.contains("is not running, so it holds no balances of its own now"))
         #expect(await h.run("balance all").out.contains("nothing is running"))

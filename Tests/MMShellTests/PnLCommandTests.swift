@@ -15,7 +15,7 @@ import Testing
     /// The ledger reconciles with the fills to the last unit, agrees with status while running,
     /// and answers after the instance stopped and the shell restarted.
     @Test func pnlReconcilesWithTheFillsAndSurvivesARestart() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.seed 8; set sim.takers 600; set sim.volatility 0.5%; set spread.bid 0.01%; set spread.ask 0.01%")
         await h.run("set refresh.fill_delay 0; set refresh.time 2s; set sim.fee 0.1%; start")
         await h.run(seconds: 120)
@@ -39,7 +39,7 @@ import Testing
         #expect(dec(running["fees"]).isPositive)
 
         await h.run("stop all")
-        try h.reopen()
+        try await h.reopen()
         let after = try await json(h, "pnl 1 --json")
         #expect(after["fills"] as? Int == fills.count)
         let text = await h.run("pnl 1").out
@@ -59,13 +59,13 @@ import Testing
     /// `market`: the window's mid, the market's volume with our share of it (our fills over the
     /// prints), quote uptime and distance, from the samples; the same after a restart.
     @Test func marketSaysWhatTheMarketDidAndHowWeTookPart() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.seed 8; set sim.takers 600; set spread.bid 0.05%; set spread.ask 0.05%; set refresh.fill_delay 0; start")
         let empty = await h.run("market btc --json")
         #expect(empty.error == nil)
         await h.run(seconds: 120)
         await h.run("stop all")
-        try h.reopen()
+        try await h.reopen()
         let m = try await json(h, "market 1 --json")
         let samples = try h.store.samples(instance: 1, from: 0, to: .max)
         #expect(m["samples"] as? Int == samples.count && samples.count >= 100)
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func fillsAsCSVAndExports() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.seed 8; set sim.takers 600; set spread.bid 0.01%; set spread.ask 0.01%; set refresh.fill_delay 0; start")
         await h.run(seconds: 90)
         await h.run("stop all")
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func badWindowsAreRefusedWithWhatIsAccepted() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         #expect(await h.run("pnl --since soon").err.contains("--since takes a duration such as 30m, 24h or 7d, not 'soon'"))
         #expect(await h.run("pnl --from yesterday").err.contains("--from takes a time such as 2026-12-01"))
@@ -141,7 +141,7 @@ import Testing
 
 @Suite struct RedirectionTests {
     @Test func outputGoesToAFileReplacedOrAppended() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; new eth")
         let path = h.url.appendingPathComponent("list.txt").path
         let r = await h.run("list > \(path)")
@@ -159,7 +159,7 @@ import Testing
     }
 
     @Test func pathsThatCannotBeWrittenAreRefused() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         let r = await h.run("list > /nonexistent/dir/out.txt")
         #expect(r.error != nil && r.err.contains("cannot write /nonexistent/dir/out.txt"))

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct PreviewTests {
     @Test func previewShowsTheLadderAndItsSteps() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set levels.count 2; set spread.bid 0.2%; set sim.volatility 0; set sim.takers 0")
         let text = await h.run("preview").out
         #expect(text == """
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func previewJSONIsStableAndReproducible() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set sim.volatility 0; set sim.takers 0; set inventory.skew on; set inventory.range 100; set sim.base 0.2")
         let first = await h.run("preview --json").out
         let second = await h.run("preview 1 --json").out
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func previewExplainsDroppedOrders() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set order.amount 0.00001")
         let out = await h.run("preview").out
         #expect(out.contains("dropped buy level 0: value 0.5994 below the market's minimum 1"))
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func aRunningInstanceIsPreviewedAgainstItsOwnMarket() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set sim.seed 2; set sim.volatility 1%; set sim.takers 0")
         await h.run("start 1")
         await h.run(seconds: 30)
@@ -60,7 +60,7 @@ import Testing
     /// Stopped, Avellaneda says what its estimators need; running, its preview starts from what
     /// they have learnt and shows σ, α, κ, q, r and δ.
     @Test func anAvellanedaPreviewShowsItsEstimators() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set strategy avellaneda; set as.volatility_buffer 10; set as.intensity_buffer 20; set sim.seed 3; set sim.takers 200")
         let cold = await h.run("preview").out
         #expect(cold.contains("no orders: avellaneda warming up: σ 10 more mid samples (one a second), the intensity fit 20 more public trades; nothing is quoted until then"))
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func previewWithoutAnAnswerFromMEXCSaysWhy() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         // Port 9 on loopback: nothing listens, so nothing leaves this machine.
         await h.run("new; set venue paper; set mexc.rest_url http://127.0.0.1:9; set mexc.ws_url ws://127.0.0.1:9/ws")
         let r = await h.run("preview")

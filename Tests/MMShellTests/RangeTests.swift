@@ -43,14 +43,14 @@ import Testing
         await h.run(seconds: 1)
         _ = await h.run("status 1 --json")
         _ = await h.run("stop 1")
-        #expect(await h.shell.manager.runningCount == 0, "\(lines)")
+        #expect(await h.engine.manager.runningCount == 0, "\(lines)")
     }
 
     @Test func everyNumericSettingAtEachBound() async throws {
         #expect(Self.numeric.count > 25)
         for (key, values) in Self.numeric {
             for value in values {
-                let h = try Harness()
+                let h = try await Harness()
                 await h.run("new; set sim.seed 3")
                 try await Self.exercise(h, ["\(key) \(value)"])
             }
@@ -60,7 +60,7 @@ import Testing
     @Test func randomCombinationsOfBounds() async throws {
         var seeded = SplitMix(seed: 20261201)
         for _ in 0..<10 {
-            let h = try Harness()
+            let h = try await Harness()
             await h.run("new; set sim.seed \(UInt32.random(in: 0...UInt32.max, using: &seeded))")
             let picks = Self.numeric.shuffled(using: &seeded).prefix(6)
             try await Self.exercise(h, picks.map { "\($0.key) \($0.values.randomElement(using: &seeded)!)" })
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func theValuesThatStoppedTheProcessAreRefusedOrFailOneInstance() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new a")
         let tiny = await h.run("set sim.mid 0.000000000000000001")
         #expect(tiny.error?.message == "sim.mid: '0.000000000000000001' has more than 12 decimals; accepted: > 0 and ≤ 1000000000000000, at most 12 decimals")

@@ -14,14 +14,14 @@ import Testing
     }
 
     @Test func pauseHaltsAndResumeQuotesAgain() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await quoting(h)
-        let before = try #require(await h.shell.manager.report(1))
+        let before = try #require(await h.engine.manager.report(1))
         #expect(before.orders.count == 2)
         #expect(await h.run("pause 1").out == "paused 1 'mm1': 2 orders cancelled; 'resume 1' quotes again\n")
         #expect(await h.shell.prompt() == "mmsh[1 · 1 running · 1 halted]> ")
         await h.run(seconds: 5)
-        #expect(await h.shell.manager.report(1)?.orders.isEmpty == true, "nothing is placed while halted")
+        #expect(await h.engine.manager.report(1)?.orders.isEmpty == true, "nothing is placed while halted")
         let status = try JSONSerialization.jsonObject(with: Data(await h.run("status 1 --json").out.utf8)) as! [String: Any]
         #expect(status["state"] as? String == "halted")
         let risk = try #require(status["risk"] as? [String: Any])
@@ -31,14 +31,14 @@ import Testing
         #expect(await h.run("log 1").out.contains("halted (paused by hand); every order is cancelled; 'resume 1' resumes it"))
         #expect(await h.run("resume 1").out == "resumed 1 'mm1'\n")
         await h.run(seconds: 2)
-        #expect(await h.shell.manager.report(1)?.orders.count == 2, "quoting again")
+        #expect(await h.engine.manager.report(1)?.orders.count == 2, "quoting again")
         #expect(await h.run("log 1").out.contains("info    active again (resumed by hand); quoting resumes"))
         #expect(await h.shell.prompt() == "mmsh[1 · 1 running]> ")
         await h.run("stop 1")
     }
 
     @Test func haltAllCancelsEveryOrderAndConfirmsIt() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await quoting(h, instances: 3)
         let r = await h.run("halt all")
         #expect(r.error == nil)
@@ -50,18 +50,18 @@ import Testing
 
             """)
         await h.run(seconds: 3)
-        for id in 1...3 { #expect(await h.shell.manager.report(id)?.orders.isEmpty == true) }
+        for id in 1...3 { #expect(await h.engine.manager.report(id)?.orders.isEmpty == true) }
         #expect(await h.shell.prompt() == "mmsh[3 · 3 running · 3 halted]> ")
         #expect(await h.run("resume all").out == "resumed 1 'mm1'\nresumed 2 'mm2'\nresumed 3 'mm3'\n")
         await h.run(seconds: 2)
-        for id in 1...3 { #expect(await h.shell.manager.report(id)?.orders.count == 2) }
+        for id in 1...3 { #expect(await h.engine.manager.report(id)?.orders.count == 2) }
         await h.run("stop all")
         #expect(await h.run("halt all").out == "nothing is running\n")
     }
 
     @Test(arguments: ["pause 1", "resume 1", "halt 1", "pause 9", "halt", "pause one"])
     func riskCommandsOnWhatDoesNotRunChangeNothing(line: String) async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         let before = try h.snapshot()
         let r = await h.run(line)
@@ -71,11 +71,11 @@ import Testing
     }
 
     @Test func theOrderRateHaltsARunawayInstance() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set sim.seed 5; set sim.takers 0; set levels.count 3; set refresh.time 1s; set risk.order_rate 10")
         await h.run("start 1")
         await h.run(seconds: 10)
-        let report = try #require(await h.shell.manager.report(1))
+        let report = try #require(await h.engine.manager.report(1))
         #expect(report.risk.mode == .halted && report.risk.binding?.limit == "risk.order_rate")
         #expect(report.orders.isEmpty)
         let placed = try h.store.orders(instance: 1, openOnly: false).count
@@ -112,11 +112,11 @@ import Testing
     /// `log --tail` follows the engine's stream of entries: an entry published and never stored
     /// (as while the database refuses writes) is shown, each stored entry once, and Ctrl-C ends it.
     @Test func logTailFollowsTheEnginesStreamNotTheDatabase() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; set sim.seed 5; set sim.takers 0; set refresh.time 1h; start 1")
         await h.run(seconds: 1)
         let shell = h.shell
-        let manager = await shell.manager
+        let manager = h.engine.manager
         let tail = Task { await shell.run(line: "log 1 --tail -n 2", origin: .interactive) }
         // Subscribed once the history is out.
         for _ in 0..<200 where manager.events.followers == 0 { try await Task.sleep(for: .milliseconds(10)) }
@@ -141,7 +141,7 @@ import Testing
 
 @Suite struct CurrentInstanceTests {
     @Test func theCurrentInstanceIsTheDefaultForEveryInstanceCommand() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new a; set sim.seed 5; set sim.takers 0; new b; set sim.seed 6; set sim.takers 0")
         // b is current.
         #expect(await h.run("start").out == "started 2 'b' on sim BTCUSDT\n")
@@ -153,7 +153,7 @@ import Testing
         #expect(await h.run("pause").out.hasPrefix("paused 2 'b'"))
         #expect(await h.run("resume").out == "resumed 2 'b'\n")
         #expect(await h.run("stop").out.hasPrefix("stopped 2 'b'"))
-        #expect(await h.shell.manager.isRunning(1) == false, "a was never touched")
+        #expect(await h.engine.manager.isRunning(1) == false, "a was never touched")
         // Durations for --watch, and what is not one.
         #expect(await h.run("status --watch 0").err == "error: status: --watch takes a duration from 200ms to 1h, such as 2s or 500ms, not '0'\n")
         #expect(await h.run("status --watch 2h").error != nil)
@@ -171,7 +171,7 @@ import Testing
         #expect(await h.run("stop B").out.hasPrefix("stopped 2 'b'"), "names match ignoring case when nothing matches exactly")
         #expect(await h.run("log nobody").err == "error: there is no instance named 'nobody'; 'list' shows them\n")
         // Without a current instance, the error says how to choose one.
-        let fresh = try Harness()
+        let fresh = try await Harness()
         #expect(await fresh.run("log").err == "error: no current instance; give an id (log 1 …) or choose one with 'use ID' ('list' shows them)\n")
     }
 }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct ScriptTests {
     @Test func runsLinesCommentsAndShebang() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let path = try h.write("setup.mmsh", """
             #!/usr/bin/env -S mmsh run
             # a comment
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func firstFailingLineStopsWithFileAndLineAndUndoesTheScript() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let path = try h.write("bad.mmsh", "new a\nset spread.bid 0.2%\nset sprad.ask 1%\nset spread.ask 0.5%\n")
         #expect(await h.shell.runScript(path: path) == 1)
         #expect(h.console.err == """
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func aFailingScriptPutsBackTheSettingsItChanged() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set levels.count 2")
         let path = try h.write("tune.mmsh", "use btc\nset spread.bid 0.3%\nreset levels.count\nset levels.count 99\n")
         #expect(await h.shell.runScript(path: path) == 1)
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func applyConvergesAndSavedFilesApply() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let path = try h.write("btc.mmsh", "new btc\nset spread.bid 0.2%\nset levels.count 3\n")
         #expect(await h.run("apply \(path)").error == nil)
         // Again: the same instance, nothing changed, nothing fails.
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func keepGoingRunsEveryLineAndFailsAtTheEnd() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let path = try h.write("bad.mmsh", "new a\nset spread.bid x\nset spread.ask 0.5%\nbogus\nset levels.count 2\n")
         #expect(await h.shell.runScript(path: path, keepGoing: true) == 1)
         let err = h.console.err
@@ -77,14 +77,14 @@ import Testing
     }
 
     @Test func echoPrintsEachCommand() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let path = try h.write("e.mmsh", "new a # c\nget spread.bid\n")
         #expect(await h.shell.runScript(path: path, echo: true) == 0)
         #expect(h.console.out == "+ new a\ncreated instance 1 'a' (sim BTCUSDT); it is now current\n+ get spread.bid\n0.1%\n")
     }
 
     @Test func sourceIsRelativeToTheIncludingFile() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = try h.write("lib/common.mmsh", "set spread.bid 0.3%\nsource more/deep.mmsh\n")
         _ = try h.write("lib/more/deep.mmsh", "set spread.ask 0.4%\n")
         let main = try h.write("main.mmsh", "new a\nsource lib/common.mmsh\nset levels.count 2\n")
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func errorsInsideASourcedFileNameThatFile() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let inner = try h.write("inner.mmsh", "set spread.bid 0.3%\nset levels.count 99\n")
         let main = try h.write("main.mmsh", "new a\nsource inner.mmsh\nset spread.ask 1%\n")
         #expect(await h.shell.runScript(path: main) == 1)
@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func cyclesAreRefusedWithTheChain() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = try h.write("a.mmsh", "new x\nsource b.mmsh\n")
         _ = try h.write("b.mmsh", "source c.mmsh\n")
         _ = try h.write("c.mmsh", "source a.mmsh\n")
@@ -115,14 +115,14 @@ import Testing
     }
 
     @Test func missingScriptIs66() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         #expect(await h.shell.runScript(path: "/nonexistent/x.mmsh") == 66)
         #expect(h.console.err == "error: cannot read /nonexistent/x.mmsh: no such file or not readable\n")
         #expect(await h.shell.runScript(path: h.url.path) == 66)
     }
 
     @Test func invalidUTF8LineIsAnErrorNotAGuess() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let file = h.url.appendingPathComponent("bin.mmsh")
         try Data([0x6E, 0x65, 0x77, 0x0A, 0x73, 0x65, 0x74, 0x20, 0xFF, 0xFE, 0x0A]).write(to: file)
         #expect(await h.shell.runScript(path: file.path) == 1)
@@ -130,12 +130,12 @@ import Testing
     }
 
     @Test func dryRunValidatesAgainstACopyAndChangesNothing() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = await h.run("new existing")
         let before = try h.snapshot()
         let copy = try Store.inMemory(copyOf: h.store)
         let console = BufferConsole()
-        let dry = try Shell(store: copy, console: console, dryRun: true)
+        let dry = try await Shell.local(store: copy, console: console, dryRun: true)
         let good = try h.write("good.mmsh", "new other\nset spread.bid 0.5%\nsave out.mmsh\n")
         #expect(await dry.runScript(path: good) == 0, "\(console.err)")
         #expect(console.out.contains("would write"))

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct InstanceCommandTests {
     @Test func newListUseRenameCopyDelete() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         #expect(await h.run("new").out == "created instance 1 'mm1' (sim BTCUSDT); it is now current\n")
         #expect(await h.run("new eth").out == "created instance 2 'eth' (sim BTCUSDT); it is now current\n")
         #expect(await h.shell.prompt() == "mmsh[2]> ")
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func deleteAsksOnATerminal() async throws {
-        let h = try Harness(interactive: true, answers: [false, true])
+        let h = try await Harness(interactive: true, answers: [false, true])
         await h.run("new")
         #expect(await h.run("delete 1").out == "not deleted\n")
         #expect(h.console.questions == ["delete instance 1 'mm1' and all its settings?"])
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func maxInstancesIsEnforced() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         #expect(await h.run("option max_instances 2").out == "option max_instances 10 → 2\n")
         await h.run("new")
         await h.run("new")
@@ -55,13 +55,13 @@ import Testing
     }
 
     @Test func tenByDefault() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         for _ in 1...10 { #expect(await h.run("new").error == nil) }
         #expect(await h.run("new").err.contains("there are already 10 instances"))
     }
 
     @Test func listJSON() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new a")
         await h.run("set pair eth/usdt")
         let json = await h.run("list --json").out
@@ -87,7 +87,7 @@ import Testing
 
 @Suite struct SettingCommandTests {
     @Test func setGetResetShow() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         #expect(await h.run("set spread.bid 20bp").out == "1 mm1: spread.bid 0.1% → 0.2%\n")
         #expect(await h.run("set refresh.time 90").out == "1 mm1: refresh.time 15s → 1m30s\n")
@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func showJSONHasEveryKey() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         let out = await h.run("show --json").out
         for key in Catalog.keys { #expect(out.contains("\"\(key)\": "), "\(key)") }
@@ -118,7 +118,7 @@ import Testing
     /// On screen: asset names, prices at the tick, amounts at the step, quote values at two
     /// decimals with thousands separated; JSON keeps every digit.
     @Test func statusShowsReadableNumbers() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new btc; set sim.takers 0; set sim.volatility 0; set sim.quote 60000.123456; start")
         await h.run(seconds: 2)
         let out = await h.run("status btc").out
@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test func aPairMEXCCannotListIsAcceptedWithAWarning() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new")
         let r = await h.run("set pair foo/bar")
         #expect(r.error == nil && r.out == "1 mm1: pair BTCUSDT → FOOBAR\n")
@@ -176,7 +176,7 @@ import Testing
     }
 
     @Test func thePromptNeverReadsLikeAnInstance() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new; new; start 1; use 2")
         #expect(await h.shell.prompt() == "mmsh[2 · 1 running]> ")
         await h.run("delete 2 --yes")
@@ -186,7 +186,7 @@ import Testing
     }
 
     @Test func settingsListsEveryKey() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let out = await h.run("settings").out
         for key in Catalog.keys { #expect(out.contains(key)) }
         let spreads = await h.run("settings spread").out.split(separator: "\n").dropFirst()
@@ -205,7 +205,7 @@ import Testing
         "new a; set spread.bid 1%", "set sim.seed -1", "source /nonexistent/x.mmsh",
     ])
     func badInputChangesNothing(line: String) async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new a")
         await h.run("set order.max 2")
         await h.run("set band.ceiling 100")
@@ -218,7 +218,7 @@ import Testing
     }
 
     @Test func saveWritesAReplayableScript() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new 'btc-tight'")
         await h.run("set spread.bid 0.25%")
         await h.run("set hours.window 22:00-02:00")
@@ -238,9 +238,9 @@ import Testing
 
 @Suite struct PersistenceTests {
     @Test func everythingSurvivesARestart() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         await h.run("new a; set spread.ask 0.4%; new b; option color off")
-        try h.reopen()
+        try await h.reopen()
         #expect(await h.run("get 1 spread.ask").out == "0.4%\n")
         #expect(await h.run("list").out.contains("b"))
         #expect(await h.run("option color").out == "off\n")
@@ -249,8 +249,8 @@ import Testing
         #expect(await h.shell.current == 2)
     }
 
-    @Test func aSecondProcessIsRefused() throws {
-        let h = try Harness()
+    @Test func aSecondProcessIsRefused() async throws {
+        let h = try await Harness()
         #expect {
             _ = try DataDirectory(url: h.url)
         } throws: { error in
@@ -258,8 +258,8 @@ import Testing
         }
     }
 
-    @Test func dataDirectoryAndDatabaseArePrivate() throws {
-        let h = try Harness()
+    @Test func dataDirectoryAndDatabaseArePrivate() async throws {
+        let h = try await Harness()
         let dirMode = try FileManager.default.attributesOfItem(atPath: h.url.path)[.posixPermissions] as? Int
         let dbMode = try FileManager.default.attributesOfItem(atPath: h.url.appendingPathComponent("mmsh.db").path)[.posixPermissions] as? Int
         #expect(dirMode == 0o700)
@@ -324,8 +324,8 @@ import Testing
         #expect(after == bytes, "\(after.count) vs \(bytes.count); differ at \(differing.prefix(20))")
     }
 
-    @Test func newerSchemaIsRefused() throws {
-        let h = try Harness()
+    @Test func newerSchemaIsRefused() async throws {
+        let h = try await Harness()
         // A later mmsh would have applied a migration this one does not know.
         try h.store.setOption("x", "1")
         h.directory = nil
@@ -342,8 +342,8 @@ import Testing
 }
 
 @Suite struct EventStoreTests {
-    @Test func theLogKeepsTheNewestEntries() throws {
-        let h = try Harness()
+    @Test func theLogKeepsTheNewestEntries() async throws {
+        let h = try await Harness()
         _ = try h.store.createInstance(name: "a", limit: 10)
         for i in 0..<1000 {
             try h.store.appendEvent(EventRecord(instanceId: 1, time: Int64(i), level: "info", kind: "test", message: "e\(i)"), keep: 100)

@@ -95,7 +95,9 @@ public enum Backtest {
             guard state == .running || state == .waiting else { break }
             guard let next = await exchange.nextTime() else { break }
             let due = lastTick + interval
+            // A damaged block is noted by the exchange (also when a request's round trip met it).
             do { try await exchange.advance(to: min(next, due)) } catch { break }
+            if await exchange.damage != nil { break }
             if await exchange.changed || clock.now() >= due {
                 await runner.tick()
                 decisions += 1
@@ -113,6 +115,9 @@ public enum Backtest {
         }
         let report = await runner.report()
         await runner.stop(reason: partial ? "interrupted" : "the end of the data")
+        if let damage = await exchange.damage {
+            throw EngineError("\(damage); the backtest stopped at \(TimeText.iso(clock.now())) and stored nothing")
+        }
         let end = clock.now()
         var record: [String: Any] = ["data": plan.data, "pair": exchange.meta.pair, "from": TimeText.iso(start), "to": TimeText.iso(end),
                                      "latency_ms": plan.latency, "overrides": plan.overrides, "partial": partial]

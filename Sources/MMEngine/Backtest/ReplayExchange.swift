@@ -46,6 +46,9 @@ public actor ReplayExchange: Exchange {
     /// and the gaps, with when each began and when the book was back.
     public private(set) var events = 0
     public private(set) var gaps: [(from: Int64, to: Int64?, reason: String)] = []
+    /// Why the recording could not be read on (damage found mid-way); the replay ends there and
+    /// the backtest fails rather than pass a part off as the whole.
+    public private(set) var damage: String?
 
     /// A replay of `reader` up to `to` (ms). `prepare` then builds the book up to the window's
     /// start. Nothing here throws: see `Backtest.replay`.
@@ -98,6 +101,8 @@ public actor ReplayExchange: Exchange {
                 next = try reader.next()
             }
         } catch {
+            damage = damage ?? error.message
+            next = nil
             throw ExchangeError(code: -1, message: error.message)
         }
         clock.set(t)

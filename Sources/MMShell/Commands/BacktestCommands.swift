@@ -69,10 +69,10 @@ extension Shell {
     }
 
     func backtest(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         guard let data = inv["--data"] else { throw .usage("backtest: --data FILE is required: the recording to replay ('mmsh sim record' or 'record' make one)") }
         let url = resolvePath(data)
-        var settings = try self.settings(of: r.id)
+        var settings = try await self.settings(of: r.id)
         for item in inv.values("--set") {
             let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else { throw .usage("backtest: --set takes KEY=VALUE, such as spread.bid=0.1%, not '\(item)'") }
@@ -109,28 +109,28 @@ extension Shell {
         let showProgress = console.isTerminal
         let result: BacktestResult
         do {
-            result = try await Backtest.run(plan, into: store, progress: { share in
+            result = try await api.backtest(plan, progress: { share in
                 guard showProgress else { return }
                 let width = 30, done = Int(share * Double(width))
                 console.write("\r[\(String(repeating: "#", count: done))\(String(repeating: " ", count: width - done))] \(Int(share * 100))%")
             }, cancelled: { console.interrupted })
         } catch {
             if showProgress { console.write("\r\u{1B}[K") }
-            throw .failure("backtest: \((error as? EngineError)?.message ?? "\(error)")")
+            throw APIError(error.kind, "backtest: \(error.message)")
         }
         if showProgress { console.write("\r\u{1B}[K") }
         return try await backtestSummary(r, settings: settings, result: result, plan: plan)
     }
 
     func backtestSummary(_ r: InstanceRecord, settings: Settings, result: BacktestResult, plan: BacktestPlan) async throws(ShellError) -> Output {
-        let runs = try Shell.storeCall { try store.runs(instance: r.id) }
+        let runs = try await api.runs(instance: r.id)
         let number = (runs.firstIndex { $0.id == result.run } ?? runs.count - 1) + 1
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-        let fills = try Shell.storeCall { try store.ledgerFills(instance: r.id, baseAsset: assets.base, run: result.run) }
-        let samples = try Shell.storeCall { try store.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: result.run) }
+        let fills = try await api.ledgerFills(instance: r.id, baseAsset: assets.base, run: result.run)
+        let samples = try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: result.run)
         let mark = samples.last?.mid ?? fills.last.map { $0.mid ?? $0.price } ?? 0
         let s = Ledger.summarize(fills, mark: mark)
-        let snapshots = try Shell.storeCall { try store.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: result.run) }
+        let snapshots = try await api.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: result.run)
         let risk = Ledger.risk(snapshots.compactMap { row in
             guard let v = Dec(row.value), let h = Dec(row.hold) else { return nil }
             return (row.time, v - h, h)

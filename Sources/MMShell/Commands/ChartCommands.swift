@@ -22,16 +22,16 @@ extension Commands {
 
 extension Shell {
     func chart(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         let what = inv["WHAT"] ?? "price"
-        let settings = try self.settings(of: r.id)
-        let window = try ledgerWindow(inv, instance: r)
+        let settings = try await self.settings(of: r.id)
+        let window = try await ledgerWindow(inv, instance: r)
         let n = try await readable(r.id)
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
         let width = inv["--width"].flatMap(Int.init) ?? (console.isTerminal ? console.columns ?? 80 : 80)
         let height = inv["--height"].flatMap(Int.init) ?? 16
-        let rows = try chartSamples(r, from: window.from, to: window.to, points: width * 4, run: window.run)
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
+        let rows = try await chartSamples(r, from: window.from, to: window.to, points: width * 4, run: window.run)
+        let fills = try await api.fills(instance: r.id, since: window.from, until: window.to, run: window.run)
         var series: [Chart.Series] = []
         var band: (Double, Double)?
         var yLabel: (Double) -> String = { n.value(Dec(statistic: $0, places: n.quotePlaces)) }
@@ -59,7 +59,7 @@ extension Shell {
             title += " (best ask less best bid, % of the mid)"
         case "pnl":
             // Net, spread capture and inventory at each snapshot, from the fills up to it.
-            let ledgerFills = try Shell.storeCall { try store.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run) }
+            let ledgerFills = try await api.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run)
             var net: [(x: Double, y: Double)] = [], capture: [(x: Double, y: Double)] = [], inventory: [(x: Double, y: Double)] = []
             var i = 0, capturedSoFar: Dec = 0, position: Dec = 0, bookedAtMid: Dec = 0, cash: Dec = 0, feesBase: Dec = 0, feesQuote: Dec = 0
             for row in rows {
@@ -123,13 +123,13 @@ extension Shell {
     /// What a chart draws: the market samples of the window, at most about `points` of them
     /// (the newest of each equal slice of time); for runs from before samples were kept, their
     /// P&L snapshots (one a minute) stand in, with the mid, holding and net P&L only.
-    func chartSamples(_ r: InstanceRecord, from: Int64, to: Int64, points: Int, run: Int64? = nil) throws(ShellError) -> [MarketSample] {
-        let runs = try Shell.storeCall { try store.runs(instance: r.id) }.filter { run == nil ? $0.backtest == nil : $0.id == run }
+    func chartSamples(_ r: InstanceRecord, from: Int64, to: Int64, points: Int, run: Int64? = nil) async throws(ShellError) -> [MarketSample] {
+        let runs = try await api.runs(instance: r.id).filter { run == nil ? $0.backtest == nil : $0.id == run }
         let start = max(from, runs.first?.startedAt ?? from)
         let every = max(1000, (to - start) / Int64(max(points, 1)))
-        let samples = try Shell.storeCall { try store.samples(instance: r.id, from: start, to: to, every: every, run: run) }
+        let samples = try await api.samples(instance: r.id, from: start, to: to, every: every, run: run)
         let sampledFrom = samples.first?.time ?? Int64.max
-        let older = try Shell.storeCall { try store.pnlRows(instance: r.id, from: start, to: min(to, sampledFrom - 1), run: run) }
+        let older = try await api.pnlRows(instance: r.id, from: start, to: min(to, sampledFrom - 1), run: run)
         var out: [MarketSample] = []
         var lastAt: Int64?
         for row in older {

@@ -48,17 +48,18 @@ extension Commands {
 
 extension Shell {
     func startInstances(_ inv: Invocation) async throws(ShellError) -> Output {
-        let ids = try targets(inv)
+        let ids = try await targets(inv)
         var out = Output()
         for r in ids {
-            if await manager.isRunning(r.id) {
+            if await api.isRunning(r.id) {
                 if inv["ID"]?.lowercased() == "all" { continue }
                 throw .failure("instance \(describe(r)) is running already")
             }
-            let settings = try self.settings(of: r.id)
+            let settings = try await self.settings(of: r.id)
             if dryRun { out.line("would start \(describe(r)) on \(settings.venue) \(settings.pair)"); continue }
-            let credentials = settings.venue == "live" ? try await apiCredentials(account: settings["account"].text!) : nil
-            do { try await manager.start(id: r.id, name: r.name, settings: settings, credentials: credentials) } catch { throw .failure(error.message) }
+            // A live instance's keys come from the engine's vault: unlocked here, asked for on this terminal.
+            if settings.venue == "live" { try await unlockVault() }
+            try await api.start(r.id)
             out.line(Line([("started ", .plain), (describe(r), .bold), (" on \(settings.venue) \(settings.pair)", .plain)]))
         }
         if out.blocks.isEmpty { out.line("nothing to start") }
@@ -66,16 +67,16 @@ extension Shell {
     }
 
     func stopInstances(_ inv: Invocation) async throws(ShellError) -> Output {
-        let ids = try targets(inv)
+        let ids = try await targets(inv)
         var out = Output()
         for r in ids {
-            guard await manager.isRunning(r.id) else {
+            guard await api.isRunning(r.id) else {
                 if inv["ID"]?.lowercased() == "all" { continue }
                 throw .failure("instance \(describe(r)) is not running")
             }
             if dryRun { out.line("would stop \(describe(r))"); continue }
-            let n = await manager.stop(r.id) ?? 0
-            let report = await manager.report(r.id)
+            let n = await api.stop(r.id) ?? 0
+            let report = await api.report(r.id)
             if let report, report.unconfirmedAtStop > 0 {
                 let why = report.contactLost.map { ": the venue does not answer (\($0))" } ?? ": the venue does not answer"
                 out.line(Line("stopped \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled, but it could not be confirmed that none is left open\(why); check open orders on MEXC; they are reconciled at the next start", .red))
@@ -88,14 +89,14 @@ extension Shell {
     }
 
     /// `ID` or `all` as records; without either, the current instance.
-    func targets(_ inv: Invocation) throws(ShellError) -> [InstanceRecord] {
-        if inv["ID"]?.lowercased() == "all" { return try Shell.storeCall { try store.instances() } }
-        return [try target(inv)]
+    func targets(_ inv: Invocation) async throws(ShellError) -> [InstanceRecord] {
+        if inv["ID"]?.lowercased() == "all" { return try await api.instances() }
+        return [try await target(inv)]
     }
 
     /// Stops every running instance (leaving the shell, end of a script, a signal).
     public func shutdown(reason: String) async -> [(Int, Int)] {
-        await manager.stopAll(reason: reason)
+        await api.stopAll(reason: reason)
     }
 
     // MARK: status
@@ -107,7 +108,7 @@ extension Shell {
             }
             var plain = inv
             plain.flags["--watch"] = nil
-            let shown = inv["ID"] == nil ? nil : try target(inv).id
+            let shown = inv["ID"] == nil ? nil : try await target(inv).id
             // Watching, the table gains the trend of each instance's mid and net P&L.
             watching = true
             defer { watching = false }
@@ -116,14 +117,14 @@ extension Shell {
             }
         }
         guard inv["ID"] != nil else { return try await statusTable() }
-        let r = try target(inv)
-        let settings = try self.settings(of: r.id)
-        let report = await manager.report(r.id)
-        let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
+        let r = try await target(inv)
+        let settings = try await self.settings(of: r.id)
+        let report = await api.report(r.id)
+        let lastRun = try await api.lastRun(instance: r.id)
         let since = report?.startedAt ?? lastRun?.startedAt ?? Int64.max
         // A run this engine holds is summed in memory; only an earlier engine's run is read from the store.
-        let stored = report == nil ? try Shell.storeCall { try store.fills(instance: r.id, since: since) }.count : 0
-        return StatusView.detail(r, settings: settings, report: report, lastRun: lastRun, storedFills: stored, now: manager.clock.now())
+        let stored = report == nil ? try await api.fills(instance: r.id, since: since).count : 0
+        return StatusView.detail(r, settings: settings, report: report, lastRun: lastRun, storedFills: stored, now: api.clock.now())
     }
 
     func statusTable() async throws(ShellError) -> Output {
@@ -132,24 +133,25 @@ extension Shell {
         // Net P&L of the running instances, summed per quote asset for the totals row.
         var totals: [String: Dec] = [:]
         var items: [JSON] = []
-        let now = manager.clock.now()
-        for r in try Shell.storeCall({ try store.instances() }) {
-            let s = try settings(of: r.id)
-            let running = await manager.isRunning(r.id)
-            let report = await manager.report(r.id)
-            let lastRun = try Shell.storeCall { try store.lastRun(instance: r.id) }
+        let now = api.clock.now()
+        for r in (try await api.instances()) {
+            let s = try await settings(of: r.id)
+            let running = await api.isRunning(r.id)
+            let report = await api.report(r.id)
+            let lastRun = try await api.lastRun(instance: r.id)
             let state = StatusView.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
             let fillCount: Int
             if let report { fillCount = report.tally.count } else {
-                fillCount = try Shell.storeCall { try store.fills(instance: r.id, since: lastRun?.startedAt ?? Int64.max) }.count
+                fillCount = try await api.fills(instance: r.id, since: lastRun?.startedAt ?? Int64.max).count
             }
             let pnl = report.flatMap { StatusView.pnl($0) }
+            let trend = watching ? try await trends(r.id, running: report?.startedAt) : []
             let uptime = running ? TimeSpan(milliseconds: (now - (report?.startedAt ?? now)) / 1000 * 1000).description : "-"
             table.add(styled: [("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain), (s.venue, .plain),
                                (state, StatusView.style(state)), (uptime, .plain), ("\(report?.orders.count ?? 0)", .plain),
                                ("\(fillCount)", .plain),
                                (pnl.map { Readable(pair: s.pair, rules: report?.rules).signedValue($0.total) + " " + (Units.assets(of: s.pair)?.quote ?? "") } ?? "-",
-                                pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)] + (watching ? try trends(r.id, running: report?.startedAt) : []))
+                                pnl.map { $0.total.isNegative ? .red : .green } ?? .plain)] + trend)
             if let pnl, let quote = Units.assets(of: s.pair)?.quote { totals[quote, default: 0] += pnl.total }
             items.append(StatusView.json(r, settings: s, state: state, report: report, pnl: pnl, fills: fillCount))
         }
@@ -169,10 +171,10 @@ extension Shell {
 
     /// Sparklines of the mid and of net P&L over the run's last ten minutes (a point per 30 s of
     /// its market samples).
-    func trends(_ id: Int, running since: Int64?) throws(ShellError) -> [(String, Style)] {
+    func trends(_ id: Int, running since: Int64?) async throws(ShellError) -> [(String, Style)] {
         guard let since else { return [("", .plain), ("", .plain)] }
-        let from = max(since, manager.clock.now() - 600_000)
-        let rows = try Shell.storeCall { try store.samples(instance: id, from: from, to: Int64.max, every: 30_000, limit: 20) }
+        let from = max(since, api.clock.now() - 600_000)
+        let rows = try await api.samples(instance: id, from: from, to: Int64.max, every: 30_000, limit: 20)
         let mids = rows.map(\.mid.doubleValue)
         let nets = rows.map(\.net.doubleValue)
         return [(Chart.sparkline(mids, width: 20), .cyan), (Chart.sparkline(nets, width: 20), .green)]
@@ -183,9 +185,9 @@ extension Shell {
     /// state change, from the engine's stream of entries. On a terminal each view replaces the last.
     func redraw(every: TimeSpan, instance shown: Int?, json: Bool,
                 _ produce: () async throws(ShellError) -> Output) async throws(ShellError) -> Output {
-        let (subscription, stream) = manager.events.subscribe()
-        let bus = manager.events
-        defer { bus.end(subscription) }
+        let (subscription, stream) = api.followEvents()
+        let api = self.api
+        defer { api.endFollowing(subscription) }
         let news = Atomic<Bool>(false)
         let listener = Task {
             for await e in stream where shown == nil || e.instanceId == shown { news.store(true, ordering: .relaxed) }
@@ -209,16 +211,16 @@ extension Shell {
     /// How an instance's numbers are shown: at the rules its run got from the venue, else at the
     /// sim venue's own (other venues' rules are known once they run).
     func readable(_ id: Int) async throws(ShellError) -> Readable {
-        let settings = try self.settings(of: id)
-        let rules = await manager.rules(id) ?? (settings.venue == "sim" ? SimMarketConfig(settings).rules : nil)
+        let settings = try await self.settings(of: id)
+        let rules = await api.rules(id) ?? (settings.venue == "sim" ? SimMarketConfig(settings).rules : nil)
         return Readable(pair: settings.pair, rules: rules)
     }
 
     func listOrders(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        let report = await manager.report(r.id)
+        let r = try await target(inv)
+        let report = await api.report(r.id)
         let n = try await readable(r.id)
-        let now = manager.clock.now()
+        let now = api.clock.now()
         var table = Table(["CLIENT ID", "SIDE", "PRICE", "AMOUNT", "FILLED", "LEVEL", "AGE"],
                           align: [.left, .left, .right, .right, .right, .right, .right])
         var items: [JSON] = []
@@ -234,14 +236,14 @@ extension Shell {
     }
 
     func listFills(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         let n = try await readable(r.id)
         func shown(_ text: String, _ format: (Dec) -> String) -> String { Dec(text).map(format) ?? text }
         let windowed = inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil || inv["--run"] != nil
-        let window = try ledgerWindow(inv, instance: r)
+        let window = try await ledgerWindow(inv, instance: r)
         let limit = inv["-n"].flatMap(Int.init) ?? (windowed || inv.has("--csv") ? Int.max : 20)
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, limit: limit, run: window.run) }
-        if inv.has("--csv") { return Output(blocks: [.raw(try fillsCSV(r, fills))]) }
+        let fills = try await api.fills(instance: r.id, since: window.from, until: window.to, limit: limit, run: window.run)
+        if inv.has("--csv") { return Output(blocks: [.raw(try await fillsCSV(r, fills))]) }
         var table = Table(["TIME", "SIDE", "PRICE", "AMOUNT", "FEE", "ORDER"], align: [.left, .left, .right, .right, .right, .left])
         var items: [JSON] = []
         for f in fills {
@@ -259,9 +261,9 @@ extension Shell {
     }
 
     /// The fills as CSV: stable columns, RFC 4180 quoting, exact decimals, times in UTC.
-    func fillsCSV(_ r: InstanceRecord, _ fills: [FillRecord]) throws(ShellError) -> String {
-        let pair = try settings(of: r.id).pair
-        let runs = try Shell.storeCall { try store.runs(instance: r.id) }
+    func fillsCSV(_ r: InstanceRecord, _ fills: [FillRecord]) async throws(ShellError) -> String {
+        let pair = try await settings(of: r.id).pair
+        let runs = try await api.runs(instance: r.id)
         let runNumber = Dictionary(uniqueKeysWithValues: runs.enumerated().map { ($1.id, $0 + 1) })
         var rows = [["time", "pair", "side", "price", "amount", "notional", "fee", "fee_asset", "maker", "client_id", "order_id", "trade_id", "run"]]
         for f in fills {
@@ -274,7 +276,7 @@ extension Shell {
     }
 
     func showLog(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         let limit = inv["-n"].flatMap(Int.init) ?? 20
         var since: Int64 = 0
         if let text = inv["--since"] {
@@ -289,23 +291,23 @@ extension Shell {
         }
         let json = inv.has("--json") || option("output") == "json"
         guard inv.has("--tail") else {
-            let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
+            let events = try await api.events(instance: r.id, limit: limit, levels: levels, since: since)
             return StatusView.log(events, json: json)
         }
         // Follow: the engine's stream of entries, subscribed to before the history is read so
         // that nothing falls between the two; what the history showed is not shown again.
-        let (subscription, stream) = manager.events.subscribe()
-        let bus = manager.events
-        defer { bus.end(subscription) }
-        let events = try Shell.storeCall { try store.events(instance: r.id, limit: limit, levels: levels, since: since) }
+        let (subscription, stream) = api.followEvents()
+        let api = self.api
+        defer { api.endFollowing(subscription) }
+        let events = try await api.events(instance: r.id, limit: limit, levels: levels, since: since)
         console.write(renderer.render(StatusView.log(events, json: false), json: false))
-        let newest = try Shell.storeCall { try store.events(instance: r.id, limit: 1) }
+        let newest = try await api.events(instance: r.id, limit: 1)
         let shown = events.last?.id ?? newest.last?.id ?? 0
         // Ctrl-C (or the client going away) ends the stream, and with it the loop below.
         let console = self.console
         let watcher = Task {
             while !console.interrupted && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-            bus.end(subscription)
+            api.endFollowing(subscription)
         }
         defer { watcher.cancel() }
         for await e in stream where e.instanceId == r.id && (levels?.contains(e.level) ?? true) {
@@ -315,9 +317,9 @@ extension Shell {
         return .empty
     }
 
-    func clearLog(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
-        let n = try Shell.storeCall { try store.clearEvents(instance: r.id) }
+    func clearLog(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
+        let n = try await api.clearEvents(instance: r.id)
         return .message("cleared \(n) log entr\(n == 1 ? "y" : "ies") of \(describe(r))")
     }
 }

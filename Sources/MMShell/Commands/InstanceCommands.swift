@@ -31,31 +31,31 @@ extension Commands {
 extension Shell {
     func describe(_ r: InstanceRecord) -> String { "\(r.id) '\(r.name)'" }
 
-    func newInstance(_ inv: Invocation) throws(ShellError) -> Output {
+    func newInstance(_ inv: Invocation) async throws(ShellError) -> Output {
         if let name = inv["NAME"], inv.has("--or-use") || applying,
-           let existing = try Shell.storeCall({ try store.instances() }).first(where: { $0.name == name }) {
-            setCurrent(existing.id)
+           let existing = (try await api.instances()).first(where: { $0.name == name }) {
+            await setCurrent(existing.id)
             return Output.message("using instance \(describe(existing)), which exists already; it is now current",
                                   json: .object([("id", .int(existing.id)), ("name", .string(existing.name)), ("created", .bool(false))]))
         }
         let limit = Int(option("max_instances"))!
-        let r = try Shell.storeCall { try store.createInstance(name: inv["NAME"], limit: limit) }
+        let r = try await api.createInstance(name: inv["NAME"], limit: limit, settings: [:])
         journal?.created.append(r.id)
-        setCurrent(r.id)
-        refreshCompletionData()
+        await setCurrent(r.id)
+        await refreshCompletionData()
         let s = Settings()
         return Output.message("created instance \(describe(r)) (\(s.venue) \(s.pair)); it is now current",
                               json: .object([("id", .int(r.id)), ("name", .string(r.name))]))
     }
 
     func listInstances(_ inv: Invocation) async throws(ShellError) -> Output {
-        let records = try Shell.storeCall { try store.instances() }
+        let records = try await api.instances()
         var table = Table(["", "ID", "NAME", "PAIR", "VENUE", "STATE", "CHANGED"], align: [.left, .right, .left, .left, .left, .left, .right])
         var items: [JSON] = []
         for r in records {
-            let s = try settings(of: r.id)
+            let s = try await settings(of: r.id)
             let isCurrent = r.id == current
-            let state = StatusView.state(await manager.runState(r.id), lastRun: try Shell.storeCall { try store.lastRun(instance: r.id) })
+            let state = StatusView.state(await api.runState(r.id), lastRun: try await api.lastRun(instance: r.id))
             table.add(styled: [(isCurrent ? "*" : "", .green), ("\(r.id)", .bold), (r.name, .plain), (s.pair, .plain),
                                (s.venue, .plain), (state, StatusView.style(state)), ("\(s.overrides.count)", .plain)])
             items.append(.object([("id", .int(r.id)), ("name", .string(r.name)), ("pair", .string(s.pair)),
@@ -70,35 +70,35 @@ extension Shell {
         return out
     }
 
-    func useInstance(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
-        setCurrent(r.id)
+    func useInstance(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
+        await setCurrent(r.id)
         return .message("now using instance \(describe(r))")
     }
 
-    func renameInstance(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
+    func renameInstance(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
         let name = inv["NAME"]!
-        try Shell.storeCall { try store.rename(r.id, to: name) }
-        refreshCompletionData()
+        try await api.renameInstance(r.id, to: name)
+        await refreshCompletionData()
         return .message("renamed instance \(r.id) '\(r.name)' to '\(name)'")
     }
 
-    func copyInstance(_ inv: Invocation) throws(ShellError) -> Output {
-        let source = try target(inv)
-        let raw = try Shell.storeCall { try store.settings(source.id) }
+    func copyInstance(_ inv: Invocation) async throws(ShellError) -> Output {
+        let source = try await target(inv)
+        let raw = try await api.storedSettings(source.id)
         let limit = Int(option("max_instances"))!
-        let r = try Shell.storeCall { try store.createInstance(name: inv["NAME"], limit: limit, settings: raw) }
+        let r = try await api.createInstance(name: inv["NAME"], limit: limit, settings: raw)
         journal?.created.append(r.id)
-        setCurrent(r.id)
-        refreshCompletionData()
+        await setCurrent(r.id)
+        await refreshCompletionData()
         return Output.message("copied instance \(describe(source)) to \(describe(r)); it is now current",
                               json: .object([("id", .int(r.id)), ("name", .string(r.name)), ("copied_from", .int(source.id))]))
     }
 
     func deleteInstance(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        if await manager.isRunning(r.id) { throw .failure("instance \(describe(r)) is running; 'stop \(r.id)' first") }
+        let r = try await target(inv)
+        if await api.isRunning(r.id) { throw .conflict("instance \(describe(r)) is running; 'stop \(r.id)' first") }
         if !inv.has("--yes") {
             guard console.isInteractive else {
                 throw .failure("delete: add --yes to delete instance \(describe(r)) without being asked")
@@ -107,10 +107,9 @@ extension Shell {
                 return .message("not deleted")
             }
         }
-        try Shell.storeCall { try store.deleteInstance(r.id) }
-        await manager.forget(r.id)
-        if current == r.id { setCurrent(nil) }
-        refreshCompletionData()
+        try await api.deleteInstance(r.id)
+        if current == r.id { await setCurrent(nil) }
+        await refreshCompletionData()
         return .message("deleted instance \(describe(r))")
     }
 }

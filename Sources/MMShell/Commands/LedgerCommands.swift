@@ -33,13 +33,13 @@ extension Commands {
 extension Shell {
     /// The window a ledger command covers, in ms (inclusive), and its words; with `--run N`, that
     /// run's id (reads then take that run alone: a backtest's times overlap the real runs').
-    func ledgerWindow(_ inv: Invocation, instance r: InstanceRecord) throws(ShellError) -> (from: Int64, to: Int64, words: String, run: Int64?) {
-        let now = manager.clock.now()
+    func ledgerWindow(_ inv: Invocation, instance r: InstanceRecord) async throws(ShellError) -> (from: Int64, to: Int64, words: String, run: Int64?) {
+        let now = api.clock.now()
         if let n = inv["--run"].flatMap(Int.init) {
             if inv["--since"] != nil || inv["--from"] != nil || inv["--to"] != nil {
                 throw .usage("\(inv.spec.name): --run covers one run; it does not go with --since, --from or --to")
             }
-            let runs = try Shell.storeCall { try store.runs(instance: r.id) }
+            let runs = try await api.runs(instance: r.id)
             guard n <= runs.count else {
                 throw .failure("instance \(describe(r)) has \(runs.count) run\(runs.count == 1 ? "" : "s"); --run takes 1 to \(max(runs.count, 1))")
             }
@@ -79,15 +79,15 @@ extension Shell {
     /// The mid an instance's fills are valued at: the market's now while it runs, else the last it saw.
     func mark(_ r: InstanceRecord, fills: [LedgerFill], run: Int64? = nil) async throws(ShellError) -> (mid: Dec, words: String)? {
         // A backtest is valued at the last mid of its own replay.
-        if let run, let runRecord = try Shell.storeCall({ try store.runs(instance: r.id) }).first(where: { $0.id == run }), runRecord.backtest != nil {
-            if let last = try Shell.storeCall({ try store.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run) }).last {
+        if let run, let runRecord = (try await api.runs(instance: r.id)).first(where: { $0.id == run }), runRecord.backtest != nil {
+            if let last = (try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run)).last {
                 return (last.mid, "the replay's last mid, at \(TimeText.iso(last.time).prefix(19))Z")
             }
             return fills.last.map { ($0.mid ?? $0.price, "its last fill's mid") }
         }
-        if let report = await manager.report(r.id), report.state == .running || report.state == .waiting,
+        if let report = await api.report(r.id), report.state == .running || report.state == .waiting,
            let mid = report.snapshot?.book.mid { return (mid, "now") }
-        if let last = try Shell.storeCall({ try store.lastMid(instance: r.id) }), let mid = Dec(last.mid) {
+        if let last = (try await api.lastMid(instance: r.id)), let mid = Dec(last.mid) {
             return (mid, "the last mid it saw, at \(TimeText.local(last.time).prefix(19))")
         }
         if let f = fills.last { return (f.mid ?? f.price, "its last fill's mid") }
@@ -96,9 +96,9 @@ extension Shell {
 
     /// Net P&L over time from the P&L snapshots of the runs in the window, each run's counted on
     /// from where the earlier ones ended.
-    func netSeries(_ r: InstanceRecord, from: Int64, to: Int64, run: Int64? = nil) throws(ShellError) -> [(time: Int64, net: Dec, hold: Dec)] {
-        let runs = try Shell.storeCall { try store.runs(instance: r.id) }.filter { run == nil ? $0.backtest == nil : $0.id == run }
-        let snapshots = try Shell.storeCall { try store.pnlSnapshots(instance: r.id, run: run) }
+    func netSeries(_ r: InstanceRecord, from: Int64, to: Int64, run: Int64? = nil) async throws(ShellError) -> [(time: Int64, net: Dec, hold: Dec)] {
+        let runs = try await api.runs(instance: r.id).filter { run == nil ? $0.backtest == nil : $0.id == run }
+        let snapshots = try await api.pnlSnapshots(instance: r.id, run: run)
         var series: [(time: Int64, net: Dec, hold: Dec)] = []
         var carried: Dec = 0
         for run in runs {
@@ -124,11 +124,11 @@ extension Shell {
         var items: [JSON] = []
         var totals: [String: (net: Dec, fees: Dec, fills: Int)] = [:]
         let offset = TimeZone.current.secondsFromGMT()
-        for r in try targets(inv) {
-            let settings = try self.settings(of: r.id)
-            let window = try ledgerWindow(inv, instance: r)
+        for r in try await targets(inv) {
+            let settings = try await self.settings(of: r.id)
+            let window = try await ledgerWindow(inv, instance: r)
             let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-            let fills = try Shell.storeCall { try store.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run) }
+            let fills = try await api.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run)
             let n = try await readable(r.id)
             guard let mark = try await mark(r, fills: fills, run: window.run) else {
                 if all { continue }
@@ -137,7 +137,7 @@ extension Shell {
                 return out
             }
             let s = Ledger.summarize(fills, mark: mark.mid)
-            let risk = Ledger.risk(try netSeries(r, from: window.from, to: window.to, run: window.run), period: by == .day || by == .week ? .day : .hour)
+            let risk = Ledger.risk(try await netSeries(r, from: window.from, to: window.to, run: window.run), period: by == .day || by == .week ? .day : .hour)
             var t = totals[assets.quote] ?? (0, 0, 0)
             t.net += s.net; t.fees += s.fees; t.fills += s.fills
             totals[assets.quote] = t
@@ -207,8 +207,8 @@ extension Shell {
     }
 
     func export(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        let window = try ledgerWindow(inv, instance: r)
+        let r = try await target(inv)
+        let window = try await ledgerWindow(inv, instance: r)
         let url = resolvePath(inv["FILE"]!)
         if FileManager.default.fileExists(atPath: url.path) && !inv.has("--force") {
             throw .failure("export: \(url.path) exists; add --force to overwrite it")
@@ -216,11 +216,11 @@ extension Shell {
         let text: String, count: Int
         switch inv["WHAT"]! {
         case "fills":
-            let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
-            (text, count) = (try fillsCSV(r, fills), fills.count)
+            let fills = try await api.fills(instance: r.id, since: window.from, until: window.to, run: window.run)
+            (text, count) = (try await fillsCSV(r, fills), fills.count)
         case "pnl":
-            let runs = try Shell.storeCall { try store.runs(instance: r.id) }
-            let rows = try Shell.storeCall { try store.pnlRows(instance: r.id, from: window.from, to: window.to, run: window.run) }
+            let runs = try await api.runs(instance: r.id)
+            let rows = try await api.pnlRows(instance: r.id, from: window.from, to: window.to, run: window.run)
             var lines = [["time", "mid", "base", "quote", "value", "hold_value", "net", "fees", "run"]]
             for row in rows {
                 let number = window.run.flatMap { id in runs.firstIndex { $0.id == id } }
@@ -231,7 +231,7 @@ extension Shell {
             }
             (text, count) = (CSV.text(lines), rows.count)
         default:
-            let events = try Shell.storeCall { try store.events(instance: r.id, since: window.from) }.filter { $0.time <= window.to }
+            let events = try await api.events(instance: r.id, since: window.from).filter { $0.time <= window.to }
             (text, count) = (CSV.text([["time", "level", "kind", "message"]] + events.map { [TimeText.iso($0.time), $0.level, $0.kind, $0.message] }),
                              events.count)
         }

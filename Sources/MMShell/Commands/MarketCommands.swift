@@ -40,15 +40,15 @@ extension Commands {
 
 extension Shell {
     func marketSummary(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        let settings = try self.settings(of: r.id)
-        var window = try ledgerWindow(inv, instance: r)
+        let r = try await target(inv)
+        let settings = try await self.settings(of: r.id)
+        var window = try await ledgerWindow(inv, instance: r)
         if inv["--since"] == nil && inv["--from"] == nil && inv["--run"] == nil {
             window.from = window.to - 86_400_000
             window.words = "the last 24h"
         }
-        let samples = try Shell.storeCall { try store.samples(instance: r.id, from: window.from, to: window.to, run: window.run) }
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: window.from, until: window.to, run: window.run) }
+        let samples = try await api.samples(instance: r.id, from: window.from, to: window.to, run: window.run)
+        let fills = try await api.fills(instance: r.id, since: window.from, until: window.to, run: window.run)
         let m = MarketSummary.summarize(samples, from: window.from, to: window.to)
         let ours = fills.reduce(Dec(0)) { $0 + (Dec($1.quantity) ?? 0) }
         let oursQuote = fills.reduce(Dec(0)) { total, f in total + (Dec(f.quantity) ?? 0) * (Dec(f.price) ?? 0) }
@@ -80,8 +80,8 @@ extension Shell {
 
     /// The book an instance sees: its run's last, else the venue's now; and the rules to show it at.
     func market(of r: InstanceRecord) async throws(ShellError) -> (book: OrderBook, rules: MarketRules?, report: InstanceReport?) {
-        let settings = try self.settings(of: r.id)
-        if let report = await manager.report(r.id), let snapshot = report.snapshot {
+        let settings = try await self.settings(of: r.id)
+        if let report = await api.report(r.id), let snapshot = report.snapshot {
             return (snapshot.book, report.rules, report)
         }
         if settings.venue == "sim" {
@@ -89,7 +89,7 @@ extension Shell {
             return (SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules), market.rules, nil)
         }
         do {
-            let (snapshot, rules) = try await manager.paperMarket(settings: settings)
+            let (snapshot, rules) = try await api.venueMarket(r.id, accountBalances: false)
             return (snapshot.book, rules, nil)
         } catch {
             throw .failure("book: \(error.message)")
@@ -97,7 +97,7 @@ extension Shell {
     }
 
     func book(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         let depth = inv["--depth"].flatMap(Int.init) ?? 10
         if inv.has("--live") {
             var once = inv
@@ -106,7 +106,7 @@ extension Shell {
                 try await self.book(once)
             }
         }
-        let settings = try self.settings(of: r.id)
+        let settings = try await self.settings(of: r.id)
         let (book, rules, report) = try await market(of: r)
         let n = Readable(pair: settings.pair, rules: rules)
         // What our own orders rest at each price, by side.
@@ -159,7 +159,7 @@ extension Shell {
     }
 
     func trades(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         if inv.has("--live") {
             var once = inv
             once.flags["--live"] = nil
@@ -168,13 +168,13 @@ extension Shell {
             }
         }
         let count = inv["--count"].flatMap(Int.init) ?? 20
-        let settings = try self.settings(of: r.id)
-        guard let report = await manager.report(r.id), report.state == .running || report.state == .waiting else {
+        let settings = try await self.settings(of: r.id)
+        guard let report = await api.report(r.id), report.state == .running || report.state == .waiting else {
             throw .failure("instance \(describe(r)) is not running: only a running instance follows its market's trades; 'start \(r.id)' starts it")
         }
         let n = Readable(pair: settings.pair, rules: report.rules)
         let tape = Array(report.tape.suffix(count))
-        let fills = try Shell.storeCall { try store.fills(instance: r.id, since: report.startedAt) }
+        let fills = try await api.fills(instance: r.id, since: report.startedAt)
         func ours(_ t: TapeTrade) -> Bool {
             fills.contains { abs($0.time - t.time) <= 1000 && Dec($0.price) == t.price }
         }
@@ -198,9 +198,9 @@ extension Shell {
                           align: (all ? [.left] : []) + [.left, .right, .right, .right, .right, .right])
         var items: [JSON] = []
         var out = Output()
-        for r in try targets(inv) {
-            let settings = try self.settings(of: r.id)
-            guard let report = await manager.report(r.id), let snapshot = report.snapshot else {
+        for r in try await targets(inv) {
+            let settings = try await self.settings(of: r.id)
+            guard let report = await api.report(r.id), let snapshot = report.snapshot else {
                 if all { continue }
                 throw .failure("instance \(describe(r)) is not running, so it holds no balances of its own now; 'start \(r.id)' starts it")
             }

@@ -27,13 +27,13 @@ extension Commands {
 extension Shell {
     func pause(_ inv: Invocation, binding: RiskBinding, verb: String) async throws(ShellError) -> Output {
         var out = Output()
-        for r in try targets(inv) {
-            guard await manager.isRunning(r.id) else {
+        for r in try await targets(inv) {
+            guard await api.isRunning(r.id) else {
                 if inv["ID"]?.lowercased() == "all" { continue }
                 throw .failure("instance \(describe(r)) is not running; 'start \(r.id)' starts it")
             }
             if dryRun { out.line("would \(verb == "paused" ? "pause" : "halt") \(describe(r))"); continue }
-            let n = await manager.pause(r.id, binding: binding) ?? 0
+            let n = await api.pause(r.id, binding: binding) ?? 0
             out.line("\(verb) \(describe(r)): \(n) order\(n == 1 ? "" : "s") cancelled; 'resume \(r.id)' quotes again")
         }
         if out.blocks.isEmpty { out.line("nothing is running") }
@@ -43,13 +43,13 @@ extension Shell {
     func resume(_ inv: Invocation) async throws(ShellError) -> Output {
         var out = Output()
         var refusals: [String] = []
-        for r in try targets(inv) {
-            guard await manager.isRunning(r.id) else {
+        for r in try await targets(inv) {
+            guard await api.isRunning(r.id) else {
                 if inv["ID"]?.lowercased() == "all" { continue }
                 throw .failure("instance \(describe(r)) is not running; 'start \(r.id)' starts it")
             }
             if dryRun { out.line("would resume \(describe(r))"); continue }
-            do { _ = try await manager.resume(r.id) } catch {
+            do { _ = try await api.resume(r.id) } catch {
                 // One refusal does not keep the others halted.
                 if inv["ID"]?.lowercased() != "all" { throw .failure(error.message) }
                 refusals.append(error.message)
@@ -67,10 +67,10 @@ extension Shell {
 
     /// Halts every target at once (orders cancelled), then confirms with the venue that none is left.
     func halt(_ inv: Invocation) async throws(ShellError) -> Output {
-        let records = try targets(inv)
+        let records = try await targets(inv)
         var halted: [InstanceRecord] = []
         var out = Output()
-        for r in records where await manager.isRunning(r.id) { halted.append(r) }
+        for r in records where await api.isRunning(r.id) { halted.append(r) }
         if halted.isEmpty {
             if inv["ID"]?.lowercased() == "all" { return .message("nothing is running") }
             throw .failure("instance \(describe(records[0])) is not running")
@@ -83,18 +83,18 @@ extension Shell {
         let binding = RiskBinding("halt", "halted by 'halt'")
         var cancelled: [Int: Int] = [:]
         await withTaskGroup(of: (Int, Int).self) { group in
-            for r in halted { group.addTask { [manager] in (r.id, await manager.pause(r.id, binding: binding) ?? 0) } }
+            for r in halted { group.addTask { [api] in (r.id, await api.pause(r.id, binding: binding) ?? 0) } }
             for await (id, n) in group { cancelled[id] = n }
         }
         // Confirmed side by side: one venue that does not answer holds up only its own line.
         var confirmations: [Int: Bool] = [:]
         await withTaskGroup(of: (Int, Bool).self) { group in
             for r in halted {
-                group.addTask { [manager] in
-                    var confirmed = await manager.confirmNoOrders(r.id)
+                group.addTask { [api] in
+                    var confirmed = await api.confirmNoOrders(r.id)
                     for attempt in 0..<5 where confirmed != true {
                         try? await Task.sleep(for: .milliseconds(200 << attempt))
-                        confirmed = await manager.confirmNoOrders(r.id)
+                        confirmed = await api.confirmNoOrders(r.id)
                     }
                     return (r.id, confirmed == true)
                 }

@@ -34,15 +34,15 @@ extension Commands {
 
 extension Shell {
     func setSetting(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
+        let r = try await target(inv)
         let spec = Catalog.spec(inv["KEY"]!.lowercased())!
-        let running = await manager.isRunning(r.id)
+        let running = await api.isRunning(r.id)
         if running && spec.applies == .whileStopped {
             throw .failure("\(spec.key) cannot change while instance \(describe(r)) runs; 'stop \(r.id)' first")
         }
         let value: SettingValue
         do { value = try spec.parse(inv["VALUE"]!) } catch { throw .usage(error.message) }
-        var settings = try self.settings(of: r.id)
+        var settings = try await self.settings(of: r.id)
         let before = settings.text(spec.key)
         settings.set(spec.key, value)
         do { try settings.validate() } catch { throw .failure(error.message) }
@@ -50,10 +50,9 @@ extension Shell {
         let after = settings.text(spec.key)
         // Setting what is set already changes nothing: a re-applied script converges quietly.
         if before == after { return .message("\(r.id) \(r.name): \(spec.key) \(after) (unchanged)") }
-        try journalChange(of: r.id)
-        try Shell.storeCall { try store.updateSettings(r.id, [spec.key: stored]) }
+        try await journalChange(of: r.id)
+        try await api.updateSettings(r.id, [spec.key: stored], note: "set \(spec.key) \(before) → \(after)")
         let note = stored == nil ? " (default)" : ""
-        if running { await manager.update(r.id, settings: settings, change: "set \(spec.key) \(before) → \(after)") }
         let when: String
         switch (running, spec.applies) {
         case (false, _): when = ""
@@ -75,10 +74,10 @@ extension Shell {
 
     static let saneSpread: Dec = "0.2"
 
-    func getSetting(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
+    func getSetting(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
         let spec = Catalog.spec(inv["KEY"]!.lowercased())!
-        let settings = try self.settings(of: r.id)
+        let settings = try await self.settings(of: r.id)
         let text = settings.text(spec.key)
         return Output(blocks: [.line(Line(text))], json: .object([
             ("id", .int(r.id)), ("key", .string(spec.key)), ("value", .string(text)),
@@ -87,32 +86,31 @@ extension Shell {
     }
 
     func resetSetting(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        var settings = try self.settings(of: r.id)
-        let running = await manager.isRunning(r.id)
+        let r = try await target(inv)
+        var settings = try await self.settings(of: r.id)
+        let running = await api.isRunning(r.id)
         if running && (inv.has("--all") || inv["KEY"].map({ ["venue", "pair"].contains($0.lowercased()) }) == true) {
             throw .failure("venue and pair cannot change while instance \(describe(r)) runs; 'stop \(r.id)' first")
         }
         if inv.has("--all") {
             if inv["KEY"] != nil { throw .usage("reset: give KEY or --all, not both") }
-            let raw = try Shell.storeCall { try store.settings(r.id) }
-            try journalChange(of: r.id)
-            try Shell.storeCall { try store.updateSettings(r.id, raw.mapValues { _ in nil }) }
+            let raw = try await api.storedSettings(r.id)
+            try await journalChange(of: r.id)
+            try await api.updateSettings(r.id, raw.mapValues { _ in nil }, note: nil)
             return .message("\(r.id) \(r.name): \(raw.count) setting\(raw.count == 1 ? "" : "s") back to defaults")
         }
         let spec = Catalog.spec(inv["KEY"]!.lowercased())!
         let before = settings.text(spec.key)
         settings.reset(spec.key)
         do { try settings.validate() } catch { throw .failure(error.message) }
-        try journalChange(of: r.id)
-        try Shell.storeCall { try store.updateSettings(r.id, [spec.key: nil]) }
-        if running { await manager.update(r.id, settings: settings, change: "reset \(spec.key) \(before) → \(settings.text(spec.key))") }
+        try await journalChange(of: r.id)
+        try await api.updateSettings(r.id, [spec.key: nil], note: "reset \(spec.key) \(before) → \(settings.text(spec.key))")
         return .message("\(r.id) \(r.name): \(spec.key) \(before) → \(settings.text(spec.key)) (default)")
     }
 
-    func showSettings(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
-        let settings = try self.settings(of: r.id, warn: true)
+    func showSettings(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
+        let settings = try await self.settings(of: r.id, warn: true)
         let onlyChanged = inv.has("--changed")
         var table = Table(["KEY", "VALUE", "DEFAULT"])
         var fields: [(String, JSON)] = []
@@ -146,9 +144,9 @@ extension Shell {
         return out
     }
 
-    func saveInstance(_ inv: Invocation) throws(ShellError) -> Output {
-        let r = try target(inv)
-        let settings = try self.settings(of: r.id)
+    func saveInstance(_ inv: Invocation) async throws(ShellError) -> Output {
+        let r = try await target(inv)
+        let settings = try await self.settings(of: r.id)
         let url = resolvePath(inv["FILE"]!)
         let path = url.path
         if FileManager.default.fileExists(atPath: path) && !inv.has("--force") {

@@ -52,7 +52,7 @@ public enum Commands {
 
 extension Shell {
     func quit(_ inv: Invocation) async throws(ShellError) -> Output {
-        let running = await manager.runningCount
+        let running = await api.runningCount()
         let stop = inv.has("--stop") || inv.has("--force")
         if stop && inv.has("--detach") { throw .usage("quit: --stop and --detach exclude each other") }
         var stopping = stop || (!detachable && running > 0)
@@ -72,7 +72,7 @@ extension Shell {
         return out
     }
 
-    func option(_ inv: Invocation) throws(ShellError) -> Output {
+    func option(_ inv: Invocation) async throws(ShellError) -> Output {
         guard let key = inv["KEY"] else {
             var table = Table(["OPTION", "VALUE", "DEFAULT", "MEANING"])
             var fields: [(String, JSON)] = []
@@ -93,7 +93,7 @@ extension Shell {
         let value: SettingValue
         do { value = try spec.parse(text) } catch { throw .usage(error.message) }
         if spec.key == "max_instances", let limit = value.integer {
-            let count = try Shell.storeCall { try store.instances() }.count
+            let count = try await api.instances().count
             if limit < count {
                 throw .failure("max_instances \(limit) is below the \(count) instances that exist; delete some first")
             }
@@ -101,7 +101,7 @@ extension Shell {
         let before = option(spec.key)
         let rendered = spec.render(value)
         let stored: String? = value == spec.defaultValue ? nil : rendered
-        try Shell.storeCall { try store.setOption(spec.key, stored) }
+        try await api.setOption(spec.key, stored)
         storedOptions[spec.key] = stored
         return .message("option \(spec.key) \(before) → \(rendered)")
     }

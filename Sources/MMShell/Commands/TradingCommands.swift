@@ -17,12 +17,12 @@ extension Commands {
 
 extension Shell {
     func preview(_ inv: Invocation) async throws(ShellError) -> Output {
-        let r = try target(inv)
-        let settings = try self.settings(of: r.id)
+        let r = try await target(inv)
+        let settings = try await self.settings(of: r.id)
         var view: MarketView, rules: MarketRules
         var risk: RiskState?
         var state = StrategyState()
-        if await manager.isRunning(r.id), let report = await manager.report(r.id), let snapshot = report.snapshot, let running = report.rules {
+        if await api.isRunning(r.id), let report = await api.report(r.id), let snapshot = report.snapshot, let running = report.rules {
             risk = report.risk
             // Its strategy's state too: Avellaneda–Stoikov's estimators are what it has learnt.
             state = report.strategyState ?? state
@@ -41,17 +41,12 @@ extension Shell {
                 view = MarketView(now: Int64(Date().timeIntervalSince1970 * 1000),
                                   book: SimBook.around(mid: market.mid, spread: market.spread, rules: market.rules),
                                   balances: SimBook.startingBalances(market), rules: market.rules)
-            case "live":
-                let credentials = try await apiCredentials(account: settings["account"].text!)
-                let snapshot: MarketSnapshot
-                do { (snapshot, rules) = try await manager.liveMarket(id: r.id, settings: settings, credentials: credentials) } catch {
-                    throw .failure("preview: \(error.message)")
-                }
-                view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
             default:
+                // Live reads the account with its keys: the engine's vault is unlocked first.
+                if settings.venue == "live" { try await unlockVault() }
                 let snapshot: MarketSnapshot
-                do { (snapshot, rules) = try await manager.paperMarket(settings: settings) } catch {
-                    throw .failure("preview: \(error.message)")
+                do { (snapshot, rules) = try await api.venueMarket(r.id, accountBalances: true) } catch {
+                    throw APIError(error.kind, "preview: \(error.message)")
                 }
                 view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade, balances: snapshot.balances, rules: rules)
             }

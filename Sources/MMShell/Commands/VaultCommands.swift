@@ -21,15 +21,11 @@ extension Commands {
 }
 
 extension Shell {
-    func requireVault() throws(ShellError) -> Vault {
-        guard let vault else { throw .failure("there is no vault in this session") }
-        return vault
-    }
-
-    /// Unlocks the vault once per shell: MMSH_PASSPHRASE, or asked on the terminal (twice for a new vault).
-    func unlockVault() async throws(ShellError) -> Vault {
-        let vault = try requireVault()
-        if vault.isUnlocked { return vault }
+    /// Unlocks the engine's vault, once for every shell of the engine: MMSH_PASSPHRASE, or asked
+    /// on this terminal (twice for a new vault). The passphrase goes to the engine, nothing comes back.
+    func unlockVault() async throws(ShellError) {
+        let vault = try await api.vaultStatus()
+        if vault.unlocked { return }
         var passphrase = environment["MMSH_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
         if passphrase == nil {
             guard console.isInteractive else {
@@ -47,8 +43,7 @@ extension Shell {
             }
         }
         guard let passphrase, !passphrase.isEmpty else { throw .failure("no passphrase given; the vault stays locked") }
-        do { try vault.unlock(passphrase: passphrase) } catch { throw .failure(error.message) }
-        return vault
+        try await api.unlockVault(passphrase: passphrase)
     }
 
     func keys(_ inv: Invocation) async throws(ShellError) -> Output {
@@ -58,46 +53,34 @@ extension Shell {
         case "list": return try await listKeys()
         case "delete":
             guard inv["ACCOUNT"] != nil else { throw .usage("keys delete: name the ACCOUNT to delete") }
-            let vault = try await unlockVault()
-            guard (try? vault.contains(account: account)) == true else { throw .failure("no keys are stored for account '\(account)'") }
+            try await unlockVault()
+            guard (try? await api.hasKeys(account: account)) == true else { throw .failure("no keys are stored for account '\(account)'") }
             if !inv.has("--yes") {
                 guard console.isInteractive else { throw .failure("keys delete: add --yes to delete the keys of '\(account)' without being asked") }
                 guard await console.confirm("delete the API keys of account '\(account)'?") else { return .message("not deleted") }
             }
-            do { try vault.delete(account: account) } catch { throw .failure(error.message) }
+            try await api.deleteKeys(account: account)
             return .message("deleted the keys of account '\(account)'")
         default:
             return try await testKeys(account: account)
         }
     }
 
-    /// A live instance's keys, decrypted from the vault.
-    func apiCredentials(account: String) async throws(ShellError) -> APICredentials {
-        let vault = try await unlockVault()
-        do {
-            let c = try vault.credentials(account: account)
-            return APICredentials(key: c.apiKey, secret: c.secret)
-        } catch { throw .failure(error.message) }
-    }
-
     /// Decrypts the keys, then asks MEXC (at `mexc.rest_url` of the current instance, if any)
     /// for the account: a signed request that only valid keys pass.
     func testKeys(account: String) async throws(ShellError) -> Output {
-        let credentials = try await apiCredentials(account: account)
-        let url = (current.flatMap { try? settings(of: $0) } ?? Settings())["mexc.rest_url"].text!
+        try await unlockVault()
+        var settings = Settings()
+        if let current, let stored = try? await self.settings(of: current) { settings = stored }
+        let url = settings["mexc.rest_url"].text!
         // Which MEXC is asked is said first: with no current instance it is the production one.
         let whose = current.map { "instance \($0)'s mexc.rest_url" } ?? "no current instance: the default mexc.rest_url, MEXC's production API"
         console.writeError("asking \(url) (\(whose)) with the keys of '\(account)'\n")
-        let client = MEXCClient(baseURL: url, credentials: credentials)
-        let info: AccountInfo
-        do { info = try await client.account() } catch {
-            throw .failure("the keys of account '\(account)' decrypt, but \(url) refused them: \(error)")
-        }
-        let offset = await client.timeOffset
-        let held = info.balances.filter { (Dec($0.free.text) ?? 0).isPositive || (Dec($0.locked.text) ?? 0).isPositive }.map(\.asset)
-        var out = Output(json: .object([("account", .string(account)), ("url", .string(url)), ("can_trade", info.canTrade.map { .bool($0) } ?? .null),
+        let test = try await api.testKeys(account: account, url: url)
+        let offset = test.clockOffset, held = test.assetsHeld
+        var out = Output(json: .object([("account", .string(account)), ("url", .string(url)), ("can_trade", test.canTrade.map { .bool($0) } ?? .null),
                                         ("assets", .array(held.map { .string($0) })), ("clock_offset_ms", .int(Int(offset)))]))
-        out.line("the keys of account '\(account)' work at \(url)" + (info.canTrade == false ? ", but the account cannot trade" : "")
+        out.line("the keys of account '\(account)' work at \(url)" + (test.canTrade == false ? ", but the account cannot trade" : "")
                  + "; assets held: \(held.isEmpty ? "none" : held.joined(separator: ", ")); clock offset \(offset) ms")
         return out
     }
@@ -121,12 +104,12 @@ extension Shell {
             throw .failure("keys set: without a terminal, set MMSH_API_KEY and MMSH_API_SECRET, or give --secret-file FILE")
         }
         try Shell.validate(credentials)
-        let vault = try await unlockVault()
-        if (try? vault.contains(account: account)) == true && !inv.has("--yes") {
+        try await unlockVault()
+        if (try? await api.hasKeys(account: account)) == true && !inv.has("--yes") {
             guard console.isInteractive else { throw .failure("keys set: account '\(account)' has keys already; add --yes to replace them") }
             guard await console.confirm("replace the API keys of account '\(account)'?") else { return .message("not replaced") }
         }
-        do { try vault.set(account: account, credentials) } catch { throw .failure(error.message) }
+        try await api.storeKeys(account: account, credentials)
         return .message("stored the keys of account '\(account)' (\(credentials.maskedKey)), encrypted")
     }
 
@@ -156,9 +139,8 @@ extension Shell {
     }
 
     func listKeys() async throws(ShellError) -> Output {
-        let vault = try await unlockVault()
-        let entries: [VaultEntrySummary]
-        do { entries = try vault.list() } catch { throw .failure(error.message) }
+        try await unlockVault()
+        let entries = try await api.keyAccounts()
         var table = Table(["ACCOUNT", "KEY", "SET", "LAST USED"])
         var items: [JSON] = []
         for e in entries {
@@ -175,13 +157,13 @@ extension Shell {
     }
 
     func vaultCommand(_ inv: Invocation) async throws(ShellError) -> Output {
-        let vault = try requireVault()
+        let vault = try await api.vaultStatus()
         if inv["ACTION"]!.lowercased() == "lock" {
-            vault.lockVault()
+            await api.lockVault()
             return .message("vault locked; its passphrase is asked again when a command needs it")
         }
         guard vault.exists else { throw .failure("there is no vault yet; 'keys set' creates one") }
-        _ = try await unlockVault()
+        try await unlockVault()
         let new: String?
         if let env = environment["MMSH_NEW_PASSPHRASE"], !env.isEmpty {
             new = env
@@ -194,7 +176,7 @@ extension Shell {
         } else {
             throw .failure("vault passphrase: without a terminal, set MMSH_NEW_PASSPHRASE")
         }
-        do { try vault.changePassphrase(to: new!) } catch { throw .failure(error.message) }
+        try await api.changePassphrase(to: new!)
         return .message("the vault's passphrase was changed; every entry was re-encrypted")
     }
 }
