@@ -70,6 +70,8 @@ let package = Package(
         .target(name: "MMStorage", dependencies: [
             "MMCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // SQLite's C API, for the few reads that take columns where SQLite holds them (the ledger's).
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // Recordings of MEXC's market: the file format (no I/O but the file itself).
         .target(name: "MMRecording", dependencies: [

@@ -71,6 +71,9 @@ public protocol EngineAPI: Sendable {
     func fills(_ query: FillQuery) async throws(APIError) -> [FillRecord]
     /// The fills typed for the ledger (exact decimals, sides, the fee's asset against `baseAsset`).
     func ledgerFills(_ query: FillQuery, baseAsset: String) async throws(APIError) -> [LedgerFill]
+    /// The fills summed as the engine reads them, whole and (with `by`) per period at `offset`
+    /// seconds from UTC: what the ledger needs of any number of fills, in a few hundred bytes.
+    func ledgerTally(_ query: FillQuery, baseAsset: String, by: Ledger.BucketSize?, offset: Int) async throws(APIError) -> LedgerTally
     func samples(_ query: SampleQuery) async throws(APIError) -> [MarketSample]
     func pnlRows(instance: Int, from: Int64, to: Int64, run: Int64?) async throws(APIError)
         -> [(time: Int64, mid: String, base: String, quote: String, value: String, hold: String, fees: String)]

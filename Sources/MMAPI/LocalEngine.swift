@@ -153,6 +153,12 @@ public final class LocalEngine: EngineAPI {
         }
     }
 
+    public func ledgerTally(_ q: FillQuery, baseAsset: String, by: Ledger.BucketSize?, offset: Int) async throws(APIError) -> LedgerTally {
+        try stored { () throws(StoreError) in
+            try store.ledgerTally(instance: q.instance, since: q.since, until: q.until, baseAsset: baseAsset, run: q.run, by: by, offset: offset)
+        }
+    }
+
     public func samples(_ q: SampleQuery) async throws(APIError) -> [MarketSample] {
         try stored { () throws(StoreError) in try store.samples(instance: q.instance, from: q.from, to: q.to, every: q.every, limit: q.limit, run: q.run) }
     }

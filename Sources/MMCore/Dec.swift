@@ -325,14 +325,36 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
     public static func parse(_ text: String, maxDecimals: Int = maxParsedDecimals) throws(DecParseError) -> Dec {
         let t = text.trimmingSpaces
         guard !t.isEmpty else { throw .empty }
+        if let d = t.utf8.withContiguousStorageIfAvailable({ Dec.digits($0, maxDecimals: maxDecimals) }) {
+            guard let value = try d.get() else { throw .invalid(t) }
+            return value
+        }
+        guard let value = try digits(Array(t.utf8), maxDecimals: maxDecimals).get() else { throw .invalid(t) }
+        return value
+    }
+
+    /// Parses a plain decimal from its UTF-8 bytes, as `parse` does but without spaces around it
+    /// and without making a String: the store reads a million stored decimals this way.
+    public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>, maxDecimals: Int = maxParsedDecimals) throws(DecParseError) -> Dec {
+        guard !bytes.isEmpty else { throw .empty }
+        guard let value = try digits(bytes, maxDecimals: maxDecimals).get() else { throw .invalid(String(decoding: bytes, as: UTF8.self)) }
+        return value
+    }
+
+    /// The digits' value, nil when they are not a plain decimal (the caller names the text).
+    @inline(__always)
+    static func digits(_ bytes: some Collection<UInt8>, maxDecimals: Int) -> Result<Dec?, DecParseError> {
+        // The digits gather in 64 bits while they fit (every price and amount an exchange sends),
+        // and only then in 128: a million stored decimals are read for one 'pnl'.
+        var narrow: UInt64 = 0
         var mantissa: Int128 = 0
+        var wide = false
         var scale = 0
         var negative = false
         var seenPoint = false
         var digits = 0
         var index = 0
-        let limit = powersOfTen[37]
-        for byte in t.utf8 {
+        for byte in bytes {
             defer { index += 1 }
             switch byte {
             case UInt8(ascii: "+") where index == 0: break
@@ -342,19 +364,33 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
                 digits += 1
                 if seenPoint {
                     scale += 1
-                    if scale > maxDecimals { throw .tooManyDecimals(maxDecimals) }
+                    if scale > maxDecimals { return .failure(.tooManyDecimals(maxDecimals)) }
+                }
+                let digit = byte &- UInt8(ascii: "0")
+                if !wide {
+                    if narrow <= (UInt64.max - 9) / 10 {
+                        narrow = narrow &* 10 &+ UInt64(digit)
+                        continue
+                    }
+                    mantissa = Int128(narrow)
+                    wide = true
                 }
                 // 38 significant digits always fit 128 bits; leading zeros are free.
-                if mantissa >= limit { throw .tooLarge }
-                mantissa = mantissa * 10 + Int128(byte - UInt8(ascii: "0"))
+                if mantissa >= powersOfTen[37] { return .failure(.tooLarge) }
+                mantissa = mantissa * 10 + Int128(digit)
             default:
-                throw .invalid(t)
+                return .success(nil)
             }
         }
-        guard digits > 0 else { throw .invalid(t) }
+        guard digits > 0 else { return .success(nil) }
         // |value| < 10^20 ⇔ mantissa < 10^(20 + scale); 38 digits always fit, so compare mantissas.
-        if scale + 20 <= 37, mantissa >= powersOfTen[scale + 20] { throw .tooLarge }
-        return Dec(mantissa: negative ? -mantissa : mantissa, scale: scale)
+        // A mantissa of 64 bits is below 10^20 whatever the scale.
+        if wide {
+            if scale + 20 <= 37, mantissa >= powersOfTen[scale + 20] { return .failure(.tooLarge) }
+        } else {
+            mantissa = Int128(narrow)
+        }
+        return .success(Dec(mantissa: negative ? -mantissa : mantissa, scale: scale))
     }
 
     public init?(_ description: String) {

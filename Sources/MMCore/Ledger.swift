@@ -78,63 +78,16 @@ public enum Ledger {
 
     /// Fills in time order, valued at `mark`.
     public static func summarize(_ fills: [LedgerFill], mark: Dec) -> LedgerSummary {
-        var s = LedgerSummary(mark: mark)
-        // The position (base) and what it cost (quote; negative for a short: what it brought in).
-        var x: Dec = 0, cost: Dec = 0, cash: Dec = 0
-        for f in fills {
-            s.fills += 1
-            if let maker = f.maker {
-                s.flaggedFills += 1
-                if maker { s.makerFills += 1 }
-            }
-            let notional = f.price * f.amount
-            if f.feeInBase { s.feesBase += f.fee } else { s.feesQuote += f.fee }
-            let signed = f.isBuy ? f.amount : -f.amount
-            if f.isBuy {
-                s.buys += 1
-                s.boughtBase += f.amount
-                s.boughtQuote += notional
-                cash -= notional
-            } else {
-                s.sells += 1
-                s.soldBase += f.amount
-                s.soldQuote += notional
-                cash += notional
-            }
-            let mid = f.mid ?? f.price
-            s.spreadCapture += f.isBuy ? f.amount * (mid - f.price) : f.amount * (f.price - mid)
-            s.inventory += signed * (mark - mid)
-            // Average cost: a fill that adds to the position adds its notional to the cost; one
-            // that reduces it takes out its share of the cost; one that flips it does both.
-            if x.isZero || x.isNegative == signed.isNegative {
-                cost += signed * f.price
-                x += signed
-            } else {
-                let closing = Swift.min(f.amount, x.magnitude)
-                let remaining = x.magnitude - closing
-                let keptCost = remaining.isZero ? Dec(0) : cost.multiplied(byRatio: remaining, of: x.magnitude, scale: costScale)
-                let opening = f.amount - closing
-                x += signed
-                cost = keptCost + (opening.isPositive ? (f.isBuy ? opening : -opening) * f.price : 0)
-            }
-        }
-        s.position = x
-        s.averageCost = x.isZero ? nil : cost.divided(by: x, scale: 12)
-        s.unrealized = x * mark - cost
-        s.realized = cash + cost
-        s.fees = s.feesBase * mark + s.feesQuote
-        s.net = s.realized + s.unrealized - s.fees
-        return s
+        var a = LedgerAccumulator()
+        for f in fills { a.add(f) }
+        return a.summary(mark: mark)
     }
 
     /// The fills by hour, day or week (UTC, or at `offset` seconds from it), each bucket valued at `mark`.
     public static func buckets(_ fills: [LedgerFill], by size: BucketSize, mark: Dec, offset: Int = 0) -> [(start: Int64, summary: LedgerSummary)] {
-        var groups: [(Int64, [LedgerFill])] = []
-        for f in fills {
-            let start = size.start(of: f.time, offset: offset)
-            if groups.last?.0 == start { groups[groups.count - 1].1.append(f) } else { groups.append((start, [f])) }
-        }
-        return groups.map { ($0.0, summarize($0.1, mark: mark)) }
+        var tally = LedgerTally(by: size, offset: offset)
+        for f in fills { tally.add(f) }
+        return tally.buckets.map { ($0.start, $0.fills.summary(mark: mark)) }
     }
 
     public enum BucketSize: String, Sendable, CaseIterable {
@@ -196,5 +149,103 @@ extension Dec {
     /// as often as multiplying first would.
     func multiplied(byRatio part: Dec, of whole: Dec, scale: Int) -> Dec {
         (self * part).divided(by: whole, scale: scale)
+    }
+}
+
+/// Fills taken one at a time, in time order, so that a million of them are summed as they are
+/// read, never held: everything but what depends on the mark, which `summary(mark:)` adds.
+/// `summary` gives what `Ledger.summarize` of the same fills gives, to the last unit.
+public struct LedgerAccumulator: Sendable, Equatable {
+    var s = LedgerSummary(mark: 0)
+    /// The position (base) and what it cost (quote; negative for a short: what it brought in).
+    var x: Dec = 0, cost: Dec = 0, cash: Dec = 0
+    /// Σ signed amount × the mid at its fill: the inventory part is mark·position less this.
+    var signedAtMid: Dec = 0
+    /// The newest fill taken: what a window with no market price is valued at.
+    public private(set) var last: LedgerFill?
+
+    public init() {}
+
+    public var isEmpty: Bool { last == nil }
+
+    public mutating func add(_ f: LedgerFill) {
+        last = f
+        s.fills += 1
+        if let maker = f.maker {
+            s.flaggedFills += 1
+            if maker { s.makerFills += 1 }
+        }
+        let notional = f.price * f.amount
+        if f.feeInBase { s.feesBase += f.fee } else { s.feesQuote += f.fee }
+        let signed = f.isBuy ? f.amount : -f.amount
+        if f.isBuy {
+            s.buys += 1
+            s.boughtBase += f.amount
+            s.boughtQuote += notional
+            cash -= notional
+        } else {
+            s.sells += 1
+            s.soldBase += f.amount
+            s.soldQuote += notional
+            cash += notional
+        }
+        let mid = f.mid ?? f.price
+        s.spreadCapture += f.isBuy ? f.amount * (mid - f.price) : f.amount * (f.price - mid)
+        signedAtMid += signed * mid
+        // Average cost: a fill that adds to the position adds its notional to the cost; one
+        // that reduces it takes out its share of the cost; one that flips it does both.
+        if x.isZero || x.isNegative == signed.isNegative {
+            cost += signed * f.price
+            x += signed
+        } else {
+            let closing = Swift.min(f.amount, x.magnitude)
+            let remaining = x.magnitude - closing
+            let keptCost = remaining.isZero ? Dec(0) : cost.multiplied(byRatio: remaining, of: x.magnitude, scale: Ledger.costScale)
+            let opening = f.amount - closing
+            x += signed
+            cost = keptCost + (opening.isPositive ? (f.isBuy ? opening : -opening) * f.price : 0)
+        }
+    }
+
+    /// What the fills made, valued at `mark`.
+    public func summary(mark: Dec) -> LedgerSummary {
+        var s = self.s
+        s.mark = mark
+        // Σ signed·(mark − mid) = mark·Σ signed − Σ signed·mid, and Σ signed is the position.
+        s.inventory = mark * x - signedAtMid
+        s.position = x
+        s.averageCost = x.isZero ? nil : cost.divided(by: x, scale: 12)
+        s.unrealized = x * mark - cost
+        s.realized = cash + cost
+        s.fees = s.feesBase * mark + s.feesQuote
+        s.net = s.realized + s.unrealized - s.fees
+        return s
+    }
+}
+
+/// A window's fills summed whole and, with `by`, per hour, day or week (UTC, or at `offset`
+/// seconds from it), as they are read.
+public struct LedgerTally: Sendable, Equatable {
+    public var by: Ledger.BucketSize?
+    public var offset: Int
+    public private(set) var whole = LedgerAccumulator()
+    public private(set) var buckets: [(start: Int64, fills: LedgerAccumulator)] = []
+
+    public init(by: Ledger.BucketSize? = nil, offset: Int = 0) {
+        self.by = by
+        self.offset = offset
+    }
+
+    public mutating func add(_ f: LedgerFill) {
+        whole.add(f)
+        guard let by else { return }
+        let start = by.start(of: f.time, offset: offset)
+        if buckets.last?.start != start { buckets.append((start, LedgerAccumulator())) }
+        buckets[buckets.count - 1].fills.add(f)
+    }
+
+    public static func == (a: LedgerTally, b: LedgerTally) -> Bool {
+        a.by == b.by && a.offset == b.offset && a.whole == b.whole
+            && a.buckets.map(\.start) == b.buckets.map(\.start) && a.buckets.map(\.fills) == b.buckets.map(\.fills)
     }
 }

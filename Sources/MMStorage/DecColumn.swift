@@ -1,4 +1,6 @@
 import GRDB
+import Foundation
+import GRDBSQLite
 import MMCore
 
 /// Decimals are stored as their exact text ("42000.15"), never as SQLite's REAL: a column read
@@ -26,6 +28,57 @@ extension Row {
 
     func decimal(_ index: Int, _ what: @autoclosure () -> String) throws -> Dec {
         guard let d = try decimal(at: index, what()) else {
+            throw StoreError("\(what()) has no value where a decimal belongs; the database was changed by hand")
+        }
+        return d
+    }
+}
+
+/// The columns of the row a statement stands on, read where SQLite holds them: no `Row`, no
+/// `DatabaseValue`, no String for a value that reads well. What the ledger reads a million of.
+struct SteppedColumns {
+    let statement: OpaquePointer
+
+    /// Moves to the next row: false after the last. The statement's arguments are bound already.
+    func step(_ db: Database) throws -> Bool {
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(statement, i) == SQLITE_NULL }
+    func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
+
+    /// The column's text as bytes, valid until the statement steps on.
+    func text(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let p = sqlite3_column_text(statement, i) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i)))
+    }
+
+    func textEquals(_ i: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !isNull(i) else { return false }
+        let t = text(i)
+        return t.count == bytes.count && (t.isEmpty || memcmp(t.baseAddress!, bytes.baseAddress!, t.count) == 0)
+    }
+
+    /// Whether text column `i` holds exactly `literal` (ASCII).
+    func textIs(_ i: Int32, _ literal: StaticString) -> Bool {
+        textEquals(i, UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// The decimal in text column `i`: nil for NULL; text that is not a decimal throws.
+    func decimal(at i: Int32, _ what: @autoclosure () -> String) throws -> Dec? {
+        if isNull(i) { return nil }
+        let bytes = text(i)
+        do { return try Dec.parse(utf8: bytes) } catch {
+            throw StoreError("\(what()) holds '\(String(decoding: bytes, as: UTF8.self))' where a decimal belongs; the database was changed by hand")
+        }
+    }
+
+    func decimal(_ i: Int32, _ what: @autoclosure () -> String) throws -> Dec {
+        guard let d = try decimal(at: i, what()) else {
             throw StoreError("\(what()) has no value where a decimal belongs; the database was changed by hand")
         }
         return d

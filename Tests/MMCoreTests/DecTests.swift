@@ -16,6 +16,19 @@ import Testing
         #expect(Dec(input) == nil)
     }
 
+    /// The store parses stored text from its bytes: the same values and the same refusals.
+    @Test(arguments: ["0", "1.500", "-0.000", ".25", "+7", "-12.3400", "99999999999999999999.999999999999999999",
+                      "", "1e5", "abc", "1.2.3", "--1", ".", "-", "0.0000000000000000001", "100000000000000000000"])
+    func bytesParseAsTextDoes(input: String) {
+        let fromText = Result { () throws(DecParseError) in try Dec.parse(input) }
+        let fromBytes = Array(input.utf8).withUnsafeBufferPointer { bytes in Result { () throws(DecParseError) in try Dec.parse(utf8: bytes) } }
+        switch (fromText, fromBytes) {
+        case (.success(let a), .success(let b)): #expect(a == b && a.description == b.description)
+        case (.failure(let a), .failure(let b)): #expect(a == b)
+        default: Issue.record("'\(input)': \(fromText) from text, \(fromBytes) from bytes")
+        }
+    }
+
     @Test func rejectsTooManyDecimalsAndTooLarge() {
         #expect(throws: DecParseError.tooManyDecimals(18)) { try Dec.parse("0.0000000000000000001") }
         #expect(throws: DecParseError.tooLarge) { try Dec.parse("100000000000000000000") }

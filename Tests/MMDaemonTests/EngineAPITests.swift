@@ -92,6 +92,14 @@ func errorMessage(_ body: String) -> String? {
         #expect(notRunning.status == 409, "\(notRunning.body)")
         let daemon = try await engine.get("/v1/daemon")
         #expect(daemon.body.contains(#""pid":\#(getpid())"#), "\(daemon.body)")
+        // The error's kind gives its status and code: a missing instance, a locked vault.
+        let missing = try await engine.post("/v1/instances/9/start")
+        #expect(missing.status == 404 && missing.body.contains(#""code":"not_found""#) && errorMessage(missing.body) == "there is no instance 9; 'list' shows them",
+                "\(missing.body)")
+        #expect(try await engine.post("/v1/commands", #"{"line": "new live1; set venue live"}"#).status == 200)
+        let locked = try await engine.post("/v1/instances/2/start")
+        #expect(locked.status == 423 && locked.body.contains(#""code":"locked""#), "\(locked.body)")
+        #expect(try await engine.get("/v1/instances/2").body.contains(#""state": "stopped""#))
         await engine.stop()
     }
 

@@ -25,6 +25,67 @@ import Testing
         #expect(try store.samples(instance: r.id, from: 0, to: .max, limit: 3) == Array(written.suffix(3)))
     }
 
+    /// Thinning is the newest sample of each slice, whatever the gaps, the window's edges and the
+    /// runs: the store's seeks give what a plain scan of every sample gives.
+    @Test func thinningIsTheNewestOfEachSlice() throws {
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "a", limit: 10)
+        var generator = SeededGenerator(seed: 11)
+        var written: [MarketSample] = []
+        var t: Int64 = 1_795_770_000_000
+        for i in 0..<3000 {
+            // Seconds apart, with now and then a gap of up to an hour.
+            t += generator.next() % 50 == 0 ? Int64(generator.next() % 3_600_000) : 1000
+            var s = raw(t, mid: 100 + i % 17)
+            s.run = i < 1500 ? 1 : 2
+            written.append(s)
+        }
+        try store.recordSamples(instance: r.id, written)
+        for (every, from, to, limit, run) in [(60_000 as Int64, Int64(0), Int64.max, Int.max, nil as Int64?),
+                                              (7_000, written[100].time + 1, written[2500].time, Int.max, nil),
+                                              (300_000, 0, .max, 5, nil), (90_000, 0, .max, Int.max, 2),
+                                              (1_000_000_000, 0, .max, Int.max, nil)] {
+            let window = written.filter { $0.time >= from && $0.time <= to && (run == nil || $0.run == run) }
+            var newest: [Int64: MarketSample] = [:]
+            for s in window { newest[s.time / every] = s }
+            let expected = Array(newest.keys.sorted().map { newest[$0]! }.suffix(limit))
+            let got = try store.samples(instance: r.id, from: from, to: to, every: every, limit: limit, run: run)
+            #expect(got == expected, "every \(every), from \(from), to \(to), limit \(limit), run \(String(describing: run))")
+        }
+        #expect(try store.samples(instance: r.id, from: 0, to: 1000, every: 60_000).isEmpty)
+    }
+
+    /// 'pnl' sums the fills as the store reads them: the same summary, whole and per day, as the
+    /// ledger of the fills read into memory, to the last unit; NULL flags and mids stay unknown.
+    @Test func theLedgerSumsFillsAsTheyAreRead() throws {
+        let store = try Store.inMemory()
+        let r = try store.createInstance(name: "a", limit: 10)
+        var generator = SeededGenerator(seed: 5)
+        var fills: [FillRecord] = []
+        var t: Int64 = 1_795_770_000_000
+        for i in 0..<2000 {
+            t += Int64(generator.next() % 600_000)
+            let buy = generator.next() & 1 == 0
+            let price = Dec(60000) + Dec(Int(generator.next() % 2000)) * Dec("0.01")
+            fills.append(FillRecord(instanceId: r.id, tradeId: "t\(i)", clientId: "c\(i)", side: buy ? "buy" : "sell", price: price.description,
+                                    quantity: (Dec(Int(generator.next() % 1000) + 1) * Dec("0.00001")).description, fee: "0.0001",
+                                    time: t, feeAsset: i % 3 == 0 ? "BTC" : "USDT", maker: i % 5 == 0 ? nil : i % 2 == 0,
+                                    mid: i % 7 == 0 ? nil : (price + Dec("0.5")).description, runId: 1))
+        }
+        _ = try store.recordFills(fills)
+        let read = try store.ledgerFills(instance: r.id, baseAsset: "BTC")
+        #expect(read.count == 2000 && read.contains { $0.maker == nil } && read.contains { $0.mid == nil } && read.contains { $0.feeInBase })
+        let mark = Dec("60010.25")
+        let tally = try store.ledgerTally(instance: r.id, baseAsset: "BTC", by: .day, offset: 3600)
+        #expect(tally.whole.summary(mark: mark) == Ledger.summarize(read, mark: mark))
+        let expected = Ledger.buckets(read, by: .day, mark: mark, offset: 3600)
+        #expect(tally.buckets.map(\.start) == expected.map(\.start))
+        #expect(tally.buckets.map { $0.fills.summary(mark: mark) } == expected.map(\.summary))
+        #expect(tally.whole.last == read.last)
+        let window = try store.ledgerTally(instance: r.id, since: read[500].time, until: read[1500].time, baseAsset: "BTC")
+        #expect(window.whole.summary(mark: mark) == Ledger.summarize(read.filter { $0.time >= read[500].time && $0.time <= read[1500].time }, mark: mark))
+    }
+
     /// Older than a day: one a minute with exact sums; older than the keep: gone; the day's
     /// raw samples untouched. Compacting again changes nothing.
     @Test func compactionDownsamplesAndForgets() throws {

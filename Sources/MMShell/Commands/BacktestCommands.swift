@@ -126,10 +126,10 @@ extension Shell {
         let runs = try await api.runs(instance: r.id)
         let number = (runs.firstIndex { $0.id == result.run } ?? runs.count - 1) + 1
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-        let fills = try await api.ledgerFills(instance: r.id, baseAsset: assets.base, run: result.run)
+        let fills = try await api.ledgerTally(FillQuery(instance: r.id, run: result.run), baseAsset: assets.base, by: nil, offset: 0).whole
         let samples = try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: result.run)
         let mark = samples.last?.mid ?? fills.last.map { $0.mid ?? $0.price } ?? 0
-        let s = Ledger.summarize(fills, mark: mark)
+        let s = fills.summary(mark: mark)
         let snapshots = try await api.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: result.run)
         let risk = Ledger.risk(snapshots.compactMap { row in
             guard let v = Dec(row.value), let h = Dec(row.hold) else { return nil }

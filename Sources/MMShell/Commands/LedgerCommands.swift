@@ -77,20 +77,20 @@ extension Shell {
     }
 
     /// The mid an instance's fills are valued at: the market's now while it runs, else the last it saw.
-    func mark(_ r: InstanceRecord, fills: [LedgerFill], run: Int64? = nil) async throws(ShellError) -> (mid: Dec, words: String)? {
+    func mark(_ r: InstanceRecord, last: LedgerFill?, run: Int64? = nil) async throws(ShellError) -> (mid: Dec, words: String)? {
         // A backtest is valued at the last mid of its own replay.
         if let run, let runRecord = (try await api.runs(instance: r.id)).first(where: { $0.id == run }), runRecord.backtest != nil {
             if let last = (try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run)).last {
                 return (last.mid, "the replay's last mid, at \(TimeText.iso(last.time).prefix(19))Z")
             }
-            return fills.last.map { ($0.mid ?? $0.price, "its last fill's mid") }
+            return last.map { ($0.mid ?? $0.price, "its last fill's mid") }
         }
         if let report = await api.report(r.id), report.state == .running || report.state == .waiting,
            let mid = report.snapshot?.book.mid { return (mid, "now") }
         if let last = (try await api.lastMid(instance: r.id)), let mid = Dec(last.mid) {
             return (mid, "the last mid it saw, at \(TimeText.local(last.time).prefix(19))")
         }
-        if let f = fills.last { return (f.mid ?? f.price, "its last fill's mid") }
+        if let f = last { return (f.mid ?? f.price, "its last fill's mid") }
         return nil
     }
 
@@ -128,15 +128,17 @@ extension Shell {
             let settings = try await self.settings(of: r.id)
             let window = try await ledgerWindow(inv, instance: r)
             let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-            let fills = try await api.ledgerFills(instance: r.id, since: window.from, until: window.to, baseAsset: assets.base, run: window.run)
+            let tally = try await api.ledgerTally(FillQuery(instance: r.id, since: window.from, until: window.to, run: window.run),
+                                                  baseAsset: assets.base, by: by, offset: offset)
             let n = try await readable(r.id)
-            guard let mark = try await mark(r, fills: fills, run: window.run) else {
+            guard let mark = try await mark(r, last: tally.whole.last, run: window.run) else {
                 if all { continue }
                 out.line("instance \(describe(r)) has no fills and no market price yet; 'start \(r.id)' starts it")
                 out.json = .object([("id", .int(r.id)), ("fills", .int(0))])
                 return out
             }
-            let s = Ledger.summarize(fills, mark: mark.mid)
+            let s = tally.whole.summary(mark: mark.mid)
+            let periods = tally.buckets.map { (start: $0.start, summary: $0.fills.summary(mark: mark.mid)) }
             let risk = Ledger.risk(try await netSeries(r, from: window.from, to: window.to, run: window.run), period: by == .day || by == .week ? .day : .hour)
             var t = totals[assets.quote] ?? (0, 0, 0)
             t.net += s.net; t.fees += s.fees; t.fills += s.fills
@@ -151,7 +153,7 @@ extension Shell {
             fields.append(("sortino", risk.sortino.map { .string(String(format: "%.4f", $0)) } ?? .null))
             if let by {
                 fields.append(("by", .string(by.rawValue)))
-                fields.append(("periods", .array(Ledger.buckets(fills, by: by, mark: mark.mid, offset: offset).map { b in
+                fields.append(("periods", .array(periods.map { b in
                     .object([("start", .string(TimeText.iso(b.start)))] + Self.summaryJSON(b.summary))
                 })))
             }
@@ -177,7 +179,7 @@ extension Shell {
             if let by {
                 var table = Table([by.rawValue.uppercased(), "FILLS", "BOUGHT", "SOLD", "VOLUME", "CAPTURE", "INVENTORY", "FEES", "NET"],
                                   align: [.left] + Array(repeating: .right, count: 8))
-                for b in Ledger.buckets(fills, by: by, mark: mark.mid, offset: offset) {
+                for b in periods {
                     let x = b.summary
                     table.add(styled: [(String(TimeText.local(b.start).prefix(by == .hour ? 16 : 10)), .plain), ("\(x.fills)", .plain),
                                        (n.amount(x.boughtBase), .plain), (n.amount(x.soldBase), .plain), (n.value(x.volumeQuote), .plain),

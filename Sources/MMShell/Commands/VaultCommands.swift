@@ -29,7 +29,7 @@ extension Shell {
         var passphrase = environment["MMSH_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
         if passphrase == nil {
             guard console.isInteractive else {
-                throw .failure("the vault needs its passphrase: set MMSH_PASSPHRASE, or run on a terminal")
+                throw APIError(.locked, "the vault needs its passphrase: set MMSH_PASSPHRASE, or run on a terminal")
             }
             if vault.exists {
                 passphrase = await console.readSecret("vault passphrase: ")
