@@ -166,8 +166,6 @@ public struct LedgerAccumulator: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { last == nil }
-
     public mutating func add(_ f: LedgerFill) {
         last = f
         s.fills += 1
