@@ -103,6 +103,14 @@ public protocol EngineAPI: Sendable {
     /// Decrypts the account's keys and asks MEXC at `url` for the account with a signed request.
     func testKeys(account: String, url: String) async throws(APIError) -> KeyTest
 
+    // MARK: Recordings
+    /// Starts recording a pair's market in the engine, in the background: the file is made and
+    /// the pair's rules are written before this returns.
+    func startRecording(_ plan: RecordingPlan) async throws(APIError) -> RecordingStatus
+    func recordings() async -> [RecordingStatus]
+    /// Stops a recording and closes its file; nil when there is no such recording.
+    func stopRecording(_ id: Int) async -> RecordingStatus?
+
     // MARK: Backtests
     /// Runs a backtest in the engine and stores it as a run of the instance.
     func backtest(_ plan: BacktestPlan, progress: @escaping @Sendable (Double) -> Void,

@@ -14,6 +14,8 @@ public final class LocalEngine: EngineAPI {
     public let manager: InstanceManager
     public let vault: Vault?
     public let notifications: NotificationHub
+    /// Recordings of markets, in the background.
+    public let recorders = Recorders()
     public let shared: Bool
     public var clock: any EngineClock { manager.clock }
 
@@ -252,6 +254,15 @@ public final class LocalEngine: EngineAPI {
         let held = info.balances.filter { (Dec($0.free.text) ?? 0).isPositive || (Dec($0.locked.text) ?? 0).isPositive }.map(\.asset)
         return KeyTest(canTrade: info.canTrade, assetsHeld: held, clockOffset: await client.timeOffset)
     }
+
+    // MARK: Recordings
+
+    public func startRecording(_ plan: RecordingPlan) async throws(APIError) -> RecordingStatus {
+        do { return try await recorders.start(plan) } catch { throw .failure(error.message) }
+    }
+
+    public func recordings() async -> [RecordingStatus] { await recorders.list() }
+    public func stopRecording(_ id: Int) async -> RecordingStatus? { await recorders.stop(id) }
 
     // MARK: Backtests
 

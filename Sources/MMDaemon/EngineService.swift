@@ -131,6 +131,9 @@ public final class EngineService: Sendable {
     }
 
     func shutdown() async {
+        for r in await engine.recorders.stopAll() {
+            FileHandle.standardError.write(Data("recording \(r.id) of \(r.pair) ended (engine stopped): \(r.path)\n".utf8))
+        }
         for (id, n) in await engine.manager.stopAll(reason: "engine stopped") {
             FileHandle.standardError.write(Data("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled (engine stopped)\n".utf8))
         }
@@ -141,7 +144,8 @@ public final class EngineService: Sendable {
     func watchIdle(_ idle: Duration) async throws {
         while true {
             try await Task.sleep(for: .milliseconds(250))
-            let running = await engine.manager.runningCount
+            // A recording keeps the engine up as a running instance does.
+            let running = await engine.manager.runningCount + engine.recorders.recordingCount
             let busy = sessions.withLock { $0 } > 0 || running > 0
             if busy { touch(); continue }
             if ContinuousClock.now - lastActivity.withLock({ $0 }) >= idle { return }

@@ -205,6 +205,12 @@ public actor MEXCClient {
 
     // MARK: Public endpoints
 
+    /// An endpoint's answer as MEXC sent it (a recording keeps the bytes), with the same limits,
+    /// retries and errors as a decoded call.
+    public func raw(_ endpoint: Endpoint, _ parameters: [(String, String)]) async throws(MEXCFailure) -> Data {
+        try await send(endpoint, parameters)
+    }
+
     public func ping() async throws(MEXCFailure) { _ = try await send(.ping, []) }
 
     public func serverTime() async throws(MEXCFailure) -> Int64 { try await request(.time, [], as: ServerTime.self).serverTime }

@@ -10,6 +10,9 @@ public enum StreamNotice: Sendable, Equatable {
     /// The connection ended; it is being made again after a pause.
     case disconnected(reason: String)
     case event(StreamEvent)
+    /// An event with the frame's bytes as received, instead of `event`, when the connection
+    /// keeps frames (a recording writes them).
+    case frame(StreamEvent, [UInt8])
     /// A frame that could not be read (it is skipped).
     case unreadable(String)
 }
@@ -53,6 +56,8 @@ public actor StreamConnection {
     /// A connection older than this is replaced (MEXC closes them at 24 h).
     public var lifetime: Duration = .seconds(23 * 3600 + 50 * 60)
     public var backoff: (first: Duration, max: Duration) = (.milliseconds(200), .seconds(30))
+    /// Events come with their frame's bytes (`.frame`), for a recording.
+    public var keepFrames = false
 
     // Generations: the connection whose events are delivered, and its replacement while it subscribes.
     var generation = 0
@@ -61,7 +66,7 @@ public actor StreamConnection {
     /// The replacement is subscribed, and waits for the old connection to reach its first diff.
     var incomingReady = false
     var readySince: ContinuousClock.Instant?
-    var held: [StreamNotice] = []
+    var held: [(notice: StreamNotice, bytes: [UInt8]?)] = []
     var flushing = false
     var tasks: [Int: Task<Void, any Error>] = [:]
     var promoted: Task<Void, any Error>?
@@ -77,7 +82,9 @@ public actor StreamConnection {
         self.notify = notify
     }
 
-    public func configure(pingEvery: Duration? = nil, lifetime: Duration? = nil, backoff: (Duration, Duration)? = nil) {
+    public func configure(pingEvery: Duration? = nil, lifetime: Duration? = nil, backoff: (Duration, Duration)? = nil,
+                          keepFrames: Bool? = nil) {
+        if let keepFrames { self.keepFrames = keepFrames }
         if let pingEvery { self.pingEvery = pingEvery }
         if let lifetime { self.lifetime = lifetime }
         if let backoff { self.backoff = backoff }
@@ -195,7 +202,7 @@ public actor StreamConnection {
     func takeOverWhenAligned() async {
         guard incomingReady, promoted == nil else { return }
         var firstHeld: [String: Int64] = [:]
-        for case .event(.depth(let symbol, let diff)) in held where firstHeld[symbol] == nil { firstHeld[symbol] = diff.fromVersion }
+        for case .event(.depth(let symbol, let diff)) in held.map(\.notice) where firstHeld[symbol] == nil { firstHeld[symbol] = diff.fromVersion }
         let depthChannels = channels.filter { $0.contains(".depth.") }
         let aligned = depthChannels.isEmpty
             || (!firstHeld.isEmpty && firstHeld.allSatisfy { symbol, from in (lastDepth[symbol] ?? .min) >= from - 1 })
@@ -213,7 +220,10 @@ public actor StreamConnection {
         promoted = task
         // While the held frames go out, newer ones of the new connection queue behind them.
         flushing = true
-        while !held.isEmpty { await forward(held.removeFirst()) }
+        while !held.isEmpty {
+            let next = held.removeFirst()
+            await forward(next.notice, bytes: next.bytes)
+        }
         flushing = false
         tasks[old]?.cancel()
         tasks[old] = nil
@@ -221,25 +231,25 @@ public actor StreamConnection {
 
     /// A frame of connection `g`: passed on if it is the active one, held if it is the
     /// replacement (or while the replacement's held frames go out), dropped otherwise.
-    func deliver(_ g: Int, _ n: StreamNotice) async {
+    func deliver(_ g: Int, _ n: StreamNotice, bytes: [UInt8]? = nil) async {
         lastMessageAt = .now
         if g == incoming {
-            held.append(n)
+            held.append((n, bytes))
             if case .event(.depth) = n { await takeOverWhenAligned() }
             return
         }
         guard g == active else { return }
         if flushing {
-            held.append(n)
+            held.append((n, bytes))
             return
         }
-        await forward(n)
+        await forward(n, bytes: bytes)
         if incomingReady, case .event(.depth) = n { await takeOverWhenAligned() }
     }
 
     /// Passes a frame of the active connection on; right after a takeover, depth diffs and deals
     /// the old connection already delivered are dropped.
-    func forward(_ n: StreamNotice) async {
+    func forward(_ n: StreamNotice, bytes: [UInt8]? = nil) async {
         switch n {
         case .event(.depth(let symbol, let diff)):
             if let last = lastDepth[symbol], diff.toVersion <= last, promotedRecently { return }
@@ -249,12 +259,13 @@ public actor StreamConnection {
             recentDeals += deals.map(\.tradeId)
             if recentDeals.count > 500 { recentDeals.removeFirst(recentDeals.count - 500) }
             if fresh.count != deals.count {
-                if !fresh.isEmpty { await notify(.event(.deals(symbol: symbol, fresh))) }
+                // A recording keeps the frame as received, repeats and all: rare, at a takeover.
+                if !fresh.isEmpty { await notify(bytes.map { .frame(.deals(symbol: symbol, fresh), $0) } ?? .event(.deals(symbol: symbol, fresh))) }
                 return
             }
         default: break
         }
-        await notify(n)
+        if let bytes, case .event(let event) = n { await notify(.frame(event, bytes)) } else { await notify(n) }
     }
 
     /// Whether the active connection took over from another one (its first frames may repeat
@@ -263,7 +274,7 @@ public actor StreamConnection {
 
     func run(_ g: Int) async throws {
         let address = try await url()
-        let channels = self.channels, pingEvery = self.pingEvery, lifetime = self.lifetime
+        let channels = self.channels, pingEvery = self.pingEvery, lifetime = self.lifetime, keepFrames = self.keepFrames
         var logger = Logger(label: "mmsh.stream")
         logger.logLevel = .critical
         // wss:// gets TLS with the system's trust roots from WSClient itself.
@@ -301,7 +312,7 @@ public actor StreamConnection {
                         case .binary(let buffer):
                             do {
                                 let event = try StreamFrames.decode(Data(buffer.readableBytesView))
-                                await self.deliver(g, .event(event))
+                                await self.deliver(g, .event(event), bytes: keepFrames ? Array(buffer.readableBytesView) : nil)
                             } catch {
                                 await self.deliver(g, .unreadable("\(error)"))
                             }

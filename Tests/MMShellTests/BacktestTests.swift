@@ -161,6 +161,31 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
         #expect(text.out.contains("net P&L") && text.out.contains("→ run 5") && text.out.contains("decisions"), "\(text.out)")
     }
 
+    /// `record`'s words: a pair or list, stop, info; what is wrong is said in one line and
+    /// nothing starts.
+    @Test func recordRefusesWhatItCannotRecord() async throws {
+        let h = try await Harness()
+        func refused(_ line: String, _ words: String) async {
+            let r = await h.run(line)
+            #expect(r.error != nil && r.err.contains(words), "\(line): \(r.err)")
+        }
+        await refused("record", "WHAT")
+        await refused("record 12", "neither a pair")
+        await refused("record BTCUSDT --duration soon", "--duration takes a duration from 1s to 366d")
+        await refused("record BTCUSDT --duration 0s", "--duration takes a duration from 1s to 366d")
+        await refused("record BTCUSDT --depth 5ms", "5ms")
+        await refused("record BTCUSDT --rest ftp://x", "--rest")
+        await refused("record BTCUSDT extra", "takes nothing after the pair")
+        await refused("record info", "name the FILE")
+        await refused("record stop", "name the recording")
+        await refused("record stop 4", "there is no recording 4")
+        await refused("record BTCUSDT --rest http://127.0.0.1:1 --out \(h.url.path)/x.mmrec", "did not give the rules of BTCUSDT")
+        #expect(!FileManager.default.fileExists(atPath: h.url.path + "/x.mmrec"))
+        let list = await h.run("record list")
+        #expect(list.out.contains("nothing is recording"), "\(list.out)")
+        #expect(try await json(h, "record list --json")["recordings"] as? [Any] != nil)
+    }
+
     /// Bad input: one clear line, nothing stored.
     @Test func badBacktestsAreRefusedAndStoreNothing() async throws {
         let h = try await Harness()

@@ -7,11 +7,18 @@ import MMStrategy
 
 extension Commands {
     static let backtestCommands: [CommandSpec] = [
-        CommandSpec("record", summary: "recordings of a market: what a file holds",
-                    args: [ArgSpec("ACTION", .choice(["info"])), ArgSpec("FILE", .file(extensions: ["mmrec"]))],
-                    examples: ["record info btc.mmrec", "record info btc.mmrec --json"],
-                    details: "A recording holds every frame MEXC sent, as received, with its receive time: the pair's exchangeInfo, the REST depth snapshots, the depth, deals and book-ticker stream frames, and the gaps where the streams were lost. 'mmsh sim record' writes one of the simulated market. info shows the pair, source, span, frames by kind, gaps and size.",
-                    showsData: true) { inv, shell in try await shell.recordInfo(inv) },
+        CommandSpec("record", summary: "record MEXC's market of a pair, in the engine; list, stop, or show what a file holds",
+                    args: [ArgSpec("WHAT", .text), ArgSpec("ARG", .text, optional: true)],
+                    flags: [FlagSpec("--out", value: ("FILE", .file(extensions: ["mmrec"])), "where to write (default PAIR-TIME.mmrec here)"),
+                            FlagSpec("--duration", value: ("DURATION", .text), "stop after DURATION (30m, 6h, 2d); default until 'record stop'"),
+                            FlagSpec("--depth", value: ("CADENCE", .choice(["100ms", "10ms"])), "the streams' cadence (default 100ms)"),
+                            FlagSpec("--rest", value: ("URL", .text), "MEXC's REST API (default the current instance's mexc.rest_url)"),
+                            FlagSpec("--ws", value: ("URL", .text), "MEXC's stream API (default the current instance's mexc.ws_url)"),
+                            FlagSpec("--force", "replace FILE if it exists")],
+                    examples: ["record BTCUSDT --duration 1h", "record ETHUSDT --out eth.mmrec --depth 10ms", "record list", "record stop 1",
+                               "record info btc.mmrec", "record info btc.mmrec --json"],
+                    details: "record PAIR runs in the engine, in the background, like an instance: closing the shell does not stop it. It subscribes to the pair's depth, deals and book-ticker streams and writes every frame as received, with its receive time, the pair's exchangeInfo, a REST depth snapshot at every connection and whenever the depth stream skips versions, and a gap where the streams were lost (it connects again by itself). A crash loses at most the last second. record list shows each recording (frames, snapshots, gaps, size); record stop ID|all ends them. A recording holds every frame as MEXC sent it, so the file alone rebuilds the book at any moment: 'backtest ID --data FILE' replays it. 'mmsh sim record' writes one of the simulated market. info shows the pair, source, span, frames by kind, gaps and size.",
+                    showsData: true) { inv, shell in try await shell.record(inv) },
         CommandSpec("backtest", summary: "run an instance's settings over a recording, with the code that trades, and store the run",
                     args: [ArgSpec("ID", .instance, optional: true)],
                     flags: [FlagSpec("--data", value: ("FILE", .file(extensions: ["mmrec"])), "the recording to replay (required)"),
@@ -27,8 +34,94 @@ extension Commands {
 }
 
 extension Shell {
-    func recordInfo(_ inv: Invocation) async throws(ShellError) -> Output {
-        let url = resolvePath(inv["FILE"]!)
+    func record(_ inv: Invocation) async throws(ShellError) -> Output {
+        let what = inv["WHAT"]!
+        switch what.lowercased() {
+        case "info":
+            guard let file = inv["ARG"] else { throw .usage("record info: name the FILE, such as: record info btc.mmrec") }
+            return try await recordInfo(file)
+        case "list":
+            if let extra = inv["ARG"] { throw .usage("record list takes nothing after it, not '\(extra)'") }
+            return recordingTable(await api.recordings())
+        case "stop":
+            guard let which = inv["ARG"] else { throw .usage("record stop: name the recording (ID or all; 'record list' shows them)") }
+            let all = await api.recordings()
+            let ids: [Int]
+            if which.lowercased() == "all" {
+                ids = all.filter { $0.state == .recording }.map(\.id)
+            } else {
+                guard let id = Int(which), all.contains(where: { $0.id == id }) else {
+                    throw .notFound("there is no recording \(which); 'record list' shows them")
+                }
+                ids = [id]
+            }
+            if dryRun { return .message("would stop \(ids.count) recording\(ids.count == 1 ? "" : "s")") }
+            var stopped: [RecordingStatus] = []
+            for id in ids { if let s = await api.stopRecording(id) { stopped.append(s) } }
+            if stopped.isEmpty { return .message("nothing is recording") }
+            var out = recordingTable(stopped)
+            out.blocks.insert(.line(Line("stopped: the files are closed and complete", .dim)), at: 0)
+            return out
+        default:
+            return try await startRecording(pair: what, inv)
+        }
+    }
+
+    func startRecording(pair text: String, _ inv: Invocation) async throws(ShellError) -> Output {
+        guard let pair = Units.normalizeSymbol(text), Units.assets(of: pair) != nil else {
+            throw .usage("record: '\(text)' is neither a pair (BTCUSDT, ETH/USDT) nor list, stop or info")
+        }
+        if let extra = inv["ARG"] { throw .usage("record \(pair): takes nothing after the pair, not '\(extra)'; --out FILE names the file") }
+        var duration: Int64?
+        if let d = inv["--duration"] {
+            guard let span = Units.parseDuration(d), span.milliseconds >= 1000, span.milliseconds <= 366 * 86_400_000 else {
+                throw .usage("record: --duration takes a duration from 1s to 366d, such as 30m or 6h, not '\(d)'")
+            }
+            duration = span.milliseconds
+        }
+        // MEXC's addresses: the flags, else the current instance's, else the defaults.
+        var settings = Settings()
+        if let current, let stored = try? await self.settings(of: current) { settings = stored }
+        func address(_ flag: String, _ key: String) throws(ShellError) -> String {
+            guard let given = inv[flag] else { return settings[key].text! }
+            do { return try Catalog.lookup(key).parse(given).text! } catch { throw .usage("record: \(flag) \(error.message)") }
+        }
+        let rest = try address("--rest", "mexc.rest_url"), ws = try address("--ws", "mexc.ws_url")
+        let stamp = TimeText.iso(Int64(Date().timeIntervalSince1970 * 1000)).prefix(19).replacingOccurrences(of: ":", with: "")
+        let out = resolvePath(inv["--out"] ?? "\(pair.lowercased())-\(stamp)Z.mmrec")
+        let plan = RecordingPlan(pair: pair, path: out.path, duration: duration, depth: inv["--depth"] ?? "100ms",
+                                 restURL: rest, wsURL: ws, replace: inv.has("--force"))
+        if dryRun { return .message("would record \(pair) from \(ws) to \(out.path)") }
+        let s = try await api.startRecording(plan)
+        let until = duration.map { " for \(TimeSpan(milliseconds: $0)), until \(TimeText.local(s.startedAt + $0).prefix(16))" } ?? " until 'record stop \(s.id)'"
+        return Output.message("recording \(s.id): \(pair) from \(ws) to \(out.path)\(until); 'record list' shows it",
+                              json: .object([("id", .int(s.id)), ("pair", .string(pair)), ("file", .string(out.path)), ("url", .string(ws))]))
+    }
+
+    func recordingTable(_ list: [RecordingStatus]) -> Output {
+        var table = Table(["ID", "PAIR", "STATE", "STARTED", "ENDS", "FRAMES", "SNAPSHOTS", "GAPS", "SIZE", "FILE"],
+                          align: [.right, .left, .left, .left, .left, .right, .right, .right, .right, .left])
+        var items: [JSON] = []
+        for r in list {
+            table.add(styled: [("\(r.id)", .bold), (r.pair, .plain), (r.state.rawValue, r.state == .failed ? .red : r.state == .recording ? .green : .plain),
+                               (String(TimeText.local(r.startedAt).prefix(16)), .plain), (r.endsAt.map { String(TimeText.local($0).prefix(16)) } ?? "-", .plain),
+                               ("\(r.frames)", .plain), ("\(r.snapshots)", .plain), ("\(r.gaps)", r.gaps > 0 ? .yellow : .plain),
+                               (Shell.bytes(r.bytes), .plain), (r.path, .plain)])
+            items.append(.object([("id", .int(r.id)), ("pair", .string(r.pair)), ("state", .string(r.state.rawValue)), ("file", .string(r.path)),
+                                  ("started_at", .string(TimeText.iso(r.startedAt))), ("ends_at", r.endsAt.map { .string(TimeText.iso($0)) } ?? .null),
+                                  ("frames", .int(r.frames)), ("snapshots", .int(r.snapshots)), ("gaps", .int(r.gaps)), ("bytes", .int(r.bytes)),
+                                  ("problem", r.problem.map(JSON.string) ?? .null)]))
+        }
+        var out = Output(json: .object([("recordings", .array(items))]))
+        if list.isEmpty { out.line("nothing is recording; 'record PAIR' starts a recording") } else {
+            out.table(table)
+            for r in list { if let p = r.problem { out.line(Line("\(r.id): \(p)", r.state == .failed ? .red : .yellow)) } }
+        }
+        return out
+    }
+
+    func recordInfo(_ file: String) async throws(ShellError) -> Output {
+        let url = resolvePath(file)
         let info: RecordingInfo
         do { info = try RecordingInfo.scan(url.path) } catch { throw .failure(error.message) }
         let m = info.meta

@@ -94,9 +94,10 @@ extension Shell {
         return [try await target(inv)]
     }
 
-    /// Stops every running instance (leaving the shell, end of a script, a signal).
+    /// Stops every running instance and recording (leaving the shell, end of a script, a signal).
     public func shutdown(reason: String) async -> [(Int, Int)] {
-        await api.stopAll(reason: reason)
+        for r in await api.recordings() where r.state == .recording { _ = await api.stopRecording(r.id) }
+        return await api.stopAll(reason: reason)
     }
 
     // MARK: status
