@@ -123,7 +123,7 @@ let package = Package(
         // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
         .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMAPI", "MMStorage", "MMCore"]),
         // The REST client and the live venue against the simulator server on loopback.
-        .testTarget(name: "MMLiveTests", dependencies: ["MMEngine", "MMMexc", "MMSimServer", "MMStorage", "MMStrategy", "MMSim", "MMCore", "MMRecording"]),
+        .testTarget(name: "MMLiveTests", dependencies: ["MMEngine", "MMMexc", "MMSimServer", "MMStorage", "MMStrategy", "MMSim", "MMCore", "MMRecording", "MMAPI"]),
         // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.
         .testTarget(name: "MMSystemTests", dependencies: ["mmsh"]),
     ]

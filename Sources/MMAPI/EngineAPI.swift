@@ -103,6 +103,12 @@ public protocol EngineAPI: Sendable {
     /// Decrypts the account's keys and asks MEXC at `url` for the account with a signed request.
     func testKeys(account: String, url: String) async throws(APIError) -> KeyTest
 
+    /// Runs every plan (one combination of a sweep each) over its recording, `jobs` at a time,
+    /// storing none; each outcome in the order of `plans`. `done` hears how many have finished;
+    /// once `cancelled`, no more start and those running end early (marked partial).
+    func sweep(_ plans: [BacktestPlan], jobs: Int, done: @escaping @Sendable (Int) -> Void,
+               cancelled: @escaping @Sendable () -> Bool) async -> [SweepOutcome]
+
     // MARK: Recordings
     /// Starts recording a pair's market in the engine, in the background: the file is made and
     /// the pair's rules are written before this returns.
@@ -153,6 +159,13 @@ public struct EventQuery: Sendable, Equatable, Codable {
     public init(instance: Int, limit: Int = Int.max, levels: [String]? = nil, since: Int64 = 0) {
         self.instance = instance; self.limit = limit; self.levels = levels; self.since = since
     }
+}
+
+/// One combination of a sweep: what it made, or why it could not run.
+public struct SweepOutcome: Sendable {
+    public var result: BacktestResult?
+    public var error: String?
+    public init(result: BacktestResult?, error: String?) { self.result = result; self.error = error }
 }
 
 /// Whether a vault exists in the data directory, and whether the engine holds it unlocked.

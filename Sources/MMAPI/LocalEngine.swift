@@ -18,9 +18,13 @@ public final class LocalEngine: EngineAPI {
     public let recorders = Recorders()
     public let shared: Bool
     public var clock: any EngineClock { manager.clock }
+    /// Where `set record on` writes its recordings (nil: nowhere; the instance says so).
+    public let recordingsDirectory: URL?
 
-    public init(store: Store, clock: any EngineClock = WallClock(), vault: Vault? = nil, shared: Bool = false) {
+    public init(store: Store, clock: any EngineClock = WallClock(), vault: Vault? = nil, shared: Bool = false,
+                recordingsDirectory: URL? = nil) {
         self.store = store
+        self.recordingsDirectory = recordingsDirectory
         self.vault = vault
         self.shared = shared
         let hub = NotificationHub()
@@ -103,6 +107,32 @@ public final class LocalEngine: EngineAPI {
         let settings = try await self.settings(of: id).settings
         let credentials = settings.venue == "live" ? try credentials(account: settings["account"].text!) : nil
         do { try await manager.start(id: id, name: r.name, settings: settings, credentials: credentials) } catch { throw .failure(error.message) }
+        if settings["record"].bool == true { await recordMarket(of: id, settings: settings) }
+    }
+
+    /// `set record on`: the running instance's market recorded beside it, until it stops. A
+    /// recording that cannot start is said in the instance's log; the instance runs on.
+    func recordMarket(of id: Int, settings: Settings) async {
+        guard settings.venue != "sim" else {
+            await logEvent(instance: id, level: .warning, kind: "record",
+                           message: "record on: the sim venue's market is not MEXC's and is not recorded; 'mmsh sim record' writes one")
+            return
+        }
+        guard let folder = recordingsDirectory else {
+            await logEvent(instance: id, level: .warning, kind: "record", message: "record on: this engine has no folder for recordings")
+            return
+        }
+        let stamp = TimeText.iso(Int64(Date().timeIntervalSince1970 * 1000)).prefix(19).replacingOccurrences(of: ":", with: "")
+        let path = folder.appendingPathComponent("\(settings.pair.lowercased())-\(id)-\(stamp)Z.mmrec").path
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let s = try await recorders.start(RecordingPlan(pair: settings.pair, path: path, duration: nil, depth: "100ms",
+                                                            restURL: settings["mexc.rest_url"].text!, wsURL: settings["mexc.ws_url"].text!,
+                                                            replace: false, instance: id))
+            await logEvent(instance: id, level: .info, kind: "record", message: "recording its market to \(s.path) (recording \(s.id))")
+        } catch {
+            await logEvent(instance: id, level: .warning, kind: "record", message: "record on: could not record its market: \((error as? EngineError)?.message ?? "\(error)")")
+        }
     }
 
     /// An account's keys from the unlocked vault; they stay in this process.
@@ -115,8 +145,17 @@ public final class LocalEngine: EngineAPI {
         } catch { throw .failure(error.message) }
     }
 
-    public func stop(_ id: Int) async -> Int? { await manager.stop(id) }
-    public func stopAll(reason: String) async -> [(Int, Int)] { await manager.stopAll(reason: reason) }
+    public func stop(_ id: Int) async -> Int? {
+        let n = await manager.stop(id)
+        _ = await recorders.stop(instance: id)
+        return n
+    }
+
+    public func stopAll(reason: String) async -> [(Int, Int)] {
+        let stopped = await manager.stopAll(reason: reason)
+        for (id, _) in stopped { _ = await recorders.stop(instance: id) }
+        return stopped
+    }
     public func pause(_ id: Int, binding: RiskBinding) async -> Int? { await manager.pause(id, binding: binding) }
     public func resume(_ id: Int) async throws(APIError) -> Bool {
         do { return try await manager.resume(id) } catch { throw .failure(error.message) }
@@ -253,6 +292,32 @@ public final class LocalEngine: EngineAPI {
         }
         let held = info.balances.filter { (Dec($0.free.text) ?? 0).isPositive || (Dec($0.locked.text) ?? 0).isPositive }.map(\.asset)
         return KeyTest(canTrade: info.canTrade, assetsHeld: held, clockOffset: await client.timeOffset)
+    }
+
+    public func sweep(_ plans: [BacktestPlan], jobs: Int, done: @escaping @Sendable (Int) -> Void,
+                      cancelled: @escaping @Sendable () -> Bool) async -> [SweepOutcome] {
+        var outcomes = [SweepOutcome](repeating: SweepOutcome(result: nil, error: "not run (interrupted)"), count: plans.count)
+        await withTaskGroup(of: (Int, SweepOutcome).self) { group in
+            var next = 0
+            func launch() {
+                let i = next, plan = plans[i]
+                next += 1
+                group.addTask {
+                    do { return (i, SweepOutcome(result: try await Backtest.run(plan, into: nil, cancelled: cancelled), error: nil)) } catch {
+                        return (i, SweepOutcome(result: nil, error: (error as? EngineError)?.message ?? "\(error)"))
+                    }
+                }
+            }
+            while next < min(max(1, jobs), plans.count) { launch() }
+            var finished = 0
+            for await (i, outcome) in group {
+                outcomes[i] = outcome
+                finished += 1
+                done(finished)
+                if next < plans.count && !cancelled() { launch() }
+            }
+        }
+        return outcomes
     }
 
     // MARK: Recordings

@@ -192,6 +192,9 @@ public enum Catalog {
         SettingSpec("autostart", .toggle, default: .bool(false),
                     "start again by itself when the engine comes back after a crash (orphaned orders reconciled as at start)"),
 
+        SettingSpec("record", .toggle, default: .bool(false),
+                    "record the instance's market (MEXC's streams, as 'record PAIR' does) while it runs, into recordings/ in the data directory (paper and live venues)"),
+
         SettingSpec("log.keep", .integer(100...1_000_000), default: .integer(10_000), "newest log entries kept"),
     ]
 
@@ -202,7 +205,7 @@ public enum Catalog {
     /// identifies the market cannot change while the instance runs.
     public static func timing(_ key: String) -> SettingTiming {
         if key == "venue" || key == "pair" { return .whileStopped }
-        if key.hasPrefix("sim.") || key.hasPrefix("mexc.") || ["account", "market.stale_after", "orphans"].contains(key) { return .nextStart }
+        if key.hasPrefix("sim.") || key.hasPrefix("mexc.") || ["account", "market.stale_after", "orphans", "record"].contains(key) { return .nextStart }
         return .nextDecision
     }
     private static let byKey: [String: SettingSpec] = Dictionary(uniqueKeysWithValues: specs.map { ($0.key, $0) })

@@ -59,7 +59,7 @@ public final class EngineService: Sendable {
         _ = EngineMetrics.registry
         let store = try Store.open(directory: directory)
         let vault = Vault(url: directory.file("vault.json"))
-        engine = LocalEngine(store: store, vault: vault, shared: true)
+        engine = LocalEngine(store: store, vault: vault, shared: true, recordingsDirectory: directory.url.appendingPathComponent("recordings"))
     }
 
     /// Serves until stopped (`POST /v1/daemon/stop`, SIGTERM, SIGINT, or idle); every running

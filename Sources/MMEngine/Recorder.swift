@@ -15,10 +15,13 @@ public struct RecordingPlan: Sendable, Equatable {
     public var wsURL: String
     /// Replace a file that exists.
     public var replace: Bool
+    /// The instance whose market this is (`set record on`): it ends when the instance stops.
+    public var instance: Int?
 
-    public init(pair: String, path: String, duration: Int64?, depth: String, restURL: String, wsURL: String, replace: Bool) {
+    public init(pair: String, path: String, duration: Int64?, depth: String, restURL: String, wsURL: String, replace: Bool,
+                instance: Int? = nil) {
         self.pair = pair; self.path = path; self.duration = duration; self.depth = depth
-        self.restURL = restURL; self.wsURL = wsURL; self.replace = replace
+        self.restURL = restURL; self.wsURL = wsURL; self.replace = replace; self.instance = instance
     }
 }
 
@@ -28,6 +31,8 @@ public struct RecordingStatus: Sendable, Equatable, Codable {
     public var id: Int
     public var pair: String
     public var path: String
+    /// The instance it records for, if any.
+    public var instance: Int?
     public var state: State
     /// Wall-clock ms.
     public var startedAt: Int64
@@ -62,7 +67,7 @@ public actor Recorder {
         self.plan = plan
         self.writer = writer
         self.client = client
-        status = RecordingStatus(id: id, pair: plan.pair, path: plan.path, state: .recording, startedAt: started,
+        status = RecordingStatus(id: id, pair: plan.pair, path: plan.path, instance: plan.instance, state: .recording, startedAt: started,
                                  endsAt: plan.duration.map { started + $0 }, frames: 1, snapshots: 0, gaps: 0, bytes: 0, problem: nil)
     }
 
@@ -237,6 +242,17 @@ public actor Recorders {
     public func stop(_ id: Int) async -> RecordingStatus? {
         guard let r = all[id] else { return nil }
         return await r.stop()
+    }
+
+    /// Stops the recordings made for an instance (it stopped).
+    public func stop(instance: Int) async -> [RecordingStatus] {
+        var out: [RecordingStatus] = []
+        for id in all.keys.sorted() {
+            let r = all[id]!
+            let s = await r.current()
+            if s.instance == instance, s.state == .recording { out.append(await r.stop()) }
+        }
+        return out
     }
 
     public func stopAll() async -> [RecordingStatus] {

@@ -24,10 +24,13 @@ public struct ArgSpec: Sendable {
     public var name: String
     public var kind: ArgKind
     public var optional: Bool
-    public init(_ name: String, _ kind: ArgKind, optional: Bool = false) {
+    /// The last argument only: it takes every word left (at least one), in `Invocation.values`.
+    public var repeating: Bool
+    public init(_ name: String, _ kind: ArgKind, optional: Bool = false, repeating: Bool = false) {
         self.name = name
         self.kind = kind
         self.optional = optional
+        self.repeating = repeating
     }
 }
 
@@ -89,7 +92,8 @@ public struct CommandSpec: Sendable {
         for a in args {
             // A choice of words is shown as the words: `keys set|list|delete|test`.
             let shown = if case .choice(let words) = a.kind { words.joined(separator: "|") } else { a.name }
-            parts.append(a.optional ? "[\(shown)]" : shown)
+            let many = a.repeating ? " ..." : ""
+            parts.append(a.optional ? "[\(shown)\(many)]" : shown + many)
         }
         for f in flags where f.name != "--help" {
             let flag = (f.short.map { "\($0)|" } ?? "") + f.name + (f.value.map { " \($0.name)" } ?? "")

@@ -14,6 +14,7 @@ public struct Invocation: Sendable {
     public func has(_ flag: String) -> Bool { flags[flag] != nil }
     public subscript(_ name: String) -> String? { args[name] ?? flags[name] }
     /// Every value a repeatable flag was given, in order.
+    /// Every value of a repeatable flag, or every word of a repeating argument.
     public func values(_ flag: String) -> [String] { repeated[flag] ?? [] }
     public var wantsHelp: Bool { has("--help") }
 }
@@ -106,6 +107,14 @@ public struct Parser: Sendable {
             try validate(w.text, as: arg.kind, argName: arg.name, in: inv)
             inv.args[arg.name] = w.text
             inv.columns[arg.name] = w.column
+            if arg.repeating {
+                inv.repeated[arg.name, default: []].append(w.text)
+                while let more = rest.first {
+                    try validate(more.text, as: arg.kind, argName: arg.name, in: inv)
+                    inv.repeated[arg.name, default: []].append(more.text)
+                    rest = rest.dropFirst()
+                }
+            }
         }
         if let extra = rest.first {
             throw .usage("\(spec.name): unexpected argument '\(extra.text)'; usage: \(spec.usage)")

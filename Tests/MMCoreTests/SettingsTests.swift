@@ -95,6 +95,7 @@ import Testing
         ("mexc.ws_url", "ws://127.0.0.1:8080/ws", "ws://127.0.0.1:8080/ws", "https://x"),
         ("orphans", "adopt", "adopt", "keep"),
         ("autostart", "on", "on", "sometimes"),
+        ("record", "on", "on", "always"),
         ("mexc.streams", "off", "off", "sometimes"),
         ("market.stale_after", "2500ms", "2s500ms", "0.5s"),
         ("log.keep", "500", "500", "99"),

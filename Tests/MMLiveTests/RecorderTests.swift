@@ -1,4 +1,5 @@
 import Foundation
+import MMAPI
 import MMCore
 import MMEngine
 import MMMexc
@@ -86,5 +87,36 @@ import Testing
         try await Task.sleep(for: .seconds(4))
         #expect(await recorders.list().first?.state == .done)
         #expect(try RecordingInfo.scan(short).truncated == nil)
+    }
+
+    /// `set record on`: a paper instance's market is recorded beside it, in the engine's folder,
+    /// until it stops; a sim instance says why it records nothing.
+    @Test func anInstanceWithRecordOnRecordsItsMarketWhileItRuns() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "3", "sim.takers": "300"])
+        defer { Task { await server.stop() } }
+        let dir = try temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store.inMemory()
+        let engine = LocalEngine(store: store, recordingsDirectory: dir.appendingPathComponent("recordings"))
+        let paper = try await engine.createInstance(name: "paper", limit: 10, settings: [:])
+        var changes: [String: String?] = [:]
+        for (k, v) in ["venue": "paper", "mexc.rest_url": server.url, "mexc.ws_url": server.wsURL, "record": "on"] { changes[k] = .some(v) }
+        try await engine.updateSettings(paper.id, changes, note: nil)
+        try await engine.start(paper.id)
+        try await Task.sleep(for: .seconds(3))
+        let running = await engine.recordings()
+        #expect(running.count == 1 && running.first?.instance == paper.id && running.first?.state == .recording, "\(running)")
+        _ = await engine.stop(paper.id)
+        let done = try #require(await engine.recordings().first)
+        #expect(done.state == .done && done.frames > 3 && done.path.hasPrefix(dir.path + "/recordings/btcusdt-1-"), "\(done)")
+        #expect(try RecordingInfo.scan(done.path).counts[.snapshot] ?? 0 >= 1)
+        let log = try await engine.events(instance: paper.id)
+        #expect(log.contains { $0.message.contains("recording its market to \(done.path)") })
+
+        let sim = try await engine.createInstance(name: "sim", limit: 10, settings: ["record": "on"])
+        try await engine.start(sim.id)
+        _ = await engine.stop(sim.id)
+        #expect(try await engine.events(instance: sim.id).contains { $0.message.contains("the sim venue's market is not MEXC's") })
+        #expect(await engine.recordings().count == 1)
     }
 }

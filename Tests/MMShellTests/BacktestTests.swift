@@ -186,6 +186,51 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
         #expect(try await json(h, "record list --json")["recordings"] as? [Any] != nil)
     }
 
+    /// A sweep runs every combination, stores none, and ranks them; each combination makes what
+    /// a backtest with the same settings makes, to the last unit.
+    @Test func aSweepRanksEveryCombinationAsItsBacktestWould() async throws {
+        let h = try await Harness()
+        let data = try await simRecording(minutes: 2, in: h.url)
+        await h.run("new btc; set refresh.fill_delay 0")
+        let r = try await json(h, "sweep 1 --data \(data) spread.bid=0.05%..0.1%/0.05% levels.count=1,2 --jobs 2 --json")
+        let results = try #require(r["results"] as? [[String: Any]])
+        #expect(results.count == 4 && r["skipped"] as? Int == 0 && (r["failed"] as? [Any])?.isEmpty == true, "\(r)")
+        let nets = results.compactMap { ($0["net"] as? String).flatMap { Dec($0) } }
+        #expect(nets == nets.sorted(by: >), "ranked by net P&L")
+        #expect(try h.store.runs(instance: 1).isEmpty, "a sweep stores no run")
+        let best = try #require(results.first?["settings"] as? [String: String])
+        let one = try await json(h, "backtest 1 --data \(data) --set spread.bid=\(best["spread.bid"]!) --set levels.count=\(best["levels.count"]!) --json")
+        #expect(one["net"] as? String == results.first?["net"] as? String, "\(one)")
+        let text = await h.run("sweep 1 --data \(data) levels.count=1,2 --by drawdown")
+        #expect(text.out.contains("ranked by drawdown") && text.out.contains("best: set 1 levels.count"), "\(text.out)")
+    }
+
+    @Test func badSweepsAreRefusedBeforeAnythingRuns() async throws {
+        let h = try await Harness()
+        let data = try await simRecording(minutes: 2, in: h.url)
+        await h.run("new btc")
+        func refused(_ line: String, _ words: String) async {
+            let r = await h.run(line)
+            #expect(r.error != nil && r.err.contains(words), "\(line): \(r.err)")
+        }
+        await refused("sweep 1 spread.bid=0.1%,0.2%", "--data FILE is required")
+        await refused("sweep 1 --data \(data)", "missing KEY=VALUES")
+        await refused("sweep 1 --data \(data) sprad.bid=0.1%", "unknown setting")
+        await refused("sweep 1 --data \(data) spread.bid", "is not KEY=VALUES")
+        await refused("sweep 1 --data \(data) pair=ETHUSDT,BTCUSDT", "comes from the recording")
+        await refused("sweep 1 --data \(data) spread.bid=0.1%..0.5%", "LOW..HIGH/STEP")
+        await refused("sweep 1 --data \(data) spread.bid=0.5%..0.1%/0.1%", "below its start")
+        await refused("sweep 1 --data \(data) spread.bid=0.1%..0.5%/0%", "step must be above zero")
+        await refused("sweep 1 --data \(data) spread.bid=0.1%,,0.2%", "an empty value")
+        await refused("sweep 1 --data \(data) strategy=pmm..avellaneda/1", "takes no range")
+        await refused("sweep 1 --data \(data) spread.bid=0.1% spread.bid=0.2%", "given twice")
+        await refused("sweep 1 --data \(data) spread.bid=0.01%..1%/0.01% levels.count=1,2,3", "300 combinations; more than 200 take --yes")
+        await refused("sweep 1 --data \(h.url.path)/missing.mmrec levels.count=1,2", "no such file")
+        await h.run("set pair ETHUSDT")
+        await refused("sweep 1 --data \(data) levels.count=1,2", "records BTCUSDT, not ETHUSDT")
+        #expect(try h.store.runs(instance: 1).isEmpty)
+    }
+
     /// Bad input: one clear line, nothing stored.
     @Test func badBacktestsAreRefusedAndStoreNothing() async throws {
         let h = try await Harness()

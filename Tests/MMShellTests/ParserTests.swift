@@ -91,7 +91,7 @@ import Testing
 
     @Test func commandNames() {
         #expect(completer.complete("") .contains("new"))
-        #expect(completer.complete("s") == ["save", "set", "settings", "show", "source", "start", "status", "stop"])
+        #expect(completer.complete("s") == ["save", "set", "settings", "show", "source", "start", "status", "stop", "sweep"])
         #expect(completer.complete("se") == ["set", "settings"])
         #expect(completer.complete("xyz") == [])
     }

@@ -25,10 +25,19 @@ public struct BacktestPlan: Sendable {
     }
 }
 
+/// What a backtest made: the ledger's figures of its run, valued at the replay's last mid.
+public struct BacktestFigures: Sendable, Equatable {
+    public var summary: LedgerSummary
+    public var maxDrawdown: Dec
+    /// Hourly, from the run's P&L snapshots (nil for less than two hours).
+    public var sharpe: Double?
+}
+
 /// What a backtest did: the run it stored and the replay's own figures.
 public struct BacktestResult: Sendable {
-    /// The run in the instance's store, and its number among the instance's runs.
-    public var run: Int64
+    /// The run in the instance's store (nil when it was not stored: a sweep's).
+    public var run: Int64?
+    public var figures: BacktestFigures
     public var partial: Bool
     /// Replay time covered, ms.
     public var from: Int64
@@ -61,7 +70,8 @@ public enum Backtest {
         return exchange
     }
 
-    public static func run(_ plan: BacktestPlan, into store: Store, interval: Int64 = 500,
+    /// Runs the plan; with a `store`, the run is copied into it as a run marked backtest.
+    public static func run(_ plan: BacktestPlan, into store: Store?, interval: Int64 = 500,
                            progress: @Sendable (Double) -> Void = { _ in },
                            cancelled: @Sendable () -> Bool = { false }) async throws -> BacktestResult {
         let began = ContinuousClock.now
@@ -123,16 +133,36 @@ public enum Backtest {
                                      "latency_ms": plan.latency, "overrides": plan.overrides, "partial": partial]
         if let seed = exchange.meta.seed { record["seed"] = seed }
         let json = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        let run: Int64
-        do {
-            run = try store.importBacktestRun(from: scratch, instance: plan.instance, backtest: json,
-                                              state: partial ? "backtest_partial" : "backtest")
-        } catch {
-            throw EngineError("the backtest ran but could not be stored: \(error.message)")
+        let figures: BacktestFigures
+        do { figures = try Backtest.figures(of: scratch, instance: plan.instance, pair: plan.settings.pair) } catch {
+            throw EngineError("the backtest ran but its fills could not be read: \(error.message)")
+        }
+        var run: Int64?
+        if let store {
+            do {
+                run = try store.importBacktestRun(from: scratch, instance: plan.instance, backtest: json,
+                                                  state: partial ? "backtest_partial" : "backtest")
+            } catch {
+                throw EngineError("the backtest ran but could not be stored: \(error.message)")
+            }
         }
         let took = ContinuousClock.now - began
-        return BacktestResult(run: run, partial: partial, from: start, to: end, decisions: decisions, events: await exchange.events,
+        return BacktestResult(run: run, figures: figures, partial: partial, from: start, to: end, decisions: decisions, events: await exchange.events,
                               fills: await runner.fillCount, quoteUptime: report.quoteUptime, gaps: await exchange.gaps,
                               wallSeconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+    }
+
+    /// The ledger of the scratch store's one run, valued at its last sampled mid.
+    static func figures(of scratch: Store, instance: Int, pair: String) throws(StoreError) -> BacktestFigures {
+        let base = Units.assets(of: pair)?.base ?? ""
+        let fills = try scratch.ledgerTally(instance: instance, baseAsset: base).whole
+        let last = try scratch.samples(instance: instance, from: Int64.min, to: Int64.max, limit: 1).last
+        let mark = last?.mid ?? fills.last.map { $0.mid ?? $0.price } ?? 0
+        let series: [(time: Int64, net: Dec, hold: Dec)] = try scratch.pnlRows(instance: instance, from: Int64.min, to: Int64.max).compactMap { row in
+            guard let v = Dec(row.value), let h = Dec(row.hold) else { return nil }
+            return (row.time, v - h, h)
+        }
+        let risk = Ledger.risk(series, period: .hour)
+        return BacktestFigures(summary: fills.summary(mark: mark), maxDrawdown: risk.maxDrawdown, sharpe: risk.sharpe)
     }
 }

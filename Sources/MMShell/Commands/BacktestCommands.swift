@@ -161,6 +161,27 @@ extension Shell {
             : n >= 1024 ? String(format: "%.1f kB", Double(n) / 1e3) : "\(n) bytes"
     }
 
+    /// `--from`, `--to` and `--latency` of a replay (backtest, sweep).
+    func replayWindow(_ inv: Invocation, command: String) throws(ShellError) -> (from: Int64?, to: Int64?, latency: Int64) {
+        func time(_ flag: String) throws(ShellError) -> Int64? {
+            guard let text = inv[flag] else { return nil }
+            guard let t = TimeText.parse(text) else {
+                throw .usage("\(command): \(flag) takes a time such as 2026-12-01, 2026-12-01T09:00 or 2026-12-01T09:00Z, not '\(text)'")
+            }
+            return t
+        }
+        let from = try time("--from"), to = try time("--to")
+        if let from, let to, to <= from { throw .usage("\(command): --to is not after --from") }
+        var latency: Int64 = 0
+        if let text = inv["--latency"] {
+            guard let span = Units.parseDuration(text), (0...10_000).contains(span.milliseconds) else {
+                throw .usage("\(command): --latency takes a duration from 0ms to 10s, such as 20ms, not '\(text)'")
+            }
+            latency = span.milliseconds
+        }
+        return (from, to, latency)
+    }
+
     func backtest(_ inv: Invocation) async throws(ShellError) -> Output {
         let r = try await target(inv)
         guard let data = inv["--data"] else { throw .usage("backtest: --data FILE is required: the recording to replay ('mmsh sim record' or 'record' make one)") }
@@ -179,22 +200,7 @@ extension Shell {
                 throw .usage("backtest: --set \(item): \(error.message)")
             }
         }
-        func time(_ flag: String) throws(ShellError) -> Int64? {
-            guard let text = inv[flag] else { return nil }
-            guard let t = TimeText.parse(text) else {
-                throw .usage("backtest: \(flag) takes a time such as 2026-12-01, 2026-12-01T09:00 or 2026-12-01T09:00Z, not '\(text)'")
-            }
-            return t
-        }
-        let from = try time("--from"), to = try time("--to")
-        if let from, let to, to <= from { throw .usage("backtest: --to is not after --from") }
-        var latency: Int64 = 0
-        if let text = inv["--latency"] {
-            guard let span = Units.parseDuration(text), (0...10_000).contains(span.milliseconds) else {
-                throw .usage("backtest: --latency takes a duration from 0ms to 10s, such as 20ms, not '\(text)'")
-            }
-            latency = span.milliseconds
-        }
+        let (from, to, latency) = try replayWindow(inv, command: "backtest")
         if dryRun { return .message("would backtest instance \(describe(r)) on \(url.path)") }
         let plan = BacktestPlan(instance: r.id, name: r.name, settings: settings, data: url.path, from: from, to: to,
                                 latency: latency, overrides: inv.values("--set"))
@@ -216,21 +222,22 @@ extension Shell {
     }
 
     func backtestSummary(_ r: InstanceRecord, settings: Settings, result: BacktestResult, plan: BacktestPlan) async throws(ShellError) -> Output {
+        guard let run = result.run else { throw .failure("backtest: the engine did not store the run") }
         let runs = try await api.runs(instance: r.id)
-        let number = (runs.firstIndex { $0.id == result.run } ?? runs.count - 1) + 1
+        let number = (runs.firstIndex { $0.id == run } ?? runs.count - 1) + 1
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-        let fills = try await api.ledgerTally(FillQuery(instance: r.id, run: result.run), baseAsset: assets.base, by: nil, offset: 0).whole
-        let samples = try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: result.run)
+        let fills = try await api.ledgerTally(FillQuery(instance: r.id, run: run), baseAsset: assets.base, by: nil, offset: 0).whole
+        let samples = try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run)
         let mark = samples.last?.mid ?? fills.last.map { $0.mid ?? $0.price } ?? 0
         let s = fills.summary(mark: mark)
-        let snapshots = try await api.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: result.run)
+        let snapshots = try await api.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: run)
         let risk = Ledger.risk(snapshots.compactMap { row in
             guard let v = Dec(row.value), let h = Dec(row.hold) else { return nil }
             return (row.time, v - h, h)
         }, period: .hour)
         let n = try await readable(r.id)
         var fields = Self.summaryJSON(s)
-        fields.insert(contentsOf: [("id", .int(r.id)), ("run", .int(number)), ("run_id", .int(Int(result.run))), ("partial", .bool(result.partial)),
+        fields.insert(contentsOf: [("id", .int(r.id)), ("run", .int(number)), ("run_id", .int(Int(run))), ("partial", .bool(result.partial)),
                                    ("data", .string(plan.data)), ("from", .string(TimeText.iso(result.from))), ("to", .string(TimeText.iso(result.to))),
                                    ("latency_ms", .int(Int(plan.latency))), ("overrides", .array(plan.overrides.map(JSON.string)))], at: 0)
         fields += [("max_drawdown", .string(risk.maxDrawdown.description)),

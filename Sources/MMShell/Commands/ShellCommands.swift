@@ -4,7 +4,7 @@ import MMStorage
 
 /// Every command of the shell, in the order `help` lists them.
 public enum Commands {
-    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + ledgerCommands + chartCommands + backtestCommands + vaultCommands + shellCommands
+    public static let all: [CommandSpec] = instanceCommands + settingCommands + engineCommands + riskCommands + tradingCommands + marketCommands + ledgerCommands + chartCommands + backtestCommands + sweepCommands + vaultCommands + shellCommands
 
     /// Headings for `help`.
     static let groups: [(String, [String])] = [
@@ -12,7 +12,7 @@ public enum Commands {
         ("Settings", ["set", "get", "reset", "show", "settings", "save"]),
         ("Trading", ["start", "stop", "pause", "resume", "halt", "status", "orders", "fills", "log", "clear-log", "preview"]),
         ("Market and P&L", ["book", "trades", "balance", "market", "pnl", "chart", "export"]),
-        ("Backtests", ["record", "backtest"]),
+        ("Backtests", ["record", "backtest", "sweep"]),
         ("Keys", ["keys", "vault"]),
         ("Shell", ["option", "source", "apply", "help", "quit"]),
     ]
