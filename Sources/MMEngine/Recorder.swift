@@ -2,6 +2,7 @@ import Foundation
 import MMCore
 import MMMexc
 import MMRecording
+import MMStrategy
 
 /// What `record PAIR` records, where, and for how long.
 public struct RecordingPlan: Sendable, Equatable {
@@ -58,8 +59,9 @@ public actor Recorder {
     var stream: StreamConnection?
     var ticker: Task<Void, Never>?
     var status: RecordingStatus
-    /// The depth stream's last version since the last snapshot; nil while none is known.
-    var version: Int64?
+    /// The book as a replay of the file will build it: when it cannot follow the diffs, a fresh
+    /// snapshot is fetched and written (a replay buffers diffs until a snapshot, as MEXC says).
+    var book = LocalBook()
     var resyncing = false
 
     init(id: Int, plan: RecordingPlan, writer: RecordingWriter, client: MEXCClient, started: Int64) {
@@ -105,38 +107,49 @@ public actor Recorder {
         switch n {
         case .connected:
             status.problem = nil
+            book.reset()
             await snapshot()
         case .disconnected(let reason):
             status.problem = reason
-            version = nil
+            book.reset()
             status.gaps += 1
             let body = (try? JSONSerialization.data(withJSONObject: ["reason": reason])) ?? Data()
             write(.gap, body)
         case .frame(let event, let bytes):
             write(.stream, bytes)
-            // A diff that skips versions: the book is rebuilt from a fresh snapshot.
-            if case .depth(_, let diff) = event, let last = version {
-                if diff.fromVersion > last + 1 { version = nil; await snapshot() } else { version = max(last, diff.toVersion) }
-            }
+            // A diff the book cannot follow (versions skipped): a fresh snapshot.
+            if case .depth(_, let diff) = event, case .needsSnapshot = book.apply(diff) { await snapshot() }
         case .event, .unreadable:
             // Without its bytes there is nothing to keep (an unreadable frame is skipped, as the feed skips it).
             break
         }
     }
 
-    /// The REST depth snapshot the diffs after it apply to.
+    /// The REST depth snapshot the diffs after it apply to; asked again (a few times, a moment
+    /// apart) while the diffs have moved past it.
     func snapshot() async {
         guard !resyncing else { return }
         resyncing = true
         defer { resyncing = false }
-        do {
-            let body = try await client.raw(.depth, [("symbol", plan.pair), ("limit", "1000")])
+        for attempt in 0..<5 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 * attempt)) }
+            guard status.state == .recording else { return }
+            let body: Data
+            do { body = try await client.raw(.depth, [("symbol", plan.pair), ("limit", "1000")]) } catch {
+                status.problem = "no depth snapshot: \(error); asked again at the next skip or connection"
+                return
+            }
             guard status.state == .recording else { return }
             write(.snapshot, body)
             status.snapshots += 1
-            version = (try? decodeMEXC(Depth.self, from: body))?.lastUpdateId
-        } catch {
-            status.problem = "no depth snapshot: \(error); asked again at the next skip or connection"
+            guard let depth = try? decodeMEXC(Depth.self, from: body), let levels = try? depth.levels() else {
+                status.problem = "an unreadable depth snapshot; asked again at the next skip or connection"
+                return
+            }
+            let outcome = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
+                                        asks: levels.asks.map { BookLevel($0.0, $0.1) })
+            if case .needsSnapshot = outcome { continue }
+            return
         }
     }
 

@@ -38,6 +38,13 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         let live = await recorders.list()
         #expect(live.first?.frames ?? 0 > 10, "\(live)")
+        // Diffs lost on the way: the recorder's book cannot follow, and it takes a fresh snapshot.
+        let before = live.first?.snapshots ?? 0
+        await server.simulator.setFaults(try FaultPlan(spec: "gap=0.5,seed=4"))
+        try await Task.sleep(for: .seconds(4))
+        await server.simulator.setFaults(try FaultPlan(spec: "gap=0"))
+        try await Task.sleep(for: .seconds(2))
+        #expect((await recorders.list().first?.snapshots ?? 0) > before, "a skip takes a snapshot")
         let done = try #require(await recorders.stop(1))
         #expect(done.state == .done && done.gaps >= 1 && done.snapshots >= 2, "\(done)")
         #expect(await recorders.recordingCount == 0)
@@ -51,6 +58,8 @@ import Testing
         let result = try await Backtest.run(BacktestPlan(instance: 1, name: "btc", settings: Settings(), data: path, from: nil, to: nil,
                                                          latency: 0, overrides: []), into: store)
         #expect(result.decisions > 0 && result.events > 0 && !result.partial, "\(result)")
+        // Every loss of the book in the file is followed by a snapshot it syncs from again.
+        #expect(!result.gaps.isEmpty && result.gaps.allSatisfy { $0.to != nil }, "\(result.gaps)")
         #expect(try store.runs(instance: 1).count == 1)
     }
 
