@@ -106,7 +106,7 @@ let package = Package(
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
         .executableTarget(name: "mmsh-bench", dependencies: [
-            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter", "MMControl",
+            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter", "MMControl", "MMRecording",
         ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),

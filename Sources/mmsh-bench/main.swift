@@ -18,6 +18,14 @@ if selected("round trip") {
     missed = missed || row.last == "MISSED"
 }
 
+if selected("recording") || selected("replay") || selected("backtest") {
+    let rows = try await backtestBenchmarks()
+    print("")
+    print(["benchmark", "figure", "time", "target", "result"].joined(separator: "  |  "))
+    for row in rows { print(row.joined(separator: "  |  ")) }
+    missed = missed || rows.contains { $0.last == "MISSED" }
+}
+
 if selected("ten instances") {
     let row = try await tenInstances(seconds: Int(ProcessInfo.processInfo.environment["MMSH_BENCH_SECONDS"] ?? "") ?? 30)
     print("")
