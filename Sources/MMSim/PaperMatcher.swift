@@ -55,6 +55,30 @@ public struct PaperMatcher: Sendable {
     /// The real book with the account's resting orders added at their levels.
     public func book(depth: Int = 50) -> OrderBook {
         func merge(_ levels: [BookLevel], _ side: Side) -> [BookLevel] {
+            // The real book comes best first with one level a price: our few orders are merged
+            // into it in one pass (a backtest asks for this book at every decision).
+            let better: (Dec, Dec) -> Bool = side == .buy ? { $0 > $1 } : { $0 < $1 }
+            var ours: [BookLevel] = []
+            for r in resting.values where r.order.side == side { ours.append(BookLevel(r.order.price, r.order.remaining)) }
+            if zip(levels, levels.dropFirst()).allSatisfy({ better($0.price, $1.price) }) {
+                if ours.isEmpty { return Array(levels.prefix(depth)) }
+                ours.sort { better($0.price, $1.price) }
+                var out: [BookLevel] = []
+                out.reserveCapacity(min(depth, levels.count + ours.count))
+                var i = 0, j = 0
+                while out.count < depth && (i < levels.count || j < ours.count) {
+                    let next: BookLevel
+                    if j == ours.count || (i < levels.count && better(levels[i].price, ours[j].price)) {
+                        next = levels[i]; i += 1
+                    } else if i == levels.count || better(ours[j].price, levels[i].price) {
+                        next = ours[j]; j += 1
+                    } else {
+                        next = BookLevel(levels[i].price, levels[i].amount + ours[j].amount); i += 1; j += 1
+                    }
+                    if let last = out.last, last.price == next.price { out[out.count - 1].amount += next.amount } else { out.append(next) }
+                }
+                return out
+            }
             var byPrice: [Dec: Dec] = [:]
             for l in levels { byPrice[l.price, default: 0] += l.amount }
             for r in resting.values where r.order.side == side { byPrice[r.order.price, default: 0] += r.order.remaining }

@@ -37,6 +37,34 @@ import Testing
         #expect(m.trade(MarketTrade(price: 100, quantity: 5, takerSide: .buy, time: 7)).isEmpty)
     }
 
+    /// The book with our orders in it: each of our orders adds its remaining amount to its level
+    /// (a level of its own where the market has none), best first, cut at the depth; the same
+    /// as summing every level by price and sorting, whatever the orders and the depth.
+    @Test func theBookWithOurOrdersIsTheMarketsPlusOurs() throws {
+        var generator = SeededGenerator(seed: 21)
+        for round in 0..<200 {
+            var m = PaperMatcher(rules: rules, base: 1000, quote: 10_000_000)
+            let bids = (0..<Int(generator.next() % 30)).map { BookLevel(Dec(100) - Dec($0 * 2) * rules.tick, Dec(Int(generator.next() % 50) + 1) * rules.step) }
+            let asks = (0..<Int(generator.next() % 30)).map { BookLevel(Dec("100.01") + Dec($0 * 2) * rules.tick, Dec(Int(generator.next() % 50) + 1) * rules.step) }
+            _ = m.book(OrderBook(bids: bids, asks: asks), time: 1)
+            for i in 0..<Int(generator.next() % 8) {
+                let buy = generator.next() & 1 == 0
+                let offset = Dec(Int(generator.next() % 70)) * rules.tick
+                _ = try? m.place(clientId: "o\(round)-\(i)", side: buy ? .buy : .sell, type: .limitMaker,
+                                 price: buy ? Dec("99.99") - offset : Dec("100.02") + offset, quantity: Dec(Int(generator.next() % 9) + 1) * rules.step, time: 2)
+            }
+            let depth = Int(generator.next() % 40) + 1
+            func expected(_ levels: [BookLevel], _ side: Side) -> [BookLevel] {
+                var byPrice: [Dec: Dec] = [:]
+                for l in levels { byPrice[l.price, default: 0] += l.amount }
+                for o in m.openOrders where o.side == side { byPrice[o.price, default: 0] += o.remaining }
+                return Array(byPrice.map { BookLevel($0.key, $0.value) }.sorted { side == .buy ? $0.price > $1.price : $0.price < $1.price }.prefix(depth))
+            }
+            let merged = m.book(depth: depth)
+            #expect(merged.bids == expected(bids, .buy) && merged.asks == expected(asks, .sell), "round \(round)")
+        }
+    }
+
     @Test func aCrossingBookFillsWhatItHolds() throws {
         var m = PaperMatcher(rules: rules, base: 5, quote: 10_000)
         _ = m.book(book([(100, 1)], [(101, 1)]), time: 1)
