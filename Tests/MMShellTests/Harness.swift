@@ -4,6 +4,7 @@ import MMEngine
 import MMStorage
 import MMVault
 import Synchronization
+import Testing
 @testable import MMShell
 
 /// Time that moves only when the test says so.
@@ -54,6 +55,12 @@ final class Harness {
         let error = await shell.run(line: line, origin: .interactive)
         let (out, err) = console.take()
         return (out, err, error)
+    }
+
+    /// Runs a line that must be refused with an error saying `words`.
+    func expectRefused(_ line: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let r = await run(line)
+        #expect(r.error != nil && r.err.contains(words), "\(line): \(r.err)", sourceLocation: sourceLocation)
     }
 
     /// Closes and opens the data directory again, as a new process would.
