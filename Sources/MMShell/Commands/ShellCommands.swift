@@ -44,7 +44,7 @@ public enum Commands {
                             FlagSpec("--stop", "stop running instances (cancelling their orders) without asking"),
                             FlagSpec("--force", "the same as --stop")],
                     examples: ["quit", "quit --detach", "quit --stop"],
-                    details: "Instances run in the engine, a background process per data directory, not in the shell: leaving the shell leaves them running, and 'mmsh' attaches again. On a terminal, with instances running, quit (and Ctrl-D) asks whether to stop them first; --stop stops them (every order cancelled and each cancellation confirmed) and --detach leaves them without asking. The end of -c, of a script or of piped input leaves them running. In a dry run (mmsh run --dry-run), which runs without the engine, instances stop with the shell.") { inv, shell in
+                    details: "Instances run in the engine, a background process per data directory, not in the shell: leaving the shell leaves them running, and 'mmsh' attaches again. On a terminal, with instances running, quit (and Ctrl-D) asks whether to stop them first; --stop stops them (every order cancelled and each cancellation confirmed) and --detach leaves them without asking. Recordings ('record PAIR') go on in the engine too, unless --stop. The end of -c, of a script or of piped input leaves them running. In a dry run (mmsh run --dry-run), which runs without the engine, instances stop with the shell.") { inv, shell in
             try await shell.quit(inv)
         },
     ]
@@ -67,6 +67,11 @@ extension Shell {
             }
         } else if running > 0 {
             out.line("\(running) instance\(running == 1 ? " keeps" : "s keep") running in the engine; 'mmsh' attaches again, 'mmsh daemon stop' stops everything")
+        }
+        // Recordings run on in the engine whatever is chosen for the instances (those of instances end with them).
+        let recording = await api.recordings().filter { $0.state == .recording }
+        if !recording.isEmpty && detachable {
+            out.line("\(recording.count) recording\(recording.count == 1 ? " goes" : "s go") on in the engine ('record list'; 'record stop ID' ends one)")
         }
         requestQuit()
         return out
