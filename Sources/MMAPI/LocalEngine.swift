@@ -130,6 +130,11 @@ public final class LocalEngine: EngineAPI {
                                                             restURL: settings["mexc.rest_url"].text!, wsURL: settings["mexc.ws_url"].text!,
                                                             replace: false, instance: id))
             await logEvent(instance: id, level: .info, kind: "record", message: "recording its market to \(s.path) (recording \(s.id))")
+            // An instance that ends by itself (a stop loss, a failure) ends its recording too.
+            Task { [manager, recorders] in
+                while await manager.isRunning(id) { try? await Task.sleep(for: .seconds(1)) }
+                _ = await recorders.stop(instance: id)
+            }
         } catch {
             await logEvent(instance: id, level: .warning, kind: "record", message: "record on: could not record its market: \((error as? EngineError)?.message ?? "\(error)")")
         }
