@@ -176,6 +176,9 @@ public actor Recorder {
         let stream = self.stream
         self.stream = nil
         ticker?.cancel()
+        // Ended before the streams are: a frame still on its way while they stop is not written.
+        if status.state == .recording || state == .failed { status.state = state }
+        if let problem { status.problem = problem } else if state == .done { status.problem = nil }
         await stream?.stop()
         do { try writer.close() } catch {
             status.state = .failed
@@ -183,8 +186,6 @@ public actor Recorder {
             return
         }
         status.bytes = writer.bytes
-        if status.state == .recording || state == .failed { status.state = state }
-        if let problem { status.problem = problem } else if state == .done { status.problem = nil }
     }
 
     public func current() -> RecordingStatus {

@@ -217,6 +217,8 @@ func simRecording(minutes: Int64 = 10, seed: UInt64 = 7, pair: String = "BTCUSDT
         await h.expectRefused("sweep 1 --data \(data) strategy=pmm..avellaneda/1", "takes no range")
         await h.expectRefused("sweep 1 --data \(data) spread.bid=0.1% spread.bid=0.2%", "given twice")
         await h.expectRefused("sweep 1 --data \(data) spread.bid=0.01%..1%/0.01% levels.count=1,2,3", "300 combinations; more than 200 take --yes")
+        await h.expectRefused("sweep 1 --data \(data) spread.bid=0.001%..0.999%/0.001% spread.ask=0.001%..0.999%/0.001% order.amount=0.001..0.999/0.001 --yes",
+                              "at most 100,000 run")
         await h.expectRefused("sweep 1 --data \(h.url.path)/missing.mmrec levels.count=1,2", "no such file")
         await h.run("set pair ETHUSDT")
         await h.expectRefused("sweep 1 --data \(data) levels.count=1,2", "records BTCUSDT, not ETHUSDT")

@@ -96,10 +96,16 @@ extension Shell {
             guard !axes.contains(where: { $0.key == axis.key }) else { throw .usage("sweep: \(axis.key) is given twice") }
             axes.append(axis)
         }
-        let count = axes.reduce(1) { $0 * $1.values.count }
-        guard count <= Shell.sweepLimit || inv.has("--yes") else {
-            throw .usage("sweep: \(count) combinations; more than \(Shell.sweepLimit) take --yes")
+        // Counted without overflow: ten ranges of a thousand values are not a number to multiply out.
+        var count = 1
+        for axis in axes {
+            let (product, overflow) = count.multipliedReportingOverflow(by: axis.values.count)
+            count = overflow ? Int.max : product
         }
+        guard count <= Shell.sweepLimit || inv.has("--yes") else {
+            throw .usage("sweep: \(count == Int.max ? "too many" : "\(count)") combinations; more than \(Shell.sweepLimit) take --yes")
+        }
+        guard count <= 100_000 else { throw .usage("sweep: \(count == Int.max ? "too many" : "\(count)") combinations; at most 100,000 run, even with --yes") }
         let (from, to, latency) = try replayWindow(inv, command: "sweep")
         // The file's pair is checked before anything runs (its header only).
         do {
