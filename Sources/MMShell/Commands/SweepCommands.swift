@@ -17,7 +17,7 @@ extension Commands {
                             FlagSpec("--yes", "run more than \(Shell.sweepLimit) combinations")],
                     examples: ["sweep 1 --data btc.mmrec spread.bid=0.05%..0.3%/0.05% levels.count=1,3,5",
                                "sweep btc --data btc.mmrec order.amount=0.001,0.002 --by drawdown --jobs 2"],
-                    details: "Each KEY=VALUES is a list (levels.count=1,3,5) or a range LOW..HIGH/STEP (spread.bid=0.05%..0.5%/0.05%, both ends included) of a setting's values; every combination of them runs as 'backtest' runs (the instance's other settings as they are), on all cores, and none is stored. Combinations the settings' own rules refuse (order.min above order.max) are skipped and counted. The table is ranked by the chosen figure; the best combination is shown as the 'set' lines that apply it. More than \(Shell.sweepLimit) combinations need --yes. Ctrl-C stops it: no new backtest starts, and those running end early (partial).",
+                    details: "Each KEY=VALUES is a list (levels.count=1,3,5) or a range LOW..HIGH/STEP (spread.bid=0.05%..0.5%/0.05%, both ends included) of a setting's values; every combination of them runs as 'backtest' runs (the instance's other settings as they are), on all cores, and none is stored. Combinations the settings' own rules refuse (order.min above order.max) are skipped and counted. The table is ranked by the chosen figure; the best combination is shown as the 'set' lines that apply it. More than \(Shell.sweepLimit) combinations need --yes, and more than 100,000 never run. Ctrl-C stops it: no new backtest starts, and those running end early (partial).",
                     showsData: true) { inv, shell in try await shell.sweep(inv) },
     ]
 }
