@@ -8,8 +8,8 @@ import MMStrategy
 
 /// An hour of BTCUSDT-like market data, shaped as the peer's synthetic day (hftbacktest's): a
 /// 1,000-level snapshot, then a depth batch every 100 ms of 10 level changes near the touch, and
-/// 12,500 trades (300,000 a day), with the book ticker when the touch changes. Written as a
-/// recording of MEXC's frames. Returns the events in it, counted as the peer counts them (a level
+/// 12,500 trades (300,000 a day) at a touch that stays put (so no book-ticker frames). Written
+/// as a recording of MEXC's frames. Returns the events in it, counted as the peer counts them (a level
 /// change or a trade is one event).
 func writeBTCLikeHour(to path: String, start: Int64) async throws -> Int {
     var options = SimServerOptions(credentials: SimServerOptions.randomCredentials())
