@@ -200,13 +200,6 @@ extension EngineAPI {
     public func events(instance: Int, limit: Int = Int.max, levels: [String]? = nil, since: Int64 = 0) async throws(APIError) -> [EventRecord] {
         try await events(EventQuery(instance: instance, limit: limit, levels: levels, since: since))
     }
-    public func pnlSnapshots(instance: Int) async throws(APIError) -> [(time: Int64, value: String, hold: String)] {
-        try await pnlSnapshots(instance: instance, run: nil)
-    }
-    public func pnlRows(instance: Int, from: Int64, to: Int64) async throws(APIError)
-        -> [(time: Int64, mid: String, base: String, quote: String, value: String, hold: String, fees: String)] {
-        try await pnlRows(instance: instance, from: from, to: to, run: nil)
-    }
     public func runningCount() async -> Int { await runningIds().count }
 
     /// An instance's settings parsed from what is stored; what this version cannot read keeps its

@@ -122,8 +122,8 @@ public final class LocalEngine: EngineAPI {
             await logEvent(instance: id, level: .warning, kind: "record", message: "record on: this engine has no folder for recordings")
             return
         }
-        let stamp = TimeText.iso(Int64(Date().timeIntervalSince1970 * 1000)).prefix(19).replacingOccurrences(of: ":", with: "")
-        let path = folder.appendingPathComponent("\(settings.pair.lowercased())-\(id)-\(stamp)Z.mmrec").path
+        let stamp = TimeText.fileStamp(Int64(Date().timeIntervalSince1970 * 1000))
+        let path = folder.appendingPathComponent("\(settings.pair.lowercased())-\(id)-\(stamp).mmrec").path
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let s = try await recorders.start(RecordingPlan(pair: settings.pair, path: path, duration: nil, depth: "100ms",

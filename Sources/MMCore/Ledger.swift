@@ -223,7 +223,7 @@ public struct LedgerAccumulator: Sendable, Equatable {
 
 /// A window's fills summed whole and, with `by`, per hour, day or week (UTC, or at `offset`
 /// seconds from it), as they are read.
-public struct LedgerTally: Sendable, Equatable {
+public struct LedgerTally: Sendable {
     public var by: Ledger.BucketSize?
     public var offset: Int
     public private(set) var whole = LedgerAccumulator()
@@ -240,10 +240,5 @@ public struct LedgerTally: Sendable, Equatable {
         let start = by.start(of: f.time, offset: offset)
         if buckets.last?.start != start { buckets.append((start, LedgerAccumulator())) }
         buckets[buckets.count - 1].fills.add(f)
-    }
-
-    public static func == (a: LedgerTally, b: LedgerTally) -> Bool {
-        a.by == b.by && a.offset == b.offset && a.whole == b.whole
-            && a.buckets.map(\.start) == b.buckets.map(\.start) && a.buckets.map(\.fills) == b.buckets.map(\.fills)
     }
 }

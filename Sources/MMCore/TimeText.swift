@@ -9,6 +9,9 @@ public enum TimeText {
     /// `2026-12-01T12:00:00.123Z`.
     public static func iso(_ ms: Int64) -> String { format(ms, utc: true) }
 
+    /// `2026-12-01T130000Z`: UTC to the second, with no colons, for a file's name.
+    public static func fileStamp(_ ms: Int64) -> String { iso(ms).prefix(19).replacingOccurrences(of: ":", with: "") + "Z" }
+
     /// `2026-12-01 13:00:00.123`, in the process's time zone.
     public static func local(_ ms: Int64) -> String { format(ms, utc: false) }
 

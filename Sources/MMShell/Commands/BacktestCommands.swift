@@ -87,8 +87,8 @@ extension Shell {
             do { return try Catalog.lookup(key).parse(given).text! } catch { throw .usage("record: \(flag) \(error.message)") }
         }
         let rest = try address("--rest", "mexc.rest_url"), ws = try address("--ws", "mexc.ws_url")
-        let stamp = TimeText.iso(Int64(Date().timeIntervalSince1970 * 1000)).prefix(19).replacingOccurrences(of: ":", with: "")
-        let out = resolvePath(inv["--out"] ?? "\(pair.lowercased())-\(stamp)Z.mmrec")
+        let stamp = TimeText.fileStamp(Int64(Date().timeIntervalSince1970 * 1000))
+        let out = resolvePath(inv["--out"] ?? "\(pair.lowercased())-\(stamp).mmrec")
         let plan = RecordingPlan(pair: pair, path: out.path, duration: duration, depth: inv["--depth"] ?? "100ms",
                                  restURL: rest, wsURL: ws, replace: inv.has("--force"))
         if dryRun { return .message("would record \(pair) from \(ws) to \(out.path)") }
@@ -226,21 +226,14 @@ extension Shell {
         let runs = try await api.runs(instance: r.id)
         let number = (runs.firstIndex { $0.id == run } ?? runs.count - 1) + 1
         let assets = Units.assets(of: settings.pair) ?? (base: "base", quote: "quote")
-        let fills = try await api.ledgerTally(FillQuery(instance: r.id, run: run), baseAsset: assets.base, by: nil, offset: 0).whole
-        let samples = try await api.samples(instance: r.id, from: Int64.min, to: Int64.max, limit: 1, run: run)
-        let mark = samples.last?.mid ?? fills.last.map { $0.mid ?? $0.price } ?? 0
-        let s = fills.summary(mark: mark)
-        let snapshots = try await api.pnlRows(instance: r.id, from: Int64.min, to: Int64.max, run: run)
-        let risk = Ledger.risk(snapshots.compactMap { row in
-            guard let v = Dec(row.value), let h = Dec(row.hold) else { return nil }
-            return (row.time, v - h, h)
-        }, period: .hour)
+        // The run's ledger, as the engine summed it before storing the run.
+        let s = result.figures.summary, maxDrawdown = result.figures.maxDrawdown
         let n = try await readable(r.id)
         var fields = Self.summaryJSON(s)
         fields.insert(contentsOf: [("id", .int(r.id)), ("run", .int(number)), ("run_id", .int(Int(run))), ("partial", .bool(result.partial)),
                                    ("data", .string(plan.data)), ("from", .string(TimeText.iso(result.from))), ("to", .string(TimeText.iso(result.to))),
                                    ("latency_ms", .int(Int(plan.latency))), ("overrides", .array(plan.overrides.map(JSON.string)))], at: 0)
-        fields += [("max_drawdown", .string(risk.maxDrawdown.description)),
+        fields += [("max_drawdown", .string(maxDrawdown.description)),
                    ("quote_uptime", result.quoteUptime.map { .string(String(format: "%.6f", $0)) } ?? .null),
                    ("events", .int(result.events)), ("decisions", .int(result.decisions)),
                    ("gaps", .int(result.gaps.count)), ("seconds", .string(String(format: "%.3f", result.wallSeconds)))]
@@ -251,7 +244,7 @@ extension Shell {
         out.line(Line([("net P&L  ", .bold), (n.signedValue(s.net) + " " + assets.quote, s.net.isNegative ? .red : .green), (" after fees", .dim)]))
         out.line("  spread capture \(n.signedValue(s.spreadCapture)), inventory \(n.signedValue(s.inventory)), fees \(n.value(s.fees))")
         out.line("fills    \(s.fills): \(s.buys) buy\(s.buys == 1 ? "" : "s"), \(s.sells) sell\(s.sells == 1 ? "" : "s"); volume \(n.amount(s.volumeBase)) \(assets.base), \(n.money(s.volumeQuote))")
-        out.line("risk     max drawdown \(n.money(risk.maxDrawdown)); quote uptime \(result.quoteUptime.map { String(format: "%.1f%%", $0 * 100) } ?? "-")")
+        out.line("risk     max drawdown \(n.money(maxDrawdown)); quote uptime \(result.quoteUptime.map { String(format: "%.1f%%", $0 * 100) } ?? "-")")
         out.line("replay   \(Units.readable(Dec(result.events), places: 0)) events, \(Units.readable(Dec(result.decisions), places: 0)) decisions in \(String(format: "%.1f", result.wallSeconds)) s"
                  + (result.gaps.isEmpty ? "" : "; \(result.gaps.count) gap\(result.gaps.count == 1 ? "" : "s") in the data (no order rested across them)"))
         out.line(Line("'pnl \(r.id) --run \(number)', 'fills \(r.id) --run \(number)' and 'chart \(r.id) pnl --run \(number)' show it", .dim))
