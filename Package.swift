@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // The engine's typed API, which every command calls, and its implementation in the engine's process.
-        .target(name: "MMAPI", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMEngine", "MMVault", "MMMexc"]),
+        .target(name: "MMAPI", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMEngine", "MMVault", "MMMexc", "MMControl"]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
         .target(name: "MMShell", dependencies: ["MMAPI", "MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc", "MMRecording"]),
         // The engine's control API on the wire: session frames, the socket client (plain POSIX, so a client starts in milliseconds).
@@ -118,10 +118,10 @@ let package = Package(
             "MMEngine", "MMSim", "MMStorage", "MMStrategy", "MMCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "MMShellTests", dependencies: [
-            "MMShell", "MMAPI", "MMStorage", "MMCore", "MMEngine", "MMStrategy", "MMRecording", "MMSimServer", .product(name: "GRDB", package: "GRDB.swift"),
+            "MMShell", "MMAPI", "MMDaemon", "MMControl", "MMStorage", "MMCore", "MMEngine", "MMStrategy", "MMRecording", "MMSimServer", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The engine's API over its socket: routes against the OpenAPI document, sessions, bad requests, metrics.
-        .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMAPI", "MMStorage", "MMCore"]),
+        .testTarget(name: "MMDaemonTests", dependencies: ["MMDaemon", "MMControl", "MMShell", "MMAPI", "MMStorage", "MMCore", "MMStrategy", "MMEngine"]),
         // The REST client and the live venue against the simulator server on loopback.
         .testTarget(name: "MMLiveTests", dependencies: ["MMEngine", "MMMexc", "MMSimServer", "MMStorage", "MMStrategy", "MMSim", "MMCore", "MMRecording", "MMAPI"]),
         // Drives the built `mmsh` binary: exit codes, scripts, completion scripts, a real terminal.

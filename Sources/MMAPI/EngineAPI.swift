@@ -84,7 +84,7 @@ public protocol EngineAPI: Sendable {
     /// Adds an entry to an instance's log (and to the stream of entries).
     func logEvent(instance: Int, level: EventLevel, kind: String, message: String) async
     /// Every instance's log entries as they happen, from now on, until `endFollowing`.
-    func followEvents() -> (id: UInt64, events: AsyncStream<EventRecord>)
+    func followEvents() async -> (id: UInt64, events: AsyncStream<EventRecord>)
     func endFollowing(_ id: UInt64)
 
     // MARK: After a crash
@@ -162,7 +162,7 @@ public struct EventQuery: Sendable, Equatable, Codable {
 }
 
 /// One combination of a sweep: what it made, or why it could not run.
-public struct SweepOutcome: Sendable {
+public struct SweepOutcome: Sendable, Codable {
     public var result: BacktestResult?
     public var error: String?
     public init(result: BacktestResult?, error: String?) { self.result = result; self.error = error }

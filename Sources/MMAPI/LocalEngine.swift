@@ -57,7 +57,8 @@ public final class LocalEngine: EngineAPI {
     public func instance(_ id: Int) async throws(APIError) -> InstanceRecord? { try stored { () throws(StoreError) in try store.instance(id) } }
 
     public func createInstance(name: String?, limit: Int, settings: [String: String]) async throws(APIError) -> InstanceRecord {
-        try stored { () throws(StoreError) in try store.createInstance(name: name, limit: limit, settings: settings) }
+        let settings = try Self.checked(settings, over: [:], instance: 0).compactMapValues { $0 }
+        return try stored { () throws(StoreError) in try store.createInstance(name: name, limit: limit, settings: settings) }
     }
 
     public func renameInstance(_ id: Int, to name: String) async throws(APIError) {
@@ -80,6 +81,8 @@ public final class LocalEngine: EngineAPI {
 
     public func updateSettings(_ id: Int, _ changes: [String: String?], note: String?) async throws(APIError) {
         _ = try record(id)
+        let current = try stored { () throws(StoreError) in try store.settings(id) }
+        let changes = try Self.checked(changes, over: current, instance: id)
         try stored { () throws(StoreError) in try store.updateSettings(id, changes) }
         if let note, await manager.isRunning(id) {
             let settings = Settings.stored(try stored { () throws(StoreError) in try store.settings(id) }, instance: id).settings
@@ -89,7 +92,40 @@ public final class LocalEngine: EngineAPI {
 
     public func options() async throws(APIError) -> [String: String] { try stored { () throws(StoreError) in try store.options() } }
     public func setOption(_ key: String, _ value: String?) async throws(APIError) {
+        var value = value
+        // Keys with a leading underscore are the shells' own (the current instance, the greeting).
+        if !key.hasPrefix("_"), let text = value {
+            do {
+                let spec = try OptionCatalog.lookup(key)
+                value = spec.render(try spec.parse(text))
+            } catch { throw .usage(error.message) }
+        } else if !key.hasPrefix("_") {
+            do { _ = try OptionCatalog.lookup(key) } catch { throw .usage(error.message) }
+        }
         try stored { () throws(StoreError) in try store.setOption(key, value) }
+    }
+
+    /// Changes as the shell would make them, whoever sends them: each key known, each value
+    /// valid (stored in its normal form), the instance's settings consistent afterwards. A
+    /// refusal changes nothing.
+    static func checked(_ changes: [String: String?], over current: [String: String], instance id: Int) throws(APIError) -> [String: String?] {
+        var settings = Settings.stored(current, instance: id).settings
+        var out: [String: String?] = [:]
+        for (key, text) in changes.sorted(by: { $0.key < $1.key }) {
+            guard let spec = Catalog.spec(key) else { throw .usage("unknown setting '\(key)'; 'settings' lists them all") }
+            guard let text else {
+                settings.reset(key)
+                out.updateValue(nil, forKey: key)
+                continue
+            }
+            do {
+                let value = try spec.parse(text)
+                settings.set(key, value)
+                out.updateValue(spec.render(value), forKey: key)
+            } catch { throw .usage(error.message) }
+        }
+        do { try settings.validate() } catch { throw .usage(error.message) }
+        return out
     }
 
     // MARK: Running instances

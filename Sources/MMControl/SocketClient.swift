@@ -96,6 +96,22 @@ public final class SocketConnection {
         }
     }
 
+    /// One line ending in CRLF, without it.
+    public func readLine() throws(ControlError) -> String {
+        let end: [UInt8] = [13, 10]
+        while true {
+            if let r = buffer.firstRange(of: end) {
+                let line = String(decoding: buffer[0..<r.lowerBound], as: UTF8.self)
+                buffer.removeFirst(r.upperBound)
+                return line
+            }
+            guard buffer.count < 1 << 20, try fill() else { throw ControlError("the engine closed the connection") }
+        }
+    }
+
+    /// Ends the connection from another thread: a read waiting on it returns at once.
+    public func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Everything until the peer closes.
     public func readToEnd() throws(ControlError) -> [UInt8] {
         while try fill() {}

@@ -294,3 +294,26 @@ public struct Settings: Sendable, Hashable {
     public var venue: String { self["venue"].text! }
     public var pair: String { self["pair"].text! }
 }
+
+/// Across the engine's API: the overrides as their stored text, read back exactly
+/// (`parse(render(v)) == v`); a key or value that does not parse is an error, not a default.
+extension Settings: Codable {
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode([String: String].self)
+        var settings = Settings()
+        for (key, text) in raw {
+            guard let spec = Catalog.spec(key) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown setting '\(key)'"))
+            }
+            do { settings.set(key, try spec.parse(text)) } catch {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+            }
+        }
+        self = settings
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(Dictionary(uniqueKeysWithValues: overrides.map { ($0.key, Catalog.spec($0.key)!.render($0.value)) }))
+    }
+}

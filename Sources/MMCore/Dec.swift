@@ -439,7 +439,7 @@ extension Dec: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         let s = try c.decode(String.self)
-        do { self = try Dec.parse(s) } catch {
+        do { self = try Dec.parse(s, maxDecimals: Dec.maxScale) } catch {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a decimal: \(s)")
         }
     }

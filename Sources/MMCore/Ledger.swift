@@ -1,7 +1,7 @@
 import Foundation
 
 /// One fill as the ledger reads it.
-public struct LedgerFill: Sendable, Equatable {
+public struct LedgerFill: Sendable, Equatable, Codable {
     public var time: Int64
     public var isBuy: Bool
     public var price: Dec
@@ -29,7 +29,7 @@ public struct LedgerFill: Sendable, Equatable {
 /// - net = realized + unrealized − fees = spread capture + inventory − fees
 ///   = (base now − base before)·mark + (quote now − quote before): the value now less the value
 ///   of holding what was there before the fills, at the same mid.
-public struct LedgerSummary: Sendable, Equatable {
+public struct LedgerSummary: Sendable, Equatable, Codable {
     /// The mid everything is valued at.
     public var mark: Dec
     /// By average cost: what closing trades earned against the cost of what they closed.
@@ -90,7 +90,7 @@ public enum Ledger {
         return tally.buckets.map { ($0.start, $0.fills.summary(mark: mark)) }
     }
 
-    public enum BucketSize: String, Sendable, CaseIterable {
+    public enum BucketSize: String, Sendable, CaseIterable, Codable {
         case hour, day, week
         public var milliseconds: Int64 { self == .hour ? 3_600_000 : self == .day ? 86_400_000 : 7 * 86_400_000 }
         /// Where the bucket holding `t` starts; weeks start on Monday.
@@ -155,7 +155,7 @@ extension Dec {
 /// Fills taken one at a time, in time order, so that a million of them are summed as they are
 /// read, never held: everything but what depends on the mark, which `summary(mark:)` adds.
 /// `summary` gives what `Ledger.summarize` of the same fills gives, to the last unit.
-public struct LedgerAccumulator: Sendable, Equatable {
+public struct LedgerAccumulator: Sendable, Equatable, Codable {
     var s = LedgerSummary(mark: 0)
     /// The position (base) and what it cost (quote; negative for a short: what it brought in).
     var x: Dec = 0, cost: Dec = 0, cash: Dec = 0
@@ -240,5 +240,26 @@ public struct LedgerTally: Sendable {
         let start = by.start(of: f.time, offset: offset)
         if buckets.last?.start != start { buckets.append((start, LedgerAccumulator())) }
         buckets[buckets.count - 1].fills.add(f)
+    }
+}
+
+extension LedgerTally: Codable {
+    struct Bucket: Codable { var start: Int64; var fills: LedgerAccumulator }
+    enum CodingKeys: String, CodingKey { case by, offset, whole, buckets }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        by = try c.decodeIfPresent(Ledger.BucketSize.self, forKey: .by)
+        offset = try c.decode(Int.self, forKey: .offset)
+        whole = try c.decode(LedgerAccumulator.self, forKey: .whole)
+        buckets = try c.decode([Bucket].self, forKey: .buckets).map { ($0.start, $0.fills) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(by, forKey: .by)
+        try c.encode(offset, forKey: .offset)
+        try c.encode(whole, forKey: .whole)
+        try c.encode(buckets.map { Bucket(start: $0.start, fills: $0.fills) }, forKey: .buckets)
     }
 }

@@ -2,7 +2,7 @@
 /// minute once downsampled): the mid at the span's end with its high and low, the touch, our best
 /// quotes, the holding and net P&L, what the market traded and how long we quoted both sides.
 /// Exact decimals; what `chart` and `market` read.
-public struct MarketSample: Sendable, Equatable {
+public struct MarketSample: Sendable, Equatable, Codable {
     /// Milliseconds since the epoch at the span's end.
     public var time: Int64
     /// The milliseconds the sample covers (its span ends at `time`).

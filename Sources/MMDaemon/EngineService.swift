@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import MMControl
+import MMAPI
 import MMCore
 import MMEngine
 import MMShell
@@ -42,6 +43,8 @@ struct EngineRequestContext: RequestContext, WebSocketRequestContext {
 public final class EngineService: Sendable {
     public let directory: DataDirectory
     public let engine: LocalEngine
+    /// The typed API's calls (`RemoteEngine` on the other side).
+    let calls: EngineCallServer
     let options: EngineOptions
     let startedAt = Date()
     let sessions = Mutex(0)
@@ -60,6 +63,7 @@ public final class EngineService: Sendable {
         let store = try Store.open(directory: directory)
         let vault = Vault(url: directory.file("vault.json"))
         engine = LocalEngine(store: store, vault: vault, shared: true, recordingsDirectory: directory.url.appendingPathComponent("recordings"))
+        calls = EngineCallServer(engine: engine)
     }
 
     /// Serves until stopped (`POST /v1/daemon/stop`, SIGTERM, SIGINT, or idle); every running

@@ -656,6 +656,144 @@ public enum OpenAPIDocument {
         }
       }
     },
+    "/v1/engine/{call}": {
+      "post": {
+        "summary": "one call of the typed engine API (EngineAPI), as a shell in another process makes it",
+        "description": "The arguments are a JSON array in the order of the call's parameters, e.g. POST /v1/engine/updateSettings with [1, {\"spread.bid\": \"0.2%\", \"spread.ask\": null}, \"set spread.bid 0.2%\"]; no arguments is [] or an empty body. The answer is {\"result\": ...} (null for calls that answer nothing). backtest, sweep, followEvents and notifications answer application/x-ndjson: a line per report ({\"progress\": 0.25}, {\"done\": 3}, {\"event\": {...}}, {\"line\": \"...\"}; {} is a heartbeat), then the result or error line. A backtest or sweep started with ?ticket=T ends early (its result marked partial) on POST /v1/engine/cancel with [\"T\"], or when its client goes away. Secrets go in (unlockVault, storeKeys, changePassphrase), never out.",
+        "parameters": [
+          {
+            "name": "call",
+            "in": "path",
+            "required": true,
+            "description": "the call's name",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "instances",
+                "instance",
+                "createInstance",
+                "renameInstance",
+                "deleteInstance",
+                "storedSettings",
+                "updateSettings",
+                "options",
+                "setOption",
+                "runningIds",
+                "isRunning",
+                "runState",
+                "report",
+                "riskModes",
+                "rules",
+                "start",
+                "stop",
+                "stopAll",
+                "pause",
+                "resume",
+                "confirmNoOrders",
+                "venueMarket",
+                "runs",
+                "lastRun",
+                "fills",
+                "ledgerFills",
+                "ledgerTally",
+                "samples",
+                "pnlRows",
+                "pnlSnapshots",
+                "lastMid",
+                "events",
+                "clearEvents",
+                "logEvent",
+                "followEvents",
+                "notifications",
+                "closeInterruptedRuns",
+                "vaultStatus",
+                "unlockVault",
+                "lockVault",
+                "keyAccounts",
+                "hasKeys",
+                "storeKeys",
+                "deleteKeys",
+                "changePassphrase",
+                "testKeys",
+                "sweep",
+                "startRecording",
+                "recordings",
+                "stopRecording",
+                "backtest",
+                "cancel"
+              ]
+            }
+          },
+          {
+            "name": "ticket",
+            "in": "query",
+            "required": false,
+            "description": "a name for a backtest or sweep, to cancel it by",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "array",
+                "items": {}
+              },
+              "example": [
+                1
+              ]
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "the call's result",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "result"
+                  ],
+                  "properties": {
+                    "result": {}
+                  }
+                }
+              },
+              "application/x-ndjson": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "408": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "413": {
+            "$ref": "#/components/responses/Error"
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          },
+          "423": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/metrics": {
       "get": {
         "summary": "Prometheus metrics, text exposition format 0.0.4",
@@ -735,12 +873,27 @@ public enum OpenAPIDocument {
                   "failed",
                   "too_large",
                   "forbidden",
-                  "interrupted"
+                  "interrupted",
+                  "locked",
+                  "stopping"
                 ]
               },
               "message": {
                 "type": "string",
                 "example": "there is no instance 7; 'list' shows them"
+              },
+              "kind": {
+                "type": "string",
+                "description": "in answers of /v1/engine calls: the error's kind, as the shell knows it",
+                "enum": [
+                  "usage",
+                  "notFound",
+                  "conflict",
+                  "failure",
+                  "locked",
+                  "interrupted",
+                  "reported"
+                ]
               }
             }
           }

@@ -61,7 +61,7 @@ extension EngineService {
         ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("GET", "/v1/instances/{id}/book"),
         ("GET", "/v1/instances/{id}/trades"), ("GET", "/v1/instances/{id}/balance"), ("GET", "/v1/instances/{id}/pnl"),
         ("GET", "/v1/instances/{id}/market"), ("POST", "/v1/commands"),
-        ("GET", "/v1/session"), ("GET", "/metrics"),
+        ("GET", "/v1/session"), ("GET", "/metrics"), ("POST", "/v1/engine/{call}"),
     ]
 
     func routes(_ router: Router<EngineRequestContext>) {
@@ -120,6 +120,7 @@ extension EngineService {
             let line = try await Self.commandLine(request)
             return await self.command(line, json: false, wholeResult: true)
         }
+        EngineCallRoutes.add(to: router, server: calls, activity: { self.touch() }, attached: { n in self.sessions.withLock { $0 += n } })
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: await EngineMetrics.render(self.engine, sessions: self.sessions.withLock { $0 },

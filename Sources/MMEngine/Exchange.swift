@@ -35,7 +35,7 @@ extension Exchange {
     public func close() async {}
 }
 
-public struct MarketSnapshot: Sendable {
+public struct MarketSnapshot: Sendable, Codable {
     public var time: Int64
     public var book: OrderBook
     public var lastTrade: Dec?

@@ -5,7 +5,7 @@ import MMSim
 import MMStorage
 import MMStrategy
 
-public enum EventLevel: String, Sendable, CaseIterable, Comparable {
+public enum EventLevel: String, Sendable, CaseIterable, Comparable, Codable {
     case success, info, warning, error
     public static func < (a: EventLevel, b: EventLevel) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -13,12 +13,12 @@ public enum EventLevel: String, Sendable, CaseIterable, Comparable {
 }
 
 /// What a running (or stopped) instance is doing.
-public enum RunState: String, Sendable {
+public enum RunState: String, Sendable, Codable {
     case stopped, running, waiting, stopped_by_stop_loss, failed
 }
 
 /// One of the instance's orders as the engine tracks it.
-public struct TrackedOrder: Sendable, Equatable {
+public struct TrackedOrder: Sendable, Equatable, Codable {
     public var clientId: String
     public var side: Side
     public var price: Dec
@@ -1035,7 +1035,7 @@ public actor InstanceRunner {
 }
 
 /// A running instance's state for `status`.
-public struct InstanceReport: Sendable {
+public struct InstanceReport: Sendable, Codable {
     public var id: Int
     public var name: String
     public var state: RunState
@@ -1082,7 +1082,7 @@ public struct InstanceReport: Sendable {
 }
 
 /// Fills summed by side: what the P&L of a run needs, kept as fills are applied.
-public struct FillTally: Sendable, Equatable {
+public struct FillTally: Sendable, Equatable, Codable {
     public var count = 0
     public var bought: Dec = 0, boughtValue: Dec = 0
     public var sold: Dec = 0, soldValue: Dec = 0

@@ -5,7 +5,7 @@ import MMRecording
 import MMStrategy
 
 /// What `record PAIR` records, where, and for how long.
-public struct RecordingPlan: Sendable, Equatable {
+public struct RecordingPlan: Sendable, Equatable, Codable {
     public var pair: String
     public var path: String
     /// Milliseconds to record; nil until stopped.

@@ -9,7 +9,7 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// One instance as stored.
-public struct InstanceRecord: Equatable, Sendable {
+public struct InstanceRecord: Equatable, Sendable, Codable {
     public var id: Int
     public var name: String
     public var createdAt: Date

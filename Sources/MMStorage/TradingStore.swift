@@ -3,7 +3,7 @@ import GRDB
 import MMCore
 
 /// One of an instance's orders, as recorded (decimals as text).
-public struct OrderRecord: Equatable, Sendable {
+public struct OrderRecord: Equatable, Sendable, Codable {
     public var instanceId: Int
     public var clientId: String
     public var orderId: String?
@@ -24,7 +24,7 @@ public struct OrderRecord: Equatable, Sendable {
     }
 }
 
-public struct FillRecord: Equatable, Sendable {
+public struct FillRecord: Equatable, Sendable, Codable {
     public var instanceId: Int
     public var tradeId: String
     public var clientId: String
@@ -50,7 +50,7 @@ public struct FillRecord: Equatable, Sendable {
     }
 }
 
-public struct EventRecord: Equatable, Sendable {
+public struct EventRecord: Equatable, Sendable, Codable {
     public var id: Int64?
     public var instanceId: Int
     /// Milliseconds since the epoch, UTC.
@@ -66,7 +66,7 @@ public struct EventRecord: Equatable, Sendable {
 }
 
 /// One start-to-stop run of an instance, with what it started with.
-public struct RunRecord: Equatable, Sendable {
+public struct RunRecord: Equatable, Sendable, Codable {
     public var id: Int64
     public var instanceId: Int
     public var startedAt: Int64

@@ -1,12 +1,12 @@
 import MMCore
 
-public enum Side: String, Sendable, Hashable {
+public enum Side: String, Sendable, Hashable, Codable {
     case buy, sell
     public var opposite: Side { self == .buy ? .sell : .buy }
 }
 
 /// A market's trading rules: prices are multiples of `tick`, amounts of `step`.
-public struct MarketRules: Sendable, Equatable {
+public struct MarketRules: Sendable, Equatable, Codable {
     public var tick: Dec
     public var step: Dec
     /// Smallest amount accepted.
@@ -28,7 +28,7 @@ public struct MarketRules: Sendable, Equatable {
     @inline(__always) public func amount(_ a: Dec) -> Dec { a.floored(toMultipleOf: step) }
 }
 
-public struct BookLevel: Sendable, Equatable {
+public struct BookLevel: Sendable, Equatable, Codable {
     public var price: Dec
     public var amount: Dec
     public init(_ price: Dec, _ amount: Dec) {
@@ -38,7 +38,7 @@ public struct BookLevel: Sendable, Equatable {
 }
 
 /// A snapshot of the order book: bids best (highest) first, asks best (lowest) first.
-public struct OrderBook: Sendable, Equatable {
+public struct OrderBook: Sendable, Equatable, Codable {
     public var bids: [BookLevel]
     public var asks: [BookLevel]
     public init(bids: [BookLevel], asks: [BookLevel]) {
@@ -54,7 +54,7 @@ public struct OrderBook: Sendable, Equatable {
     }
 }
 
-public struct AssetBalance: Sendable, Equatable {
+public struct AssetBalance: Sendable, Equatable, Codable {
     public var total: Dec
     public var available: Dec
     public init(total: Dec, available: Dec) {
@@ -64,7 +64,7 @@ public struct AssetBalance: Sendable, Equatable {
     public var locked: Dec { total - available }
 }
 
-public struct Balances: Sendable, Equatable {
+public struct Balances: Sendable, Equatable, Codable {
     public var base: AssetBalance
     public var quote: AssetBalance
     public init(base: AssetBalance, quote: AssetBalance) {
@@ -74,7 +74,7 @@ public struct Balances: Sendable, Equatable {
 }
 
 /// One of the instance's own orders resting on the book.
-public struct LiveOrder: Sendable, Equatable {
+public struct LiveOrder: Sendable, Equatable, Codable {
     public var clientId: String
     public var side: Side
     public var price: Dec
@@ -136,7 +136,7 @@ public struct ProposedOrder: Sendable, Equatable {
 }
 
 /// A trade of the market (anyone's), as the public trades feed (the tape) shows it.
-public struct TapeTrade: Sendable, Equatable {
+public struct TapeTrade: Sendable, Equatable, Codable {
     public var price: Dec
     public var amount: Dec
     /// Milliseconds since the epoch.

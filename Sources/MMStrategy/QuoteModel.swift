@@ -7,7 +7,7 @@ import MMCore
 /// type conforming to this protocol, and a line in `QuoteModels.all`.
 public protocol QuoteModel: Sendable {
     /// What the model remembers between decisions (estimators, buffers). A value, so runs replay.
-    associatedtype State: Sendable, Equatable
+    associatedtype State: Sendable, Equatable, Codable
     /// The `strategy` setting's value that picks this model.
     static var name: String { get }
     /// The model's configuration, read once per settings change.
@@ -70,17 +70,40 @@ public enum QuoteModels {
     }
 }
 
-/// A model's state, whatever its type, held in `StrategyState`.
-public struct ModelState: Sendable, Equatable {
+/// A model's state, whatever its type, held in `StrategyState`. It crosses the engine's API
+/// (preview of a running instance starts from it) as its type's name and its own fields.
+public struct ModelState: Sendable, Equatable, Codable {
     let value: any Sendable
+    /// The state's type, to decode it by.
+    let kind: String
     private let equals: @Sendable (any Sendable) -> Bool
+    private let encodeValue: @Sendable (any Encoder) throws -> Void
 
-    init<S: Sendable & Equatable>(_ value: S) {
+    init<S: Sendable & Equatable & Codable>(_ value: S) {
         self.value = value
+        self.kind = String(reflecting: S.self)
         self.equals = { ($0 as? S) == value }
+        self.encodeValue = { try value.encode(to: $0) }
     }
 
     public static func == (a: ModelState, b: ModelState) -> Bool { a.equals(b.value) }
+
+    enum CodingKeys: String, CodingKey { case kind, state }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try encodeValue(c.superEncoder(forKey: .state))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try c.decode(String.self, forKey: .kind)
+        for model in QuoteModels.all {
+            if let state = try model.decodeState(kind, from: c.superDecoder(forKey: .state)) { self = state; return }
+        }
+        throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "no strategy keeps a state of kind \(kind)")
+    }
 }
 
 extension QuoteModel {
@@ -93,6 +116,11 @@ extension QuoteModel {
         let q = quote(input, state: &own, shared: &shared, config: config, dropped: &dropped, trace: &trace)
         shared.model = ModelState(own)
         return q
+    }
+
+    static func decodeState(_ kind: String, from decoder: any Decoder) throws -> ModelState? {
+        guard kind == String(reflecting: State.self) else { return nil }
+        return ModelState(try State(from: decoder))
     }
 
     /// This model's state, when the shared state holds one of its kind.

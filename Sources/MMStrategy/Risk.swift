@@ -13,12 +13,12 @@ import MMCore
 /// `halt all` holds until `resume`, or until `risk.resume_after` has passed and the limits allow.
 /// The dead-man's switch halts while market data or MEXC's answers are missing and lifts itself
 /// when both are back.
-public enum RiskMode: String, Sendable, Equatable {
+public enum RiskMode: String, Sendable, Equatable, Codable {
     case active, reducing, halted
 }
 
 /// The limit that holds an instance in its state, with the figures in words.
-public struct RiskBinding: Sendable, Equatable {
+public struct RiskBinding: Sendable, Equatable, Codable {
     /// The setting's key (`risk.daily_loss`, …), `pause` (by hand) or `halt` (`halt all`).
     public var limit: String
     public var message: String
@@ -63,7 +63,7 @@ public struct RiskConfig: Sendable, Equatable {
 }
 
 /// What the supervisor remembers between decisions.
-public struct RiskState: Sendable, Equatable {
+public struct RiskState: Sendable, Equatable, Codable {
     public var mode: RiskMode = .active
     public var binding: RiskBinding?
     /// When the current mode began (ms).

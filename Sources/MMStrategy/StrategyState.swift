@@ -97,3 +97,62 @@ public struct StrategyState: Sendable, Equatable {
         hanging = hanging.filter { id in orders.contains { $0.clientId == id } }
     }
 }
+
+/// Across the engine's API, the tuples as objects of their own.
+extension StrategyState: Codable {
+    enum CodingKeys: String, CodingKey {
+        case createAt, cancelAt, batch, band, filledBuys, filledSells, hanging, costBase, costQuote, lastOwnTrade, mids
+        case returnSum, returnSquares, zoneOffset, startValue, startBase, startQuote, insideHours, stopped, model
+    }
+    struct Band: Codable { var ceiling: Dec; var floor: Dec; var resetAt: Int64 }
+    struct Mid: Codable { var second: Int64; var mid: Double }
+    struct ZoneOffset: Codable { var zone: String; var seconds: Int; var from: Int64; var until: Int64 }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        createAt = try c.decode(Int64.self, forKey: .createAt)
+        cancelAt = try c.decode(Int64.self, forKey: .cancelAt)
+        batch = try c.decode(Int.self, forKey: .batch)
+        band = try c.decodeIfPresent(Band.self, forKey: .band).map { ($0.ceiling, $0.floor, $0.resetAt) }
+        filledBuys = try c.decode(Int.self, forKey: .filledBuys)
+        filledSells = try c.decode(Int.self, forKey: .filledSells)
+        hanging = try c.decode(Set<String>.self, forKey: .hanging)
+        costBase = try c.decodeIfPresent(Dec.self, forKey: .costBase)
+        costQuote = try c.decode(Dec.self, forKey: .costQuote)
+        lastOwnTrade = try c.decodeIfPresent(Dec.self, forKey: .lastOwnTrade)
+        mids = try c.decode([Mid].self, forKey: .mids).map { ($0.second, $0.mid) }
+        returnSum = try c.decode(Double.self, forKey: .returnSum)
+        returnSquares = try c.decode(Double.self, forKey: .returnSquares)
+        zoneOffset = try c.decodeIfPresent(ZoneOffset.self, forKey: .zoneOffset).map { ($0.zone, $0.seconds, $0.from, $0.until) }
+        startValue = try c.decodeIfPresent(Dec.self, forKey: .startValue)
+        startBase = try c.decodeIfPresent(Dec.self, forKey: .startBase)
+        startQuote = try c.decodeIfPresent(Dec.self, forKey: .startQuote)
+        insideHours = try c.decodeIfPresent(Bool.self, forKey: .insideHours)
+        stopped = try c.decode(Bool.self, forKey: .stopped)
+        model = try c.decodeIfPresent(ModelState.self, forKey: .model)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(createAt, forKey: .createAt)
+        try c.encode(cancelAt, forKey: .cancelAt)
+        try c.encode(batch, forKey: .batch)
+        try c.encodeIfPresent(band.map { Band(ceiling: $0.ceiling, floor: $0.floor, resetAt: $0.resetAt) }, forKey: .band)
+        try c.encode(filledBuys, forKey: .filledBuys)
+        try c.encode(filledSells, forKey: .filledSells)
+        try c.encode(hanging, forKey: .hanging)
+        try c.encodeIfPresent(costBase, forKey: .costBase)
+        try c.encode(costQuote, forKey: .costQuote)
+        try c.encodeIfPresent(lastOwnTrade, forKey: .lastOwnTrade)
+        try c.encode(mids.map { Mid(second: $0.second, mid: $0.mid) }, forKey: .mids)
+        try c.encode(returnSum, forKey: .returnSum)
+        try c.encode(returnSquares, forKey: .returnSquares)
+        try c.encodeIfPresent(zoneOffset.map { ZoneOffset(zone: $0.zone, seconds: $0.seconds, from: $0.from, until: $0.until) }, forKey: .zoneOffset)
+        try c.encodeIfPresent(startValue, forKey: .startValue)
+        try c.encodeIfPresent(startBase, forKey: .startBase)
+        try c.encodeIfPresent(startQuote, forKey: .startQuote)
+        try c.encodeIfPresent(insideHours, forKey: .insideHours)
+        try c.encode(stopped, forKey: .stopped)
+        try c.encodeIfPresent(model, forKey: .model)
+    }
+}

@@ -10,7 +10,7 @@ public struct VaultError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// An account's API credentials, decrypted.
-public struct Credentials: Sendable, Equatable {
+public struct Credentials: Sendable, Equatable, Codable {
     public var apiKey: String
     public var secret: String
     public init(apiKey: String, secret: String) {
@@ -25,7 +25,7 @@ public struct Credentials: Sendable, Equatable {
 }
 
 /// What `keys list` shows of an entry.
-public struct VaultEntrySummary: Sendable, Equatable {
+public struct VaultEntrySummary: Sendable, Equatable, Codable {
     public var account: String
     public var maskedKey: String
     public var setAt: Date

@@ -1,5 +1,6 @@
 import Foundation
 import MMAPI
+import MMDaemon
 import MMEngine
 import MMStorage
 import MMVault
@@ -21,9 +22,26 @@ final class Harness {
     var store: Store
     let console: BufferConsole
     var shell: Shell
-    /// The engine the shell calls, in this process.
+    /// The engine, in this process. The shell calls it directly, or (MMSH_TEST_API=socket) through
+    /// `RemoteEngine` over a socket that serves it: the same tests, both implementations of the API.
     var engine: LocalEngine
     let clock = TestClock()
+    var server: Task<Void, any Error>?
+    var remote: RemoteEngine?
+    static let overSocket = ProcessInfo.processInfo.environment["MMSH_TEST_API"] == "socket"
+
+    /// The API the shell is given: the engine itself, or a client of it over a socket served here.
+    static func api(for engine: LocalEngine, at url: URL, clock: TestClock, shared: Bool) async
+        -> (api: any EngineAPI, server: Task<Void, any Error>?, remote: RemoteEngine?) {
+        guard overSocket else { return (engine, nil, nil) }
+        // Beside the data directory, not in it: tests read every file there.
+        let path = url.path + ".sock"
+        let (ready, signal) = AsyncStream<Void>.makeStream()
+        let server = Task { try await EngineCallListener.serve(engine, socket: path) { signal.yield() } }
+        for await _ in ready { break }
+        let remote = RemoteEngine(socket: path, clock: clock, shared: shared)
+        return (remote, server, remote)
+    }
 
     init(interactive: Bool = false, answers: [Bool] = [], secrets: [String] = [], environment: [String: String] = [:],
          url: URL? = nil, detachable: Bool = false) async throws {
@@ -36,8 +54,12 @@ final class Harness {
         self.environment = environment
         let vault = Vault(url: self.url.appendingPathComponent("vault.json"))
         // Detachable as in the engine service: a shared engine that outlives the shell.
-        engine = LocalEngine(store: store, clock: clock, vault: vault, shared: detachable)
-        shell = try await Shell(api: engine, console: console, detachable: detachable, environment: environment)
+        let engine = LocalEngine(store: store, clock: clock, vault: vault, shared: detachable)
+        self.engine = engine
+        let (api, server, remote) = await Self.api(for: engine, at: self.url, clock: clock, shared: detachable)
+        self.server = server
+        self.remote = remote
+        shell = try await Shell(api: api, console: console, detachable: detachable, environment: environment)
     }
     let environment: [String: String]
 
@@ -70,7 +92,13 @@ final class Harness {
         self.directory = directory
         store = try Store.open(directory: directory)
         engine = LocalEngine(store: store, clock: clock, vault: Vault(url: url.appendingPathComponent("vault.json")))
-        shell = try await Shell(api: engine, console: console, environment: environment)
+        remote?.close()
+        server?.cancel()
+        _ = try? await server?.value
+        let (api, server, remote) = await Self.api(for: engine, at: url, clock: clock, shared: false)
+        self.server = server
+        self.remote = remote
+        shell = try await Shell(api: api, console: console, environment: environment)
     }
 
     /// Everything stored, for "nothing changed" checks.
@@ -91,5 +119,10 @@ final class Harness {
         return file.path
     }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit {
+        remote?.close()
+        server?.cancel()
+        try? FileManager.default.removeItem(at: url)
+        unlink(url.path + ".sock")
+    }
 }

@@ -19,9 +19,16 @@ import Testing
         await h.run("new btc; set sim.seed 8; set sim.takers 600; set sim.volatility 0.5%; set spread.bid 0.01%; set spread.ask 0.01%")
         await h.run("set refresh.fill_delay 0; set refresh.time 2s; set sim.fee 0.1%; start")
         await h.run(seconds: 120)
-        let running = try await json(h, "pnl btc --json")
-        let status = try await json(h, "status btc --json")
-        let statusPnL = try #require(status["pnl"] as? [String: Any])
+        // Read as one moment: an order the last decision sent may still be settling in the engine
+        // (over the socket the two reads are further apart), so the pair is read until it holds still.
+        var running: [String: Any] = [:], statusPnL: [String: Any] = [:]
+        for _ in 0..<20 {
+            running = try await json(h, "pnl btc --json")
+            statusPnL = try #require(try await json(h, "status btc --json")["pnl"] as? [String: Any])
+            let again = try await json(h, "pnl btc --json")
+            if dec(again["net"]) == dec(running["net"]) && dec(running["net"]) == dec(statusPnL["total"]) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // While running: net P&L is status's P&L against holding, exactly.
         #expect(dec(running["net"]) == dec(statusPnL["total"]))
         #expect(dec(running["realized"]) + dec(running["unrealized"]) - dec(running["fees"]) == dec(running["net"]))

@@ -119,13 +119,13 @@ import Testing
         let manager = h.engine.manager
         let tail = Task { await shell.run(line: "log 1 --tail -n 2", origin: .interactive) }
         // Subscribed once the history is out.
-        for _ in 0..<200 where manager.events.followers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<200 where manager.events.followers == 0 || h.console.out.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         #expect(manager.events.followers == 1)
         manager.events.publish(EventRecord(instanceId: 1, time: h.clock.now(), level: "warning", kind: "test", message: "only on the stream"))
         manager.events.publish(EventRecord(instanceId: 2, time: h.clock.now(), level: "warning", kind: "test", message: "another instance"))
         _ = await manager.pause(1, binding: RiskBinding("pause", "paused by hand"))
         for _ in 0..<200 {
-            if h.console.out.contains("cancelled buy") { break }
+            if h.console.out.contains("cancelled buy") && h.console.out.contains("halted (paused by hand)") { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         h.console.interrupt()
@@ -134,6 +134,8 @@ import Testing
         #expect(out.contains("warning only on the stream"))
         #expect(!out.contains("another instance"))
         #expect(out.components(separatedBy: "halted (paused by hand)").count == 2, "each entry once: \(out)")
+        // Over the socket the engine lets go once it notices the client left (its next write fails).
+        for _ in 0..<300 where manager.events.followers > 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(manager.events.followers == 0, "the subscription ends with the command")
         await h.run("stop 1")
     }

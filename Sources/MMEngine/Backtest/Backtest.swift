@@ -6,7 +6,7 @@ import MMStorage
 import MMStrategy
 
 /// What a backtest replays, and with what.
-public struct BacktestPlan: Sendable {
+public struct BacktestPlan: Sendable, Codable {
     public var instance: Int
     public var name: String
     /// The instance's settings with the overrides applied.
@@ -26,15 +26,22 @@ public struct BacktestPlan: Sendable {
 }
 
 /// What a backtest made: the ledger's figures of its run, valued at the replay's last mid.
-public struct BacktestFigures: Sendable, Equatable {
+public struct BacktestFigures: Sendable, Equatable, Codable {
     public var summary: LedgerSummary
     public var maxDrawdown: Dec
     /// Hourly, from the run's P&L snapshots (nil for less than two hours).
     public var sharpe: Double?
 }
 
+/// Where a replay lost the book: from when, until when it was whole again (nil: to the end), and why.
+public struct ReplayGap: Sendable, Equatable, Codable {
+    public var from: Int64
+    public var to: Int64?
+    public var reason: String
+}
+
 /// What a backtest did: the run it stored and the replay's own figures.
-public struct BacktestResult: Sendable {
+public struct BacktestResult: Sendable, Codable {
     /// The run in the instance's store (nil when it was not stored: a sweep's).
     public var run: Int64?
     public var figures: BacktestFigures
@@ -46,7 +53,7 @@ public struct BacktestResult: Sendable {
     public var events: Int
     public var fills: Int
     public var quoteUptime: Double?
-    public var gaps: [(from: Int64, to: Int64?, reason: String)]
+    public var gaps: [ReplayGap]
     public var wallSeconds: Double
 }
 

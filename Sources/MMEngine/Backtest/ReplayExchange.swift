@@ -45,7 +45,7 @@ public actor ReplayExchange: Exchange {
     /// What the replay went through: level changes and trades (as hftbacktest counts events),
     /// and the gaps, with when each began and when the book was back.
     public private(set) var events = 0
-    public private(set) var gaps: [(from: Int64, to: Int64?, reason: String)] = []
+    public private(set) var gaps: [ReplayGap] = []
     /// Why the recording could not be read on (damage found mid-way); the replay ends there and
     /// the backtest fails rather than pass a part off as the whole.
     public private(set) var damage: String?
@@ -169,7 +169,7 @@ public actor ReplayExchange: Exchange {
 
     /// The book is unknown from here until the next snapshot: no order rests across it.
     func lost(at ms: Int64, reason: String) {
-        if gaps.last?.to != nil || gaps.isEmpty { gaps.append((ms, nil, reason)) }
+        if gaps.last?.to != nil || gaps.isEmpty { gaps.append(ReplayGap(from: ms, to: nil, reason: reason)) }
         book.reset()
         guard matcher != nil else { return }
         for o in matcher!.openOrders { _ = try? matcher!.cancel(clientId: o.clientId) }

@@ -186,7 +186,7 @@ extension Shell {
     /// state change, from the engine's stream of entries. On a terminal each view replaces the last.
     func redraw(every: TimeSpan, instance shown: Int?, json: Bool,
                 _ produce: () async throws(ShellError) -> Output) async throws(ShellError) -> Output {
-        let (subscription, stream) = api.followEvents()
+        let (subscription, stream) = await api.followEvents()
         let api = self.api
         defer { api.endFollowing(subscription) }
         let news = Atomic<Bool>(false)
@@ -297,7 +297,7 @@ extension Shell {
         }
         // Follow: the engine's stream of entries, subscribed to before the history is read so
         // that nothing falls between the two; what the history showed is not shown again.
-        let (subscription, stream) = api.followEvents()
+        let (subscription, stream) = await api.followEvents()
         let api = self.api
         defer { api.endFollowing(subscription) }
         let events = try await api.events(instance: r.id, limit: limit, levels: levels, since: since)

@@ -38,7 +38,7 @@ public struct Avellaneda: QuoteModel {
     /// `hours.tz` as the user wrote it.
     var zoneName: String
 
-    public struct State: Sendable, Equatable {
+    public struct State: Sendable, Equatable, Codable {
         public var volatility: VolatilityEstimator
         public var intensity: IntensityEstimator
         /// The mid at the previous decision: the trades since are measured from it.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The newest `capacity` values, oldest overwritten first.
-struct Ring: Sendable, Equatable {
+struct Ring: Sendable, Equatable, Codable {
     private(set) var storage: [Double] = []
     private var next = 0
     let capacity: Int
@@ -30,7 +30,7 @@ struct Ring: Sendable, Equatable {
 /// σ is the root mean square of the changes, not their deviation from their mean: a trend is
 /// not volatility, and the buffer's length must not change σ when the market does not (as in
 /// the reference's instant volatility).
-public struct VolatilityEstimator: Sendable, Equatable {
+public struct VolatilityEstimator: Sendable, Equatable, Codable {
     var changes: Ring
     var lastSecond: Int64?
     var lastMid: Double?
@@ -167,5 +167,34 @@ public struct IntensityEstimator: Sendable, Equatable {
             return .failure(FitFailure(message: "the trades do not thin out with distance from the mid (κ would be \(String(format: "%.4g", kappa)))"))
         }
         return .success((alpha, kappa, levels))
+    }
+}
+
+extension IntensityEstimator: Codable {
+    enum CodingKeys: String, CodingKey { case distances, times, sinceFit, fittedAt, alpha, kappa, fittedOnTrades, fittedOnLevels, failure }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        distances = try c.decode(Ring.self, forKey: .distances)
+        times = try c.decode(Ring.self, forKey: .times)
+        sinceFit = try c.decode(Int.self, forKey: .sinceFit)
+        fittedAt = try c.decode(Int64.self, forKey: .fittedAt)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
+        kappa = try c.decodeIfPresent(Double.self, forKey: .kappa)
+        fittedOn = (try c.decode(Int.self, forKey: .fittedOnTrades), try c.decode(Int.self, forKey: .fittedOnLevels))
+        failure = try c.decodeIfPresent(String.self, forKey: .failure)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(distances, forKey: .distances)
+        try c.encode(times, forKey: .times)
+        try c.encode(sinceFit, forKey: .sinceFit)
+        try c.encode(fittedAt, forKey: .fittedAt)
+        try c.encodeIfPresent(alpha, forKey: .alpha)
+        try c.encodeIfPresent(kappa, forKey: .kappa)
+        try c.encode(fittedOn.trades, forKey: .fittedOnTrades)
+        try c.encode(fittedOn.levels, forKey: .fittedOnLevels)
+        try c.encodeIfPresent(failure, forKey: .failure)
     }
 }

@@ -6,7 +6,7 @@ import MMCore
 /// bands, the ping-pong counters, the sampled mids, the cost basis) is in `StrategyState`, where
 /// the fills that change it are applied.
 public struct PureMarketMaking: QuoteModel {
-    public struct State: Sendable, Equatable {}
+    public struct State: Sendable, Equatable, Codable {}
     public static let name = "pmm"
 
     public init(_ settings: Settings) {}
