@@ -94,13 +94,11 @@ public final class LocalEngine: EngineAPI {
     public func setOption(_ key: String, _ value: String?) async throws(APIError) {
         var value = value
         // Keys with a leading underscore are the shells' own (the current instance, the greeting).
-        if !key.hasPrefix("_"), let text = value {
+        if !key.hasPrefix("_") {
             do {
                 let spec = try OptionCatalog.lookup(key)
-                value = spec.render(try spec.parse(text))
+                value = try value.map { text throws(SettingError) in spec.render(try spec.parse(text)) }
             } catch { throw .usage(error.message) }
-        } else if !key.hasPrefix("_") {
-            do { _ = try OptionCatalog.lookup(key) } catch { throw .usage(error.message) }
         }
         try stored { () throws(StoreError) in try store.setOption(key, value) }
     }

@@ -113,13 +113,10 @@ public final class RemoteEngine: EngineAPI {
             let connection = Connection(try SocketConnection(path: socket))
             opened(connection)
             let target = EngineWire.pathPrefix + name + (ticket.map { "?ticket=\($0)" } ?? "")
-            let head = "POST \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
-            try connection.socket.write(Array(head.utf8) + Array(body))
-            let responseHead = try connection.socket.readHead()
-            let status = Int(responseHead.split(separator: " ").dropFirst().first ?? "") ?? 0
-            let headers = responseHead.lowercased()
-            let length = headers.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") })
-                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+            let request = "POST \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            try connection.socket.write(Array(request.utf8) + Array(body))
+            let head = ControlHTTP.Head(try connection.socket.readHead())
+            let status = head.status, length = head.contentLength
             if status != 200 {
                 let bytes = if let length { try connection.socket.read(exactly: length) } else { try connection.socket.readToEnd() }
                 return .failure(error(status: status, body: Data(bytes)))

@@ -83,30 +83,26 @@ public final class SocketConnection {
         return out
     }
 
+    /// Reads through the next `terminator`; what came before it (with it, if `keeping`).
+    private func read(through terminator: [UInt8], keeping: Bool, ending: String) throws(ControlError) -> String {
+        while true {
+            if let r = buffer.firstRange(of: terminator) {
+                let text = String(decoding: buffer[0..<(keeping ? r.upperBound : r.lowerBound)], as: UTF8.self)
+                buffer.removeFirst(r.upperBound)
+                return text
+            }
+            guard buffer.count < 1 << 20, try fill() else { throw ControlError(ending) }
+        }
+    }
+
     /// Reads up to and including the blank line that ends HTTP headers.
     public func readHead() throws(ControlError) -> String {
-        let end: [UInt8] = [13, 10, 13, 10]
-        while true {
-            if let r = buffer.firstRange(of: end) {
-                let head = String(decoding: buffer[0..<r.upperBound], as: UTF8.self)
-                buffer.removeFirst(r.upperBound)
-                return head
-            }
-            guard buffer.count < 1 << 20, try fill() else { throw ControlError("the engine closed the connection before answering") }
-        }
+        try read(through: [13, 10, 13, 10], keeping: true, ending: "the engine closed the connection before answering")
     }
 
     /// One line ending in CRLF, without it.
     public func readLine() throws(ControlError) -> String {
-        let end: [UInt8] = [13, 10]
-        while true {
-            if let r = buffer.firstRange(of: end) {
-                let line = String(decoding: buffer[0..<r.lowerBound], as: UTF8.self)
-                buffer.removeFirst(r.upperBound)
-                return line
-            }
-            guard buffer.count < 1 << 20, try fill() else { throw ControlError("the engine closed the connection") }
-        }
+        try read(through: [13, 10], keeping: false, ending: "the engine closed the connection")
     }
 
     /// Ends the connection from another thread: a read waiting on it returns at once.
@@ -129,23 +125,35 @@ public enum ControlHTTP {
 
     public static func request(socket path: String, method: String, path target: String, body: String? = nil) throws(ControlError) -> Answer {
         let connection = try SocketConnection(path: path)
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        head += "\r\n"
-        try connection.write(Array((head + (body ?? "")).utf8))
-        let responseHead = try connection.readHead()
-        let status = Int(responseHead.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let headers = responseHead.lowercased()
+        var request = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        request += "\r\n"
+        try connection.write(Array((request + (body ?? "")).utf8))
+        let head = Head(try connection.readHead())
+        let status = head.status
         var bytes: [UInt8]
-        if let line = headers.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-           let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) {
+        if let length = head.contentLength {
             bytes = try connection.read(exactly: length)
-        } else if headers.contains("transfer-encoding: chunked") {
+        } else if head.chunked {
             bytes = dechunk(try connection.readToEnd())
         } else {
             bytes = try connection.readToEnd()
         }
         return Answer(status: status, body: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// What an answer's head says of its body.
+    public struct Head: Sendable {
+        public var status: Int
+        public var contentLength: Int?
+        public var chunked: Bool
+        public init(_ text: String) {
+            status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+            let lines = text.lowercased().split(separator: "\r\n")
+            contentLength = lines.first(where: { $0.hasPrefix("content-length:") })
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+            chunked = lines.contains { $0.hasPrefix("transfer-encoding:") && $0.contains("chunked") }
+        }
     }
 
     static func dechunk(_ raw: [UInt8]) -> [UInt8] {
