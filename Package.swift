@@ -81,13 +81,12 @@ let package = Package(
         .target(name: "MMAPI", dependencies: ["MMCore", "MMStorage", "MMStrategy", "MMEngine", "MMVault", "MMMexc", "MMControl"]),
         // The shell without a terminal: lexer, command registry, parser, executor, completion, rendering.
         .target(name: "MMShell", dependencies: ["MMAPI", "MMCore", "MMStorage", "MMStrategy", "MMSim", "MMEngine", "MMVault", "MMMexc", "MMRecording"]),
-        // The engine's control API on the wire: session frames, the socket client (plain POSIX, so a client starts in milliseconds).
+        // The engine's socket from the client's side: plain POSIX HTTP/1.1, so a client starts in milliseconds.
         .target(name: "MMControl"),
-        // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), sessions, metrics.
+        // The engine as a service: the API over HTTP/1.1 on the data directory's Unix socket (Hummingbird), metrics.
         .target(name: "MMDaemon", dependencies: [
             "MMControl", "MMShell", "MMAPI", "MMEngine", "MMStorage", "MMVault", "MMCore", "MMStrategy",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -187,14 +187,18 @@ public final class RemoteEngine: EngineAPI {
         return try await streamed(name, body: body, ticket: ticket, report: report)
     }
 
-    /// Hears the engine's notifications for as long as this client lives.
-    func listen() {
+    /// Hears the engine's notifications until the stream ends: this client closed it, or the
+    /// engine stopped or died (then `ended`, once; `listen` again to hear a new engine). While it
+    /// is open, the engine counts this client as an attached shell.
+    public func listen(ended: @escaping @Sendable () -> Void = {}) {
         let socket = self.socket, hub = notifications, held = self.held
         let body = Data("[]".utf8)
         Self.thread {
             _ = Self.stream(socket: socket, name: "notifications", body: body, opened: { c in held.notifications.withLock { $0 = c } }) { data in
                 if let text = (try? EngineWire.decoder().decode(Report.self, from: data))?.line { hub.publish(text) }
             }
+            // Not ended by `close()`: the engine went away (or never answered).
+            if held.notifications.withLock({ $0?.isEnded }) != true { ended() }
         }
     }
 

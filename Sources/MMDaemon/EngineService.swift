@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import MMControl
 import MMAPI
@@ -27,13 +26,11 @@ public struct EngineOptions: Sendable {
 
 /// The request context of the engine's API: it keeps the connection, to check who is on the
 /// other end of the socket.
-struct EngineRequestContext: RequestContext, WebSocketRequestContext {
+struct EngineRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
     let channel: any Channel
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        webSocket = .init()
         channel = source.channel
     }
 }
@@ -80,7 +77,7 @@ public final class EngineService: Sendable {
         routes(router)
         let path = socketPath
         let app = Application(router: router,
-                              server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+                              server: .http1(),
                               configuration: .init(address: .unixDomainSocket(path: path)),
                               onServerRunning: { _ in
                                   chmod(path, 0o600)

@@ -646,16 +646,6 @@ public enum OpenAPIDocument {
         }
       }
     },
-    "/v1/session": {
-      "get": {
-        "summary": "an attached shell's session: upgrades to a WebSocket of JSON frames (hello, run, out, err, ask, done, notify)",
-        "responses": {
-          "101": {
-            "description": "switching to the session's WebSocket"
-          }
-        }
-      }
-    },
     "/v1/engine/{call}": {
       "post": {
         "summary": "one call of the typed engine API (EngineAPI), as a shell in another process makes it",

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import MMControl
 import MMCore
 import MMEngine
@@ -61,7 +60,7 @@ extension EngineService {
         ("GET", "/v1/instances/{id}/events"), ("GET", "/v1/instances/{id}/settings"), ("GET", "/v1/instances/{id}/book"),
         ("GET", "/v1/instances/{id}/trades"), ("GET", "/v1/instances/{id}/balance"), ("GET", "/v1/instances/{id}/pnl"),
         ("GET", "/v1/instances/{id}/market"), ("POST", "/v1/commands"),
-        ("GET", "/v1/session"), ("GET", "/metrics"), ("POST", "/v1/engine/{call}"),
+        ("GET", "/metrics"), ("POST", "/v1/engine/{call}"),
     ]
 
     func routes(_ router: Router<EngineRequestContext>) {
@@ -125,26 +124,6 @@ extension EngineService {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: await EngineMetrics.render(self.engine, sessions: self.sessions.withLock { $0 },
                                                                                      uptime: Date().timeIntervalSince(self.startedAt)))))
-        }
-        router.ws("/v1/session") { inbound, outbound, _ in
-            self.sessions.withLock { $0 += 1 }
-            defer { self.sessions.withLock { $0 -= 1 }; self.touch() }
-            let (frames, sink) = AsyncStream<SessionFrame>.makeStream()
-            let session = AttachedSession(engine: self.engine, environment: self.options.environment) { sink.yield($0) }
-            await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await frame in frames { try await outbound.write(.text(frame.encoded())) }
-                }
-                do {
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
-                        if case .text(let text) = message { await session.received(text) }
-                    }
-                } catch {}
-                await session.detached()
-                sink.finish()
-                try? await group.next()
-                group.cancelAll()
-            }
         }
     }
 

@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import MMControl
 import MMCore
@@ -99,7 +98,7 @@ extension EngineService {
         router.add(middleware: BearerTokenMiddleware(directory: directory.url, stopping: { [weak self] in self?.isStopping ?? true }))
         routes(router)
         let app = Application(router: router,
-                              server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+                              server: .http1(),
                               configuration: .init(address: .hostname(address.host, port: address.port)),
                               onServerRunning: { _ in
                                   FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine \(getpid()) also serving http://\(address) (bearer token)\n".utf8))

@@ -31,17 +31,22 @@ public struct StandardConsole: Console {
     private let interruptFlag: @Sendable () -> Bool
     private let ask: (@Sendable (String) async -> Bool)?
     private let askSecret: (@Sendable (String) async -> String?)?
+    private let width: @Sendable () -> Int?
 
     public init(isInteractive: Bool = false, isTerminal: Bool = isatty(STDOUT_FILENO) != 0,
                 interrupted: @escaping @Sendable () -> Bool = { false },
                 confirm: (@Sendable (String) async -> Bool)? = nil,
-                readSecret: (@Sendable (String) async -> String?)? = nil) {
+                readSecret: (@Sendable (String) async -> String?)? = nil,
+                columns: @escaping @Sendable () -> Int? = { nil }) {
         self.isInteractive = isInteractive
         self.isTerminal = isTerminal
         self.interruptFlag = interrupted
         self.ask = confirm
         self.askSecret = readSecret
+        self.width = columns
     }
+
+    public var columns: Int? { width() }
 
     public func write(_ text: String) { FileDescriptorWriter.write(text, to: STDOUT_FILENO) }
     public func writeError(_ text: String) { FileDescriptorWriter.write(text, to: STDERR_FILENO) }

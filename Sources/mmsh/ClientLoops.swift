@@ -3,74 +3,117 @@ import LineEditing
 import MMControl
 import MMShell
 
-/// The client's ways of feeding the engine: the interactive shell, piped input, `-c`, a script.
+/// The client's ways of running lines: the interactive shell, piped input, `-c`, a script.
 extension EngineClient {
     /// Attaches, or says in one line why it cannot (exit 1).
     static func attachOrExit(interactive: Bool) throws -> EngineClient {
-        let terminal = isatty(STDOUT_FILENO) != 0
-        let editor = interactive ? ClientEditor.shared : nil
-        do {
-            return try attach(interactive: interactive, terminal: terminal,
-                              ask: { question in editor?.ask(question) ?? false },
-                              askSecret: { prompt in editor?.readHidden(prompt) })
-        } catch {
-            if !error.message.isEmpty { FileHandle.standardError.write(Data("mmsh: error: \(error.message)\n".utf8)) }
+        do { return try attach(interactive: interactive) } catch {
+            FileHandle.standardError.write(Data("mmsh: error: \(error.message)\n".utf8))
             throw ExitCodeError(1)
         }
     }
 
-    /// The interactive loop. Leaving it (quit, Ctrl-D, a lost terminal) leaves running instances
-    /// to the engine; `quit` asks first whether to stop them.
-    func interactiveLoop() -> Int32 {
-        let editor = ClientEditor.shared.start(directory: directory, historySize: state.historySize)
-        Interrupt.install()
-        watchNotifications(editor)
-        do {
-            while true {
-                for note in takePending() { print(note) }
-                switch editor.read(prompt: state.prompt) {
-                case .eof:
-                    // Ctrl-D asks what quit asks; without a terminal (it went away) nobody answers,
-                    // and the instances keep running in the engine.
-                    if Interrupt.terminationRequested { return 0 }
-                    print("")
-                    _ = try run("quit", origin: "interactive")
-                    if state.quit { return 0 }
-                case .interrupted:
-                    continue
-                case .line(let line):
-                    if Shell.shouldRecord(line) { editor.record(line) }
-                    Interrupt.clear()
-                    _ = try run(line, origin: "interactive")
-                    if Interrupt.requested && !Interrupt.terminationRequested { print("") }
-                    if state.quit || Interrupt.terminationRequested { return 0 }
-                }
+    /// Runs one line as the shell's `origin`; nil when the engine could not be found again.
+    private func run(_ line: String, origin: LineOrigin) -> ShellError? {
+        do { try ensureEngine() } catch {
+            return reportUnreachable(error)
+        }
+        return blocking { [shell] in await shell.run(line: line, origin: origin) }
+    }
+
+    private func reportUnreachable(_ error: ControlError) -> ShellError {
+        FileHandle.standardError.write(Data("mmsh: error: \(error.message)\n".utf8))
+        return .failure(error.message)
+    }
+
+    /// `mmsh -c LINE`: its exit code.
+    func runArgument(_ line: String) -> Int32 {
+        showNotificationsAtOnce()
+        let error = run(line, origin: .argument)
+        engine.close()
+        return error?.exitCode ?? 0
+    }
+
+    /// `mmsh run FILE`: the script is read here, relative to this directory.
+    func runScript(path: String, keepGoing: Bool, echo: Bool) -> Int32 {
+        showNotificationsAtOnce()
+        let code = blocking { [shell] in await shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
+        engine.close()
+        return code
+    }
+
+    /// Without a prompt, instance warnings go to standard error as they come.
+    private func showNotificationsAtOnce() {
+        let shell = self.shell
+        shell.notifications.onAppend {
+            Task {
+                for line in await shell.takeNotifications() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
-        } catch {
-            FileHandle.standardError.write(Data("mmsh: error: \(error.message); 'mmsh daemon status' tells whether the engine still runs, and 'mmsh' attaches again (or starts a new one)\n".utf8))
-            return 1
+        }
+    }
+
+    /// The interactive loop. Leaving it (quit, Ctrl-D, a lost terminal) leaves running instances
+    /// to the engine; `quit` and Ctrl-D ask first whether to stop them.
+    func interactiveLoop() -> Int32 {
+        var state = blocking { [shell] in
+            try? await shell.restoreCurrent()
+            await shell.greetIfFirstRun()
+            return await shell.clientPrompt()
+        }
+        let editor = ClientEditor.shared.start(directory: directory, historySize: state.historySize, data: shell)
+        Interrupt.install()
+        // Instance warnings show above the line being typed as they happen.
+        let shell = self.shell, inbox = self.inbox
+        shell.notifications.onAppend {
+            Task { inbox.add(await shell.takeNotifications()) }
+        }
+        editor.watch(fd: inbox.wakeDescriptor) { inbox.take() }
+        defer { engine.close() }
+        while true {
+            for note in inbox.take() { FileHandle.standardOutput.write(Data((note + "\n").utf8)) }
+            switch editor.read(prompt: state.prompt) {
+            case .eof:
+                // Ctrl-D asks what quit asks; without a terminal (it went away) nobody answers,
+                // and the instances keep running in the engine.
+                if Interrupt.terminationRequested { return 0 }
+                print("")
+                _ = run("quit", origin: .interactive)
+            case .interrupted:
+                continue
+            case .line(let line):
+                if Shell.shouldRecord(line) { editor.record(line) }
+                Interrupt.clear()
+                _ = run(line, origin: .interactive)
+                if Interrupt.requested && !Interrupt.terminationRequested { print("") }
+            }
+            state = blocking { [shell] in await shell.clientPrompt() }
+            if state.quit || Interrupt.terminationRequested { return 0 }
         }
     }
 
     /// Commands piped into standard input: run as they arrive, stopping at the first failure.
     func pipedLoop() -> Int32 {
         Interrupt.install()
+        showNotificationsAtOnce()
+        defer { engine.close() }
         var reader = LineReader(fileDescriptor: STDIN_FILENO, interrupted: { Interrupt.requested }, wakeFD: Interrupt.wakeDescriptor)
         var number = 0
-        do {
-            while let item = reader.next() {
-                number += 1
-                guard case .line(let text) = item else {
-                    FileHandle.standardError.write(Data("<stdin>:\(number): error: line is not valid UTF-8\n".utf8))
-                    return 64
-                }
-                let code = try run(text, origin: "stdin", number: number)
-                if code != 0 { return code == 130 ? 130 : 1 }
-                if state.quit { break }
+        while let item = reader.next() {
+            number += 1
+            let error: ShellError?
+            do {
+                try ensureEngine()
+                let n = number
+                error = blocking { [shell] in await shell.runScriptLine(item, name: "<stdin>", number: n) }
+            } catch {
+                _ = reportUnreachable(error)
+                return 1
             }
-        } catch {
-            FileHandle.standardError.write(Data("mmsh: error: \(error.message)\n".utf8))
-            return 1
+            if let error {
+                if case .invalidUTF8 = item { return 64 }
+                return error.exitCode == 130 ? 130 : 1
+            }
+            if blocking({ [shell] in await shell.quitRequested }) { break }
         }
         return Interrupt.terminationRequested ? 143 : Interrupt.requested ? 130 : 0
     }
@@ -81,17 +124,17 @@ struct ExitCodeError: Error {
     init(_ code: Int32) { self.code = code }
 }
 
-/// The line editor of the interactive client, shared with the answers to the engine's questions.
+/// The line editor of the interactive client, shared with the shell's questions.
 final class ClientEditor: @unchecked Sendable {
     static let shared = ClientEditor()
     private var editor: LineEditor?
 
-    func start(directory: URL, historySize: Int) -> LineEditor {
+    func start(directory: URL, historySize: Int, data shell: Shell) -> LineEditor {
         if let editor { return editor }
         let editor = LineEditor(
             historyPath: directory.appendingPathComponent("history").path, historyLimit: historySize,
-            complete: { line in Completer(data: EngineClient.completion.withLock { $0 }).complete(line) },
-            help: { line in Renderer(color: false).render(Help.context(line: line, data: EngineClient.completion.withLock { $0 }), json: false) })
+            complete: { line in Completer(data: shell.completionData.withLock { $0 }).complete(line) },
+            help: { line in Renderer(color: false).render(Help.context(line: line, data: shell.completionData.withLock { $0 }), json: false) })
         self.editor = editor
         return editor
     }

@@ -43,7 +43,14 @@ struct Daemon: ParsableCommand {
                 FileHandle.standardError.write(Data("mmsh daemon: \(error.message)\n".utf8))
                 throw ExitCode(1)
             }
-            if let passphraseFile { try unlock(engine, file: passphraseFile) }
+            if let passphraseFile {
+                try unlock(engine, file: passphraseFile)
+            } else if let passphrase = ProcessInfo.processInfo.environment["MMSH_PASSPHRASE"], !passphrase.isEmpty,
+                      FileManager.default.fileExists(atPath: directory.file("vault.json").path) {
+                // Shells run in their clients, with their own environment: the engine's own
+                // MMSH_PASSPHRASE (a systemd unit's) unlocks its vault here, once.
+                try unlock(engine, passphrase: passphrase, from: "MMSH_PASSPHRASE")
+            }
             let done = DispatchSemaphore(value: 0)
             let failure = Mutex<String?>(nil)
             let stamp = LogTime.now()
@@ -76,8 +83,12 @@ struct Daemon: ParsableCommand {
                 throw ExitCode(1)
             }
             let passphrase = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            try unlock(engine, passphrase: passphrase, from: file)
+        }
+
+        func unlock(_ engine: EngineService, passphrase: String, from source: String) throws {
             do { try engine.engine.vault?.unlock(passphrase: passphrase) } catch {
-                FileHandle.standardError.write(Data("mmsh daemon: the vault did not unlock: \(error.message)\n".utf8))
+                FileHandle.standardError.write(Data("mmsh daemon: the vault did not unlock with the passphrase of \(source): \(error.message)\n".utf8))
                 throw ExitCode(1)
             }
         }

@@ -1,33 +1,32 @@
 import Foundation
 import LineEditing
+import MMAPI
 import MMControl
 import MMShell
 import MMStorage
 import Synchronization
 
-/// A client of the engine: every `mmsh` but `daemon`, `sim` and dry runs. It finds the engine of
-/// the data directory (starting one when none runs), attaches a session, and sends it lines.
-/// Instances live in the engine, so whatever happens to this process, they go on.
-final class EngineClient {
-    let session: SessionClient
+/// A client of the engine: every `mmsh` but `daemon`, `sim` and dry runs. The shell runs here,
+/// in the client: it reads the terminal, the scripts and the files commands name, asks its
+/// questions on this terminal, and reaches the data directory's engine (started when none runs)
+/// through `RemoteEngine`, the typed API on the engine's socket. Instances live in the engine,
+/// so whatever happens to this process, they go on.
+final class EngineClient: Sendable {
+    let shell: Shell
+    let engine: RemoteEngine
     let directory: URL
-    var state: ClientState
-    /// Answers the engine's questions: the terminal, or nobody.
-    let ask: (String) -> Bool
-    let askSecret: (String) -> String?
-    let interactive: Bool
-    /// Notifications of running instances waiting for the next prompt (interactive), or printed at once.
-    var pending: [String] = []
-    static let completion = Mutex(CompletionData())
+    let socket: String
+    /// Lines to show above the prompt (or on stderr, without one): instance warnings, and news of the engine.
+    let inbox = Inbox()
+    /// The notifications stream ended: the engine stopped or died. The next line finds or
+    /// starts an engine first, and hears the new one.
+    private let engineGone = Atomic<Bool>(false)
 
-    init(session: SessionClient, directory: URL, state: ClientState, interactive: Bool,
-         ask: @escaping (String) -> Bool, askSecret: @escaping (String) -> String?) {
-        self.session = session
+    private init(shell: Shell, engine: RemoteEngine, directory: URL, socket: String) {
+        self.shell = shell
+        self.engine = engine
         self.directory = directory
-        self.state = state
-        self.interactive = interactive
-        self.ask = ask
-        self.askSecret = askSecret
+        self.socket = socket
     }
 
     // MARK: Finding the engine
@@ -37,34 +36,55 @@ final class EngineClient {
         ProcessInfo.processInfo.environment["MMSH_ENGINE_IDLE"].flatMap { Int($0) }.map { max(1, $0) } ?? 60
     }
 
-    /// Attaches to the data directory's engine, starting it when none runs.
-    static func attach(interactive: Bool, terminal: Bool, ask: @escaping (String) -> Bool,
-                       askSecret: @escaping (String) -> String?) throws(ControlError) -> EngineClient {
+    /// A shell on the data directory's engine, starting the engine when none runs.
+    static func attach(interactive: Bool) throws(ControlError) -> EngineClient {
         let directory = DataDirectory.resolve()
         let socket = directory.appendingPathComponent(EngineFiles.socket).path
-        let session = try connect(socket: socket, directory: directory)
-        var env: [String: String] = [:]
-        for key in Hello.forwarded { if let v = ProcessInfo.processInfo.environment[key] { env[key] = v } }
-        var hello = SessionFrame(.hello)
-        hello.hello = Hello(interactive: interactive, terminal: terminal, directory: FileManager.default.currentDirectoryPath, environment: env)
-        try session.send(hello)
-        let client = EngineClient(session: session, directory: directory,
-                                  state: ClientState(prompt: "mmsh> ", instances: [], quit: false, historySize: 1000),
-                                  interactive: interactive, ask: ask, askSecret: askSecret)
-        // Greetings come before the welcome; a refusal comes as a `done` with an exit code.
-        if let code = try client.pump(until: [.welcome, .done]), code != 0 { throw ControlError("", noEngine: false) }
-        return client
+        _ = try connect(socket: socket, directory: directory)
+        let engine = RemoteEngine(socket: socket, notify: false)
+        let editor = interactive ? ClientEditor.shared : nil
+        let console = StandardConsole(isInteractive: interactive, isTerminal: isatty(STDOUT_FILENO) != 0,
+                                      interrupted: { Interrupt.requested },
+                                      confirm: { question in editor?.ask(question) ?? false },
+                                      readSecret: { prompt in editor?.readHidden(prompt) },
+                                      columns: { terminalColumns() })
+        do throws(ShellError) {
+            let shell = try blocking { () async throws(ShellError) in try await Shell(api: engine, console: console, detachable: true) }
+            let client = EngineClient(shell: shell, engine: engine, directory: directory, socket: socket)
+            client.listen()
+            return client
+        } catch {
+            throw ControlError("\(error.message); see \(directory.appendingPathComponent(EngineFiles.log).path)")
+        }
     }
 
-    static func connect(socket: String, directory: URL) throws(ControlError) -> SessionClient {
-        do { return try SessionClient(socket: socket) } catch where error.noEngine {
+    /// Hears the engine's notifications; when the stream ends, says so and marks the engine gone.
+    private func listen() {
+        engine.listen { [self] in
+            engineGone.store(true, ordering: .relaxed)
+            inbox.add(["mmsh: the engine stopped (\(directory.appendingPathComponent(EngineFiles.log).path) tells why); the next command starts it again"])
+        }
+    }
+
+    /// Before each line: a gone engine is found again, or started (its crash-interrupted
+    /// instances come back as `start` would, with autostart on).
+    func ensureEngine() throws(ControlError) {
+        guard engineGone.load(ordering: .relaxed) else { return }
+        _ = try Self.connect(socket: socket, directory: directory)
+        engineGone.store(false, ordering: .relaxed)
+        listen()
+    }
+
+    /// A connection to the engine, starting one when none runs.
+    static func connect(socket: String, directory: URL) throws(ControlError) -> SocketConnection {
+        do { return try SocketConnection(path: socket) } catch where error.noEngine {
             try startEngine(directory: directory)
         }
         // The engine binds its socket once its store is open: wait for it, a few seconds at most.
         let deadline = Date().addingTimeInterval(15)
         var last = ControlError("the engine did not start")
         while Date() < deadline {
-            do { return try SessionClient(socket: socket) } catch { last = error }
+            do { return try SocketConnection(path: socket) } catch { last = error }
             usleep(20_000)
         }
         let log = directory.appendingPathComponent(EngineFiles.log).path
@@ -106,7 +126,7 @@ final class EngineClient {
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        // Secrets stay out of the engine's environment: a client sends its own in its hello.
+        // Secrets stay in the client: the shell here uses them and sends the engine only what it needs.
         let secrets: Set<String> = ["MMSH_PASSPHRASE", "MMSH_NEW_PASSPHRASE", "MMSH_API_KEY", "MMSH_API_SECRET"]
         let environment = ProcessInfo.processInfo.environment.filter { !secrets.contains($0.key) }.map { "\($0.key)=\($0.value)" }
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
@@ -115,8 +135,6 @@ final class EngineClient {
         guard rc == 0 else { throw ControlError("cannot start the engine (\(executable)): \(String(cString: strerror(rc)))") }
     }
 
-    // MARK: Commands
-
     /// Standard output's width when it is a terminal.
     static func terminalColumns() -> Int? {
         guard isatty(STDOUT_FILENO) == 1 else { return nil }
@@ -124,98 +142,56 @@ final class EngineClient {
         guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
         return Int(size.ws_col)
     }
+}
 
-    /// Runs a line in the engine; returns its exit code.
-    func run(_ line: String, origin: String, number: Int? = nil) throws(ControlError) -> Int32 {
-        var f = SessionFrame.run(line, origin: origin)
-        f.id = number
-        f.columns = Self.terminalColumns()
-        try session.send(f)
-        return try pump(until: [.done]) ?? 0
-    }
+/// Lines waiting for the prompt, and a pipe that wakes the line editor when some arrive.
+final class Inbox: Sendable {
+    private let lines = Mutex<[String]>([])
+    private let pipeFDs: (read: Int32, write: Int32)
 
-    func runScript(path: String, keepGoing: Bool, echo: Bool) throws(ControlError) -> Int32 {
-        var f = SessionFrame(.script)
-        f.line = path
-        f.keepGoing = keepGoing
-        f.echo = echo
-        try session.send(f)
-        return try pump(until: [.done]) ?? 0
-    }
-
-    /// Handles the engine's frames until one of `kinds`; returns a `done` frame's exit code.
-    /// Ctrl-C meanwhile goes to the engine, which ends the command that is running.
-    @discardableResult
-    func pump(until kinds: Set<SessionFrame.Kind>) throws(ControlError) -> Int32? {
-        while true {
-            var fds = [pollfd(fd: session.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: Interrupt.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
-            let n = Interrupt.wakeDescriptor >= 0 ? poll(&fds, 2, 1000) : poll(&fds, 1, 1000)
-            if n < 0 && errno != EINTR { throw ControlError("lost the connection to the engine") }
-            if Interrupt.requested || (fds.count > 1 && fds[1].revents != 0) {
-                var buffer = [UInt8](repeating: 0, count: 64)
-                if Interrupt.wakeDescriptor >= 0 { while read(Interrupt.wakeDescriptor, &buffer, 64) > 0 {} }
-                if Interrupt.requested { try session.send(SessionFrame(.interrupt)) }
-            }
-            while let frame = try session.receive(timeoutMs: 0) {
-                if let code = try handle(frame, until: kinds) { return code }
-            }
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
+        pipeFDs = (fds[0], fds[1])
     }
 
-    /// nil to go on; an exit code (0 for `welcome`) when the awaited frame came.
-    private func handle(_ frame: SessionFrame, until kinds: Set<SessionFrame.Kind>) throws(ControlError) -> Int32? {
-        switch frame.type {
-        case .out: FileHandle.standardOutput.write(Data((frame.text ?? "").utf8))
-        case .err: FileHandle.standardError.write(Data((frame.text ?? "").utf8))
-        case .ask:
-            var answer = SessionFrame(.answer)
-            answer.id = frame.id
-            answer.yes = ask(frame.text ?? "")
-            try session.send(answer)
-        case .askSecret:
-            var answer = SessionFrame(.secret)
-            answer.id = frame.id
-            answer.text = askSecret(frame.text ?? "")
-            try session.send(answer)
-        case .notify:
-            if interactive { pending += frame.lines ?? [] } else {
-                for line in frame.lines ?? [] { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-            }
-        case .welcome, .done:
-            if let s = frame.state {
-                state = s
-                Self.completion.withLock {
-                    $0.instances = s.instances.map { ($0.id, $0.name) }
-                    $0.settings = Dictionary(uniqueKeysWithValues: s.instances.map { ($0.id, $0.settings ?? [:]) })
-                    $0.current = s.current
-                }
-            }
-            if kinds.contains(frame.type) { return frame.exitCode ?? 0 }
-        default:
-            break
-        }
-        return nil
+    var wakeDescriptor: Int32 { pipeFDs.read }
+
+    func add(_ new: [String]) {
+        guard !new.isEmpty else { return }
+        lines.withLock { $0 += new }
+        var byte: UInt8 = 1
+        _ = write(pipeFDs.write, &byte, 1)
     }
 
-    /// At the prompt, the engine's notifications are shown as they arrive, above the line being
-    /// typed; any other frame is handled as usual.
-    func watchNotifications(_ editor: LineEditor) {
-        editor.watch(fd: session.fd) { [unowned self] in
-            var lines = self.takePending()
-            do {
-                while let frame = try self.session.receive(timeoutMs: 0) {
-                    if frame.type == .notify { lines += frame.lines ?? [] } else { _ = try self.handle(frame, until: []) }
-                }
-            } catch {
-                return lines.isEmpty ? nil : lines
-            }
-            return lines
-        }
+    func take() -> [String] {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(pipeFDs.read, &buffer, 64) > 0 {}
+        return lines.withLock { l in defer { l = [] }; return l }
     }
+}
 
-    func takePending() -> [String] {
-        defer { pending = [] }
-        return pending
+/// Async work from the synchronous main thread, which libedit and the signal handling keep.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let box = BlockingResult<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        box.value = await body()
+        done.signal()
     }
+    done.wait()
+    return box.value!
+}
+
+/// What a `blocking` task left for the waiting thread (written before the signal, read after).
+private final class BlockingResult<T>: @unchecked Sendable { var value: T? }
+
+/// The same, for work that may fail with the shell's error.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws(ShellError) -> T) throws(ShellError) -> T {
+    let result: Result<T, ShellError> = blocking {
+        do throws(ShellError) { return .success(try await body()) } catch { return .failure(error) }
+    }
+    return try result.get()
 }

@@ -33,10 +33,7 @@ struct Mmsh: ParsableCommand {
         do { client = try EngineClient.attachOrExit(interactive: interactive) } catch let e as ExitCodeError { throw ExitCode(e.code) }
         if let command {
             Interrupt.install()
-            do { throw ExitCode(try client.run(command, origin: "argument")) } catch let e as ControlError {
-                FileHandle.standardError.write(Data("mmsh: error: \(e.message)\n".utf8))
-                throw ExitCode(1)
-            }
+            throw ExitCode(client.runArgument(command))
         }
         throw ExitCode(interactive ? client.interactiveLoop() : client.pipedLoop())
     }
@@ -66,18 +63,14 @@ struct Run: ParsableCommand {
             // A dry run needs no engine: it checks every line against a private copy of the data.
             let session = try Session.open(dryRun: true)
             Interrupt.install()
-            let code = session.blocking { await session.shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
+            let shell = session.shell
+            let code = blocking { await shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
             throw ExitCode(code)
         }
         let client: EngineClient
         do { client = try EngineClient.attachOrExit(interactive: false) } catch let e as ExitCodeError { throw ExitCode(e.code) }
         Interrupt.install()
-        // The engine reads the script: its path is made absolute here, where it is relative to.
-        let absolute = path.hasPrefix("/") || path.hasPrefix("~") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        do { throw ExitCode(try client.runScript(path: absolute, keepGoing: keepGoing, echo: echo)) } catch let e as ControlError {
-            FileHandle.standardError.write(Data("mmsh: error: \(e.message)\n".utf8))
-            throw ExitCode(1)
-        }
+        throw ExitCode(client.runScript(path: path, keepGoing: keepGoing, echo: echo))
     }
 }
 

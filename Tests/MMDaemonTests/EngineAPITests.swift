@@ -1,4 +1,5 @@
 import Foundation
+import MMAPI
 import MMControl
 import MMShell
 import MMStorage
@@ -174,54 +175,45 @@ func errorMessage(_ body: String) -> String? {
         await engine.stop()
     }
 
-    @Test func anAttachedSessionRunsLinesAsksAndIsLetGo() async throws {
+    /// Shells run in their clients and call the engine through `RemoteEngine`: each has its
+    /// own current instance and asks its own console; while it listens for notifications the
+    /// engine counts it as attached, and letting it go leaves the instances running.
+    @Test func attachedShellsShareTheEngineAndAreLetGo() async throws {
         let engine = try await RunningEngine()
         let socket = engine.socket
-        try await offPool {
-            let session = try SessionClient(socket: socket)
-            var hello = SessionFrame(.hello)
-            hello.hello = Hello(interactive: true, terminal: false, directory: "/tmp", environment: [:])
-            try session.send(hello)
-            func until(_ kind: SessionFrame.Kind) throws -> [SessionFrame] {
-                var frames: [SessionFrame] = []
-                while let f = try session.receive(timeoutMs: 10_000) {
-                    frames.append(f)
-                    if f.type == kind { return frames }
-                }
-                Issue.record("no \(kind) frame: \(frames)")
-                return frames
-            }
-            let welcome = try until(.welcome)
-            #expect(welcome.contains { $0.type == .out && ($0.text ?? "").contains("Welcome to mmsh") })
-            try session.send(.run("new a; set sim.seed 1; start 1; new b", origin: "interactive"))
-            let done = try until(.done)
-            #expect(done.last?.exitCode == 0 && done.last?.state?.prompt == "mmsh[2 · 1 running]> ", "\(done)")
-            #expect(done.last?.state?.instances.map { "\($0.id) \($0.name)" } == ["1 a", "2 b"])
-            #expect(done.last?.state?.instances.first?.settings == ["sim.seed": "1"], "'?' on the client can say a setting's value")
-            #expect(done.last?.state?.current == 2)
-            // A question goes to the client, and its answer comes back.
-            try session.send(.run("delete 2", origin: "interactive"))
-            let asked = try until(.ask)
-            #expect(asked.last?.text?.hasPrefix("delete instance 2 'b'") == true, "\(asked)")
-            var answer = SessionFrame(.answer)
-            answer.id = asked.last?.id
-            answer.yes = false
-            try session.send(answer)
-            let kept = try until(.done)
-            #expect(kept.contains { ($0.text ?? "").contains("not deleted") }, "\(kept)")
-            // A second shell has its own current instance (none) and sees the same instances.
-            let other = try SessionClient(socket: socket)
-            var plain = SessionFrame(.hello)
-            plain.hello = Hello(interactive: false, terminal: false, directory: "/tmp", environment: [:])
-            try other.send(plain)
-            var prompt = ""
-            while let f = try other.receive(timeoutMs: 10_000) { if f.type == .welcome { prompt = f.state?.prompt ?? ""; break } }
-            #expect(prompt == "mmsh[– · 1 running]> ")
-            // Leaving without a word (a lost terminal) leaves the instance running.
-            other.close()
-            session.close()
+        func attached() async throws -> Int {
+            let body = try await engine.get("/v1/daemon").body
+            return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["sessions"] as? Int ?? -1
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let firstAPI = RemoteEngine(socket: socket)
+        let console = BufferConsole(isInteractive: true, answers: [false])
+        let first = try await Shell(api: firstAPI, console: console, detachable: true, environment: [:], workingDirectory: "/tmp")
+        await first.greetIfFirstRun()
+        #expect(console.out.contains("Welcome to mmsh"))
+        #expect(await first.run(line: "new a; set sim.seed 1; start 1; new b", origin: .interactive) == nil, "\(console.err)")
+        let state = await first.clientPrompt()
+        #expect(state.prompt == "mmsh[2 · 1 running]> ")
+        #expect(state.data.instances.map { "\($0.id) \($0.name)" } == ["1 a", "2 b"])
+        #expect(state.data.settings[1] == ["sim.seed": "1"], "'?' can say a setting's value")
+        #expect(state.data.current == 2)
+        // A question goes to this shell's console, and its answer decides.
+        _ = console.take()
+        #expect(await first.run(line: "delete 2", origin: .interactive) == nil)
+        #expect(console.questions.last?.hasPrefix("delete instance 2 'b'") == true, "\(console.questions)")
+        #expect(console.out.contains("not deleted"))
+        // A second shell has its own current instance (none) and sees the same instances.
+        let secondAPI = RemoteEngine(socket: socket)
+        let second = try await Shell(api: secondAPI, console: BufferConsole(), detachable: true, environment: [:], workingDirectory: "/tmp")
+        #expect(await second.prompt() == "mmsh[– · 1 running]> ")
+        var deadline = Date().addingTimeInterval(10)
+        while try await attached() != 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await attached() == 2)
+        // Leaving without a word (a lost terminal) leaves the instance running.
+        firstAPI.close()
+        secondAPI.close()
+        deadline = Date().addingTimeInterval(10)
+        while try await attached() != 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await attached() == 0)
         #expect(await engine.service.engine.manager.runningCount == 1)
         await engine.stop()
     }

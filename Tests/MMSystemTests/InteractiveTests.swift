@@ -143,6 +143,39 @@ import Testing
         try t.waitFor("mmsh exited with status 0")
     }
 
+    /// The engine killed under an open shell: the shell says so at once, and its next command
+    /// starts a new engine, which brings back the instance that has autostart on.
+    @Test func anOpenShellOutlivesItsEngine() throws {
+        let home = TempHome()
+        let t = Terminal(home: home)
+        try t.start()
+        defer { t.stop() }
+        try t.waitFor("mmsh> ")
+        try t.type("new; set sim.seed 3; set autostart on; start 1")
+        try t.send("Enter")
+        try t.waitFor("started 1 'mm1' on sim BTCUSDT")
+        let first = try #require(home.enginePid)
+        home.killEngine()
+        try t.waitFor("mmsh: the engine stopped")
+        try t.type("status 1")
+        try t.send("Enter")
+        let screen = try t.waitFor { $0.contains("instance 1 'mm1' · sim BTCUSDT") || $0.contains("error:") }
+        #expect(!screen.contains("error:"), "\(screen)")
+        let second = try #require(home.enginePid)
+        #expect(second != first)
+        let deadline = Date().addingTimeInterval(15)
+        var state = ""
+        while Date() < deadline {
+            state = try run(["-c", "status 1 --json"], home: home).out
+            if state.contains(#""state": "running""#) { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(state.contains(#""state": "running""#), "autostart brought it back: \(state)")
+        try t.type("quit --stop")
+        try t.send("Enter")
+        try t.waitFor("mmsh exited with status 0")
+    }
+
     @Test func deleteAsksOnTheTerminal() throws {
         let home = TempHome()
         _ = try run(["-c", "new keep; new gone"], home: home)
@@ -175,8 +208,8 @@ import Testing
     static let key = "mx0aSYSTEMTESTKEY77", secret = "system-test-SECRET-do-not-leak"
 
     /// Keys set on a terminal: nothing echoes, nothing reaches history, no file holds them in clear.
-    /// A client killed (SIGKILL) while the engine waits for its answer to a secret prompt: the
-    /// engine lets the question go and its session with it; the running instance does not blink.
+    /// A client killed (SIGKILL) at a secret prompt (asked by the shell in the client): the
+    /// engine lets its session go; the running instance does not blink.
     @Test func aClientKilledDuringAPassphrasePromptFreesItsSession() throws {
         let home = TempHome()
         let t = Terminal(home: home)
