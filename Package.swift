@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "MMSimServer", dependencies: [
             "MMCore", "MMStrategy", "MMSim", "MMMexc", "MMRecording",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             "MMProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import MMCore
@@ -41,8 +42,13 @@ public final class SimServer: Sendable {
         let responder = CallbackResponder<SimRequestContext> { request, context in
             try await Self.respond(request, context, simulator)
         }
+        // Heads are read whole up to 16 MiB, so that an oversized one gets its 414 or 431 from
+        // `respond`. (Past the parser's limit a connection just closes: the WebSocket upgrade
+        // decides the pipeline only after the head, so no handler of ours sees the parser's error.)
+        let http1 = HTTP1Channel.Configuration(
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: RequestLimits.parsedHead, maxHeaderListSize: RequestLimits.parsedHead))
         let app = Application(responder: responder,
-                              server: .http1WebSocketUpgrade { request, channel, _ in
+                              server: .http1WebSocketUpgrade(configuration: .init(http1: http1)) { request, channel, _ in
                                   try await Self.upgrade(request, channel, simulator)
                               },
                               configuration: .init(address: .hostname("127.0.0.1", port: port)),
@@ -111,11 +117,11 @@ public final class SimServer: Sendable {
             try await context.channel.close()
             throw CancellationError()
         case .lost, nil:
-            // A body over 1 MiB (MEXC's requests are a few KB) gets HTTP's answer, not a 500.
+            // Oversized requests get HTTP's answer, never silence or a 500 (MEXC's requests are a few KB).
+            if let refusal = RequestLimits.refusal(request) { return refusal }
             var body: ByteBuffer
-            do { body = try await request.body.collect(upTo: 1 << 20) } catch {
-                return Response(status: .contentTooLarge, headers: [.contentType: "application/json", .connection: "close"],
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"code":413,"msg":"Request Entity Too Large"}"#)))
+            do { body = try await request.body.collect(upTo: RequestLimits.body) } catch {
+                return RequestLimits.answer(.contentTooLarge, "Request Entity Too Large")
             }
             let sim = SimRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
                                  body: body.readString(length: body.readableBytes) ?? "",
@@ -131,5 +137,34 @@ public final class SimServer: Sendable {
             for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
             return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
+    }
+}
+
+/// What the simulator takes in one request, as a web front such as MEXC's does: a request line
+/// of at most 16 KiB (414 beyond), header fields of at most 16 KiB each and 64 KiB in all
+/// (431 beyond), a body of at most 1 MiB (413 beyond).
+enum RequestLimits {
+    static let target = 16 << 10
+    static let field = 16 << 10
+    static let head = 64 << 10
+    static let body = 1 << 20
+    /// What the HTTP parser reads before it gives up on a head.
+    static let parsedHead = 16 << 20
+
+    static func refusal(_ request: Request) -> Response? {
+        if (request.head.path?.utf8.count ?? 0) > target { return answer(.uriTooLong, "Request-URI Too Large") }
+        var total = 0
+        for field in request.headers {
+            let size = field.name.rawName.utf8.count + field.value.utf8.count + 4
+            if size > Self.field { return answer(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large") }
+            total += size
+        }
+        if total > head { return answer(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large") }
+        return nil
+    }
+
+    static func answer(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .connection: "close"],
+                 body: .init(byteBuffer: ByteBuffer(string: #"{"code":\#(status.code),"msg":"\#(message)"}"#)))
     }
 }

@@ -79,4 +79,31 @@ import Testing
         #expect(response.status == 413)
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"code":413,"msg":"Request Entity Too Large"}"#)
     }
+
+    /// Queries, signatures and headers of 100 KB to 1 MB are answered at once (414 or 431), as a
+    /// web front answers them, never left to time out; ordinary requests go on being served.
+    @Test func oversizedQueriesAndHeadersGet414And431() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        let curl = CurlTransport()
+        for size in [100_000, 1_000_000] {
+            let filler = String(repeating: "a", count: size)
+            let query = try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/depth?symbol=BTCUSDT&x=" + filler))
+            #expect(query.status == 414, "a \(size)-byte query")
+            #expect(String(decoding: query.body, as: UTF8.self) == #"{"code":414,"msg":"Request-URI Too Large"}"#)
+            let signature = try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/account?timestamp=1&signature=" + filler,
+                                                            headers: [("X-MEXC-APIKEY", server.credentials.key)]))
+            #expect(signature.status == 414, "a \(size)-byte signature")
+            let header = try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/ping", headers: [("X-Filler", filler)]))
+            #expect(header.status == 431, "a \(size)-byte header")
+            #expect(String(decoding: header.body, as: UTF8.self) == #"{"code":431,"msg":"Request Header Fields Too Large"}"#)
+        }
+        // Many ordinary headers adding up beyond 64 KiB are refused the same way.
+        let many = (0..<100).map { ("X-Filler-\($0)", String(repeating: "b", count: 1000)) }
+        #expect(try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/ping", headers: many)).status == 431)
+        // Just under the limits, and ordinary requests, are served.
+        let long = try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/depth?symbol=BTCUSDT&x=" + String(repeating: "c", count: 15_000)))
+        #expect(long.status == 200)
+        #expect(try await curl.send(HTTPRequest(method: "GET", url: server.url + "/api/v3/ping")).status == 200)
+    }
 }
