@@ -24,6 +24,8 @@ let package = Package(
         // Metrics: recorded through swift-metrics where they happen, exposed by swift-prometheus.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Graceful stops of the engine's servers (already built for Hummingbird).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries. libedit is touched only by LineEditing; libcurl carries the MEXC REST connector.
@@ -94,6 +96,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The only code that touches libedit, the tty, signals and the history file.
         .target(name: "LineEditing", dependencies: ["CEditLine"]),
@@ -128,3 +131,4 @@ let package = Package(
         .testTarget(name: "MMSystemTests", dependencies: ["mmsh"]),
     ]
 )
+

@@ -12,6 +12,9 @@ public final class EngineCallServer: Sendable {
     public let engine: any EngineAPI
     /// Streamed calls that may be cancelled by their ticket (`POST /v1/engine/cancel`).
     private let tickets = Mutex<[String: Flag]>([:])
+    /// How to end each open stream, for `endStreams`.
+    private let open = Mutex<[UInt64: @Sendable () -> Void]>([:])
+    private let nextStream = Mutex<UInt64>(0)
 
     public init(engine: any EngineAPI) { self.engine = engine }
 
@@ -34,7 +37,16 @@ public final class EngineCallServer: Sendable {
     public func answer(_ call: String, body: Data, ticket: String? = nil) async -> Answer {
         let args = Args(call: call, body: body.isEmpty ? Data("[]".utf8) : body)
         if EngineWire.streamed.contains(call) {
-            do throws(APIError) { return try await stream(call, args, ticket: ticket) } catch { return .value(status: EngineWire.status(error.kind), body: Self.errorBody(error)) }
+            let answer: Answer
+            do throws(APIError) { answer = try await stream(call, args, ticket: ticket) } catch { return .value(status: EngineWire.status(error.kind), body: Self.errorBody(error)) }
+            guard case .stream(let lines, let gone) = answer else { return answer }
+            // Kept until its client goes away, so that a stopping engine can end it.
+            let id = nextStream.withLock { n in n += 1; return n }
+            open.withLock { $0[id] = gone }
+            return .stream(lines: lines, gone: { [weak self] in
+                _ = self?.open.withLock { $0.removeValue(forKey: id) }
+                gone()
+            })
         }
         do throws(APIError) {
             return .value(status: 200, body: try await value(call, args))
@@ -236,6 +248,12 @@ public final class EngineCallServer: Sendable {
         default:
             throw .notFound("there is no engine call '\(call)'")
         }
+    }
+
+    /// Ends every open stream (the engine is stopping): followers and notified shells see their
+    /// stream end, backtests and sweeps end early with a partial result.
+    public func endStreams() {
+        for end in open.withLock({ o in defer { o = [:] }; return Array(o.values) }) { end() }
     }
 
     static func heartbeats(_ sink: AsyncStream<Data>.Continuation) -> Task<Void, Never> {

@@ -20,6 +20,9 @@ public final class LocalEngine: EngineAPI {
     public var clock: any EngineClock { manager.clock }
     /// Where `set record on` writes its recordings (nil: nowhere; the instance says so).
     public let recordingsDirectory: URL?
+    /// Hears each change of a stored option (the engine's TCP listener follows `api.listen`).
+    public let optionChanged: AsyncStream<Void>
+    private let optionChange: AsyncStream<Void>.Continuation
 
     public init(store: Store, clock: any EngineClock = WallClock(), vault: Vault? = nil, shared: Bool = false,
                 recordingsDirectory: URL? = nil) {
@@ -27,6 +30,7 @@ public final class LocalEngine: EngineAPI {
         self.recordingsDirectory = recordingsDirectory
         self.vault = vault
         self.shared = shared
+        (optionChanged, optionChange) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let hub = NotificationHub()
         notifications = hub
         manager = InstanceManager(store: store, clock: clock) { id, level, message in
@@ -101,6 +105,7 @@ public final class LocalEngine: EngineAPI {
             } catch { throw .usage(error.message) }
         }
         try stored { () throws(StoreError) in try store.setOption(key, value) }
+        optionChange.yield()
     }
 
     /// Changes as the shell would make them, whoever sends them: each key known, each value

@@ -85,6 +85,7 @@ public final class EngineService: Sendable {
                               },
                               logger: logger)
         let signals = SignalWatcher { [weak self] in self?.requestStop() }
+        defer { unlink(path) }
         // Instances that a crash interrupted, with autostart on, start beside the first clients.
         let autostart = Task {
             for line in await setup.autostart(interrupted) {
@@ -93,13 +94,13 @@ public final class EngineService: Sendable {
         }
         defer { autostart.cancel() }
         defer { signals.cancel() }
+        let server = GracefulServer(app, logger: logger)
+        let serving = Task { try await server.run() }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
+            group.addTask { _ = try await serving.value }
             group.addTask { await self.waitForStop() }
             group.addTask { await self.serveTCP() }
-            if let idle = options.idleExit {
-                group.addTask { try await self.watchIdle(idle) }
-            }
+            group.addTask { try await self.watchIdle(self.options.idleExit) }
             _ = try await group.next()
             // Instances stop (orders cancelled and confirmed) while the socket still answers, so
             // that `daemon stop` sees the engine gone only once everything is stopped. Whatever
@@ -107,6 +108,10 @@ public final class EngineService: Sendable {
             // child ends only so, and the group with it.
             requestStop()
             await shutdown()
+            // Then the socket closes gracefully: open streams end, connections finish.
+            calls.endStreams()
+            await server.stop()
+            _ = try? await serving.value
             group.cancelAll()
         }
     }
@@ -138,18 +143,25 @@ public final class EngineService: Sendable {
         for (id, n) in await engine.manager.stopAll(reason: "engine stopped") {
             FileHandle.standardError.write(Data("stopped \(id): \(n) order\(n == 1 ? "" : "s") cancelled (engine stopped)\n".utf8))
         }
-        unlink(socketPath)
     }
 
-    /// With nobody attached and nothing running for `idle`, the engine leaves.
-    func watchIdle(_ idle: Duration) async throws {
+    /// Twice a second: with nothing running or recording and no call for ten seconds, the engine
+    /// gives back the memory it no longer uses (`MemoryTrim`, once each time it turns idle: the
+    /// code it pages out is read back by the next command, so not at every pause); with nobody
+    /// attached either for `idleExit`, it leaves.
+    func watchIdle(_ idleExit: Duration?) async throws {
+        var wasIdle = false
+        var lastBusy = ContinuousClock.now
         while true {
-            try await Task.sleep(for: .milliseconds(250))
+            try await Task.sleep(for: .milliseconds(500))
             // A recording keeps the engine up as a running instance does.
             let running = await engine.manager.runningCount + engine.recorders.recordingCount
-            let busy = sessions.withLock { $0 } > 0 || running > 0
-            if busy { touch(); continue }
-            if ContinuousClock.now - lastActivity.withLock({ $0 }) >= idle { return }
+            let lastCall = lastActivity.withLock { $0 }
+            let idle = running == 0 && ContinuousClock.now - lastCall >= .seconds(10)
+            if idle && !wasIdle { MemoryTrim.releaseIdlePages() }
+            wasIdle = idle
+            if sessions.withLock({ $0 }) > 0 || running > 0 { lastBusy = .now }
+            if let idleExit, ContinuousClock.now - max(lastBusy, lastCall) >= idleExit { return }
         }
     }
 

@@ -72,26 +72,38 @@ struct BearerTokenMiddleware: RouterMiddleware {
 }
 
 extension EngineService {
-    /// Serves the API on `option api.listen` while it is set: started, moved or stopped within a
-    /// second of the option changing.
+    /// Serves the API on `option api.listen` while it is set: started, moved or stopped as the
+    /// option changes (every change goes through the engine, which says so; nothing polls).
     func serveTCP() async {
-        var current: (address: String, task: Task<Void, Never>)?
-        defer { current?.task.cancel() }
-        while !Task.isCancelled {
+        var current: (address: String, server: GracefulServer, task: Task<Void, Never>)?
+        var changes = engine.optionChanged.makeAsyncIterator()
+        repeat {
             let wanted = (try? engine.store.options())?["api.listen"].flatMap { ListenAddress($0) }
             if wanted?.description != current?.address {
-                current?.task.cancel()
-                await current?.task.value
+                if let current {
+                    await current.server.stop()
+                    await current.task.value
+                }
                 current = nil
                 if let wanted {
-                    current = (wanted.description, Task { await self.listen(on: wanted) })
+                    let server = listener(on: wanted)
+                    current = (wanted.description, server, Task { await Self.serve(server, on: wanted) })
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
+        } while await changes.next() != nil && !Task.isCancelled
+        if let current {
+            await current.server.stop()
+            await current.task.value
         }
     }
 
-    func listen(on address: ListenAddress) async {
+    static func serve(_ server: GracefulServer, on address: ListenAddress) async {
+        do { try await server.run() } catch is CancellationError {} catch {
+            FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine: cannot serve http://\(address): \(error)\n".utf8))
+        }
+    }
+
+    func listener(on address: ListenAddress) -> GracefulServer {
         var logger = Logger(label: "mmsh.engine.tcp")
         logger.logLevel = .critical
         let router = Router(context: EngineRequestContext.self)
@@ -104,8 +116,6 @@ extension EngineService {
                                   FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine \(getpid()) also serving http://\(address) (bearer token)\n".utf8))
                               },
                               logger: logger)
-        do { try await app.run() } catch is CancellationError {} catch {
-            FileHandle.standardError.write(Data("\(LogTime.now()) mmsh engine: cannot serve http://\(address): \(error)\n".utf8))
-        }
+        return GracefulServer(app, logger: logger)
     }
 }

@@ -72,7 +72,9 @@ func engineBenchmarks(seconds: Int) throws -> [[String]] {
     var bench = EngineBench(binary: binary)
     try bench.start()
     defer { bench.stop() }
-    usleep(500_000)
+    // Idle: started, nothing running, no call for a while (after ten seconds it gives back
+    // what start-up used).
+    usleep(12_000_000)
     let idle = bench.engineResidentMB()
     var setup: [String] = []
     for i in 1...10 {

@@ -218,6 +218,39 @@ func errorMessage(_ body: String) -> String? {
         await engine.stop()
     }
 
+    /// The engine stops while clients keep connecting (as `daemon stop` does, watching the
+    /// socket go) and while a shell listens for notifications: it stops cleanly, without a crash,
+    /// and the listening shell hears that its engine is gone.
+    @Test func anEngineStopsCleanlyWhileClientsConnect() async throws {
+        let engine = try await RunningEngine()
+        let socket = engine.socket
+        final class Flags: Sendable {
+            let done = Mutex(false)
+            let heardEnd = Mutex(false)
+            let answered = Mutex(0)
+        }
+        let flags = Flags()
+        let listener = RemoteEngine(socket: socket, notify: false)
+        listener.listen { flags.heardEnd.withLock { $0 = true } }
+        for _ in 0..<6 {
+            Thread.detachNewThread {
+                while !flags.done.withLock({ $0 }) {
+                    if (try? ControlHTTP.request(socket: socket, method: "GET", path: "/v1/daemon"))?.status == 200 {
+                        flags.answered.withLock { $0 += 1 }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await engine.stop()
+        flags.done.withLock { $0 = true }
+        #expect(flags.answered.withLock { $0 } > 0)
+        let deadline = Date().addingTimeInterval(5)
+        while !flags.heardEnd.withLock({ $0 }) && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(flags.heardEnd.withLock { $0 }, "the notifications stream ended with the engine")
+        #expect(!FileManager.default.fileExists(atPath: socket), "the socket is gone")
+    }
+
     @Test func metricsParseAsPrometheusText() async throws {
         let engine = try await RunningEngine()
         _ = try await engine.post("/v1/commands", #"{"line": "new m; set sim.seed 2; start 1"}"#)
