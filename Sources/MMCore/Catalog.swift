@@ -159,7 +159,7 @@ public enum Catalog {
         SettingSpec("sim.spread", .percent(min: zero, max: .below(1)), default: .percent("0.0005"),
                     "the simulated market's own spread"),
         SettingSpec("sim.volatility", .percent(min: zero, max: .atMost("0.5")), default: .percent("0.001"),
-                    "standard deviation of mid returns per minute; 0 holds the price still"),
+                    "standard deviation of mid returns per minute; 0 holds the price (and, on sim serve, the participants' book) still"),
         SettingSpec("sim.takers", .decimal(unit: "per minute", min: zero, max: .atMost(6000)), default: .decimal(30),
                     "taker orders arriving per minute; 0 means nobody trades"),
         SettingSpec("sim.seed", .seed, default: .seed(nil), "seed of the simulated market"),

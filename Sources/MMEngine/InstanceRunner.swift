@@ -502,6 +502,10 @@ public actor InstanceRunner {
             if stale {
                 stale = false
                 log(.info, "market", "market data is fresh again; quoting resumes")
+                // The quotes were cancelled for staleness, not by the strategy: the ladder is made
+                // anew at this decision, not when its refresh timer (up to refresh.time) runs out.
+                state.createAt = min(state.createAt, snapshot.time)
+                state.cancelAt = min(state.cancelAt, snapshot.time)
             }
             if snapshot.throttled != throttled {
                 throttled = snapshot.throttled

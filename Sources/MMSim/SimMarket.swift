@@ -14,6 +14,14 @@ public struct SimMarketConfig: Sendable, Equatable {
     public var base: Dec
     public var quote: Dec
     public var rules: MarketRules
+    /// How often the market moves, in ms: each second for the sim venue; MEXC's 100 ms for
+    /// `mmsh sim serve`, whose depth channels publish at that cadence. The mid walks once a
+    /// second either way; sub-second steps bring takers and the participants' churn.
+    public var stepMs: Int64 = 1000
+    /// About how many of the other participants' orders arrive, cancel or move at each step (a
+    /// level's size changes, or the level empties), beside the mid's walk. 0: the book changes
+    /// only when the mid moves or a taker takes.
+    public var churn: Double = 0
 
     public init(_ s: Settings) {
         mid = s["sim.mid"].decimal!

@@ -10,14 +10,21 @@ public struct MarketPrint: Sendable, Equatable {
     public var takerSide: Side
 }
 
-/// The simulated market of one sim instance, moving in steps of one second: the mid walks
-/// randomly with `sim.volatility` per minute, the other participants' book follows it, and
-/// takers arrive at `sim.takers` per minute with varied sizes, filling the account's orders
-/// when they reach them. Deterministic for a given seed.
+/// The simulated market of one sim instance, moving in steps (`config.stepMs`): the mid walks
+/// randomly with `sim.volatility` per minute, the other participants' book follows it (their
+/// orders arriving, cancelling and moving as `config.churn` says), and takers arrive at
+/// `sim.takers` per minute with varied sizes, filling the account's orders when they reach
+/// them. Deterministic for a given seed.
 public struct SimMarket: Sendable {
-    public static let stepMs: Int64 = 1000
-
     public let config: SimMarketConfig
+    var stepMs: Int64 { config.stepMs }
+    /// How often the mid walks, in ms.
+    static let midEveryMs: Int64 = 1000
+    /// The participants' size at each level from the touch, as a factor of the book's shape
+    /// (1: as `SimBook.around` has it, 0: nobody there). Moves with the mid.
+    private var bidFactors = [Dec](repeating: 1, count: SimBook.depth)
+    private var askFactors = [Dec](repeating: 1, count: SimBook.depth)
+    static let churnFactors: [Dec] = [0, "0.25", "0.5", "0.75", 1, "1.25", "1.5", 2, 3]
     public let seed: UInt64
     public private(set) var engine: MatchingEngine
     public private(set) var mid: Dec
@@ -42,13 +49,25 @@ public struct SimMarket: Sendable {
     }
 
     /// The participants' book around the current mid.
-    var book: OrderBook { SimBook.around(mid: mid, spread: config.spread, rules: config.rules) }
+    var book: OrderBook {
+        let shape = SimBook.around(mid: mid, spread: config.spread, rules: config.rules)
+        guard config.churn > 0 && config.volatility.isPositive else { return shape }
+        func sized(_ levels: [BookLevel], _ factors: [Dec]) -> [BookLevel] {
+            levels.enumerated().compactMap { i, level in
+                let f = factors[i]
+                if f == 1 { return level }
+                let amount = (level.amount * f).floored(toMultipleOf: config.rules.step)
+                return amount.isPositive ? BookLevel(level.price, amount) : nil
+            }
+        }
+        return OrderBook(bids: sized(shape.bids, bidFactors), asks: sized(shape.asks, askFactors))
+    }
 
     /// Moves the market forward to `until` (ms) in whole steps. Returns the account's fills.
     public mutating func advance(to until: Int64) -> [ExchangeTrade] {
         var trades: [ExchangeTrade] = []
-        while time + Self.stepMs <= until {
-            time += Self.stepMs
+        while time + stepMs <= until {
+            time += stepMs
             trades += step()
         }
         return trades
@@ -56,14 +75,31 @@ public struct SimMarket: Sendable {
 
     private mutating func step() -> [ExchangeTrade] {
         var trades: [ExchangeTrade] = []
-        let sigma = config.volatility.doubleValue * (Double(Self.stepMs) / 60_000).squareRoot()
+        // The mid walks once a second whatever the step: between its moves (sub-second steps)
+        // only the participants' orders and the takers move the book, as on a real one, where
+        // a 100 ms batch changes a few levels rather than all of them.
+        let walks = time / SimMarket.midEveryMs != (time - stepMs) / SimMarket.midEveryMs
+        let sigma = walks ? config.volatility.doubleValue * (Double(SimMarket.midEveryMs) / 60_000).squareRoot() : 0
+        var moved = false
         if sigma > 0 {
             let next = mid.doubleValue * exp(sigma * random.normal())
             let ticks = max(1, (next / config.rules.tick.doubleValue).rounded())
             mid = Dec(Int(ticks)) * config.rules.tick
-            trades += engine.setParticipants(book, time: time)
+            moved = true
         }
-        let arrivals = random.poisson(config.takersPerMinute.doubleValue * Double(Self.stepMs) / 60_000)
+        if config.churn > 0 && config.volatility.isPositive {
+            // Other participants at work: a level's size changes (orders arrive or cancel), or
+            // the level empties; nearer the touch more often, as on a real book. A still market
+            // (sim.volatility 0) stays still: its book changes only through the account and takers.
+            for _ in 0..<random.poisson(config.churn) {
+                let level = min(SimBook.depth - 1, Int(Double(SimBook.depth) * pow(random.uniform(), 2)))
+                let factor = Self.churnFactors[Int(random.next() % UInt64(Self.churnFactors.count))]
+                if random.next() & 1 == 0 { bidFactors[level] = factor } else { askFactors[level] = factor }
+                moved = true
+            }
+        }
+        if moved { trades += engine.setParticipants(book, time: time) }
+        let arrivals = random.poisson(config.takersPerMinute.doubleValue * Double(stepMs) / 60_000)
         for _ in 0..<arrivals {
             let side: Side = random.next() & 1 == 0 ? .buy : .sell
             // Sizes spread around 500 quote, from a few quote to a few thousand.

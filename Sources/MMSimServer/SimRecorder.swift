@@ -5,7 +5,7 @@ import Synchronization
 
 /// `mmsh sim record`: a recording of the simulated market, generated as fast as it computes, of
 /// the same shape as recording `mmsh sim serve` over loopback: the exchangeInfo and depth
-/// answers as the server gives them, then every 100 ms the frames its public channels would
+/// answers as the server gives them, then every 100 ms the frames its `@100ms@` channels would
 /// push (aggregated depth, deals, book ticker), each stamped with the simulated time.
 public enum SimRecorder {
     /// Writes `duration` ms of the market of `options.pairs[0]` from `start` (ms since the epoch).
@@ -24,7 +24,7 @@ public enum SimRecorder {
         // As a client does: the streams first, then the snapshot they are applied to.
         _ = await sim.publicFrames(symbol)
         try writer.append(.snapshot, time: start * 1000, payload: try await get("/api/v3/depth", "symbol=\(symbol)&limit=1000"))
-        let step = Int64(SimulatedMEXC.publishEvery.components.seconds * 1000 + SimulatedMEXC.publishEvery.components.attoseconds / 1_000_000_000_000_000)
+        let step = SimulatedMEXC.recordedCadence
         var t = start
         var lastProgress = start
         while t < start + duration {
@@ -53,25 +53,31 @@ final class SimTime: Sendable {
 }
 
 extension SimulatedMEXC {
-    /// The frames the public channels of `symbol` would push now, serialized (for recordings;
-    /// nobody needs to be connected). Shares `publish()`'s memory of what was last shown.
+    /// The cadence of the channels a generated recording holds, in ms (the `@100ms@` ones, as
+    /// `record PAIR` subscribes by default).
+    public static let recordedCadence: Int64 = 100
+
+    /// The frames the public `@100ms@` channels of `symbol` would push now, serialized (for
+    /// recordings; nobody needs to be connected). Shares `publish()`'s memory of what was last shown.
     public func publicFrames(_ symbol: String) -> [[UInt8]] {
         catchUp(symbol)
         guard let pair = pairs[symbol] else { return [] }
         let t = now()
-        var published = self.published[symbol] ?? Published()
+        let cadence = Self.recordedCadence, key = Self.publishedKey(symbol, cadence)
+        var published = self.published[key] ?? Published()
         var frames: [[UInt8]] = []
-        let depth = depthDiff(pair, &published, at: t)
-        let deals = newDeals(pair, &published, at: t)
+        let depth = depthDiff(pair, &published, at: t, cadence: cadence)
+        let deals = newDeals(pair, &published, at: t, cadence: cadence)
         let ticker = bookTicker(pair, &published, at: t)
         let made = [("public.aggre.depth.v3.api.pb", depth), ("public.aggre.deals.v3.api.pb", deals),
                     ("public.aggre.bookTicker.v3.api.pb", ticker)]
         for (kind, wrapper) in made {
             guard var w = wrapper else { continue }
-            w.channel = "spot@\(kind)@100ms@\(symbol)"
+            w.channel = "spot@\(kind)@\(cadence)ms@\(symbol)"
             if let bytes: [UInt8] = try? w.serializedBytes() { frames.append(bytes) }
         }
-        self.published[symbol] = published
+        published.at = t
+        self.published[key] = published
         return frames
     }
 }

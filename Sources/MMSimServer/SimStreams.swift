@@ -15,8 +15,9 @@ public enum StreamOut: Sendable, Equatable {
 }
 
 /// The public and private channels of MEXC's WebSocket API over the simulator's markets.
-/// Every 100 ms `publish()` sends what changed: depth diffs numbered with the same versions as
-/// REST's `lastUpdateId`, the market's trades, the best bid and ask, and the account's orders,
+/// `publish()`, called every 10 ms, sends what changed to each connection at the cadence it
+/// subscribed (`@100ms@` or `@10ms@`): depth diffs numbered with the same versions as REST's
+/// `lastUpdateId`, the market's trades, the best bid and ask; and at once the account's orders,
 /// fills and balances to connections that hold a valid listenKey.
 extension SimulatedMEXC {
     /// A connection's state: its subscriptions and where its frames go.
@@ -41,10 +42,19 @@ extension SimulatedMEXC {
         var prints = 0
         var top: (BookLevel?, BookLevel?) = (nil, nil)
         var fills = 0
+        /// When these channels last published (ms): they publish again in the next cadence window.
+        var at: Int64 = 0
     }
 
     static let maxSubscriptions = 30
-    public static let publishEvery: Duration = .milliseconds(100)
+    /// How often `publish()` runs: the finest cadence a channel can ask for.
+    public static let publishEvery: Duration = .milliseconds(10)
+    /// The aggregated channels' cadences, in ms, as their names give them (`@100ms@`).
+    static let cadences: [Int64] = [100, 10]
+
+    /// What the public channels of `symbol` at `cadence` last showed (the account's own
+    /// fills are counted under the symbol alone).
+    static func publishedKey(_ symbol: String, _ cadence: Int64) -> String { "\(symbol)@\(cadence)ms" }
     static let listenKeyLifetime: Int64 = 60 * 60_000
 
     // MARK: listenKeys (`/api/v3/userDataStream`)
@@ -174,20 +184,29 @@ extension SimulatedMEXC {
         for symbol in order {
             catchUp(symbol)
             guard var pair = pairs[symbol] else { continue }
-            var published = self.published[symbol] ?? Published()
-            var frames: [(kind: String, wrapper: PushDataV3ApiWrapper)] = []
-            if let depth = depthDiff(pair, &published, at: t) { frames.append(("public.aggre.depth.v3.api.pb", depth)) }
-            if let deals = newDeals(pair, &published, at: t) { frames.append(("public.aggre.deals.v3.api.pb", deals)) }
-            if let ticker = bookTicker(pair, &published, at: t) { frames.append(("public.aggre.bookTicker.v3.api.pb", ticker)) }
-            var privateFrames = privateEvents(&pair, &published, at: t)
-            self.published[symbol] = published
+            // Each cadence that someone follows, once per window of it.
+            var frames: [(channel: String, wrapper: PushDataV3ApiWrapper)] = []
+            for cadence in Self.cadences {
+                let suffix = "@\(cadence)ms@\(symbol)"
+                guard streamSessions.values.contains(where: { $0.channels.contains { $0.hasSuffix(suffix) } }) else { continue }
+                let key = Self.publishedKey(symbol, cadence)
+                var published = self.published[key] ?? Published()
+                guard published.at / cadence != t / cadence else { continue }
+                published.at = t
+                if let depth = depthDiff(pair, &published, at: t, cadence: cadence) { frames.append(("spot@public.aggre.depth.v3.api.pb" + suffix, depth)) }
+                if let deals = newDeals(pair, &published, at: t, cadence: cadence) { frames.append(("spot@public.aggre.deals.v3.api.pb" + suffix, deals)) }
+                if let ticker = bookTicker(pair, &published, at: t) { frames.append(("spot@public.aggre.bookTicker.v3.api.pb" + suffix, ticker)) }
+                self.published[key] = published
+            }
+            var account = self.published[symbol] ?? Published()
+            var privateFrames = privateEvents(&pair, &account, at: t)
+            self.published[symbol] = account
             pairs[symbol] = pair
             for (id, var session) in streamSessions {
                 var closed = false
-                for (kind, var wrapper) in frames {
-                    guard let channel = session.channels.first(where: { $0.hasPrefix("spot@\(kind)@") && $0.hasSuffix("@\(symbol)") }) else { continue }
+                for (channel, var wrapper) in frames where session.channels.contains(channel) {
                     wrapper.channel = channel
-                    if !send(wrapper, to: &session, depth: kind.contains("depth")) { closed = true; break }
+                    if !send(wrapper, to: &session, depth: channel.contains("depth")) { closed = true; break }
                 }
                 if !closed, session.listenKey != nil {
                     for i in privateFrames.indices where session.channels.contains(privateFrames[i].channel) {
@@ -239,7 +258,7 @@ extension SimulatedMEXC {
     }
 
     /// The levels that changed since the last publish (and those a REST snapshot showed since).
-    func depthDiff(_ pair: Pair, _ p: inout Published, at t: Int64) -> PushDataV3ApiWrapper? {
+    func depthDiff(_ pair: Pair, _ p: inout Published, at t: Int64, cadence: Int64) -> PushDataV3ApiWrapper? {
         let book = pair.market.engine.book(depth: 5000)
         let bids = Dictionary(uniqueKeysWithValues: book.bids.map { ($0.price, $0.amount) })
         let asks = Dictionary(uniqueKeysWithValues: book.asks.map { ($0.price, $0.amount) })
@@ -262,7 +281,7 @@ extension SimulatedMEXC {
         }
         d.bids = items(changedBids.reversed(), bids)
         d.asks = items(changedAsks, asks)
-        d.eventType = "spot@public.aggre.depth.v3.api.pb@100ms"
+        d.eventType = "spot@public.aggre.depth.v3.api.pb@\(cadence)ms"
         let to = max(pair.updateId, p.version + 1)
         d.fromVersion = "\(p.version + 1)"
         d.toVersion = "\(to)"
@@ -280,16 +299,19 @@ extension SimulatedMEXC {
     /// A REST snapshot is being served at the pair's current version: remember which levels it
     /// shows differently from the last publish (see `Published.touchedBids`).
     func servedSnapshot(_ symbol: String, _ book: OrderBook) {
-        guard var p = published[symbol] else { return }
-        for l in book.bids where p.bids[l.price] != l.amount { p.touchedBids.insert(l.price) }
-        for l in book.asks where p.asks[l.price] != l.amount { p.touchedAsks.insert(l.price) }
-        let bids = Set(book.bids.map(\.price)), asks = Set(book.asks.map(\.price))
-        for price in p.bids.keys where !bids.contains(price) { p.touchedBids.insert(price) }
-        for price in p.asks.keys where !asks.contains(price) { p.touchedAsks.insert(price) }
-        published[symbol] = p
+        for cadence in Self.cadences {
+            let key = Self.publishedKey(symbol, cadence)
+            guard var p = published[key] else { continue }
+            for l in book.bids where p.bids[l.price] != l.amount { p.touchedBids.insert(l.price) }
+            for l in book.asks where p.asks[l.price] != l.amount { p.touchedAsks.insert(l.price) }
+            let bids = Set(book.bids.map(\.price)), asks = Set(book.asks.map(\.price))
+            for price in p.bids.keys where !bids.contains(price) { p.touchedBids.insert(price) }
+            for price in p.asks.keys where !asks.contains(price) { p.touchedAsks.insert(price) }
+            published[key] = p
+        }
     }
 
-    func newDeals(_ pair: Pair, _ p: inout Published, at t: Int64) -> PushDataV3ApiWrapper? {
+    func newDeals(_ pair: Pair, _ p: inout Published, at t: Int64, cadence: Int64) -> PushDataV3ApiWrapper? {
         let fresh = min(pair.market.printCount - p.prints, pair.market.prints.count)
         p.prints = pair.market.printCount
         guard fresh > 0 else { return nil }
@@ -303,7 +325,7 @@ extension SimulatedMEXC {
             item.tradeID = "\(pair.market.printCount - fresh + i + 1)X1"
             return item
         }
-        d.eventType = "spot@public.aggre.deals.v3.api.pb@100ms"
+        d.eventType = "spot@public.aggre.deals.v3.api.pb@\(cadence)ms"
         var w = wrapper(pair.symbol, at: t)
         w.publicAggreDeals = d
         return w

@@ -104,7 +104,12 @@ public actor SimulatedMEXC {
     var mutedStreams = false
 
     public init(options: SimServerOptions, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws(SettingError) {
-        let config = SimMarketConfig(options.settings)
+        var config = SimMarketConfig(options.settings)
+        // MEXC's book changes many times a second and its aggregated channels publish every
+        // 100 ms (or 10 ms): the market moves at that cadence, with the other participants'
+        // orders coming and going (about ten level changes a step, as on BTCUSDT).
+        config.stepMs = 100
+        config.churn = 10
         for (what, v) in [("sim.tick", config.rules.tick), ("sim.step", config.rules.step)] {
             let n = v.normalized
             guard n.mantissa == 1, n.scale >= 0 else {

@@ -24,7 +24,8 @@ import Testing
     }
 
     @Test func requestsShapedByAnotherClientWork() async throws {
-        let server = try await LoopbackServer.start(sim: ["sim.takers": "0", "sim.seed": "2"])
+        // A still market: its book is the participants' whole 50 levels a side.
+        let server = try await LoopbackServer.start(sim: ["sim.takers": "0", "sim.seed": "2", "sim.volatility": "0"])
         defer { Task { await server.stop() } }
         let (status, placed) = try await send(server, "POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.001&price=50000")
         #expect(status == 200, "\(placed)")

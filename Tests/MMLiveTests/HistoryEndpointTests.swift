@@ -31,15 +31,15 @@ import Testing
     @Test func klinesTickersAndTradesAgree() async throws {
         let clock = Clock()
         let sim = try simulator(clock)
-        // Ten minutes, touched every five seconds as the server's publishing does.
-        for _ in 0..<120 {
+        // Ten minutes and five seconds, touched every five seconds as the server's publishing does.
+        for _ in 0..<121 {
             clock.advance(5000)
             _ = await get(sim, "/api/v3/ticker/price", "symbol=BTCUSDT")
         }
         let (status, klines) = await get(sim, "/api/v3/klines", "symbol=BTCUSDT&interval=1m")
         #expect(status == 200)
         let bars = try #require(klines as? [[Any]])
-        // Ten whole minutes, and the one that opened with the last step.
+        // Ten whole minutes, and the one that the last five seconds opened.
         #expect(bars.count == 11)
         for bar in bars {
             let open = (bar[0] as! NSNumber).int64Value, close = (bar[6] as! NSNumber).int64Value

@@ -358,7 +358,7 @@ func quoteThenDie(_ server: LoopbackServer, _ store: Store, _ r: InstanceRecord,
         #expect(try await waitUntil(20) { await server.simulator.openOrders("BTCUSDT").isEmpty }, "the quotes are cancelled")
         #expect(try await waitUntil { await manager.report(r.id)?.stale == true })
         #expect(try store.events(instance: r.id).contains { $0.message.hasPrefix("no fresh market data for") })
-        // Fresh again: quoting resumes.
+        // Fresh again: quoting resumes at once, not when the refresh timer (an hour here) runs out.
         await server.simulator.setFaults(.none)
         await server.simulator.cutStreams(refuse: false)
         #expect(try await waitUntil(30) { !(await server.simulator.openOrders("BTCUSDT")).isEmpty }, "quoting resumes")

@@ -101,6 +101,41 @@ func waitUntil(_ seconds: Double = 20, _ condition: () async -> Bool) async thro
         await server.stop()
     }
 
+    /// The market moves at MEXC's cadence, not once a second: a client that waits for 25 diffs
+    /// before its snapshot (a common pattern) has them within seconds, and its book syncs from
+    /// the snapshot it then takes. A 10 ms subscription gets its own channel's frames.
+    @Test func diffsComeAtTheSubscribedCadence() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "5", "sim.takers": "0"])
+        defer { Task { await server.stop() } }
+        final class Diffs: Sendable {
+            let seen = Mutex<[String: Int]>([:])
+            func add(_ kind: String) { seen.withLock { $0[kind, default: 0] += 1 } }
+            func count(_ kind: String) -> Int { seen.withLock { $0[kind] ?? 0 } }
+        }
+        let diffs = Diffs()
+        let ws = server.url.replacingOccurrences(of: "http://", with: "ws://") + "/ws"
+        let channels = ["spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT", "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT"]
+        let connections = channels.map { channel in
+            StreamConnection(channels: [channel], url: { ws }) { notice in
+                if case .event(.depth) = notice { diffs.add(channel) }
+            }
+        }
+        let started = ContinuousClock.now
+        for c in connections { await c.start() }
+        #expect(try await waitUntil(10) { diffs.count(channels[0]) >= 25 }, "25 diffs at 100 ms")
+        let waited = ContinuousClock.now - started
+        #expect(waited < .seconds(10), "took \(waited)")
+        #expect(diffs.count(channels[1]) >= 20, "the 10 ms channel publishes too: \(diffs.seen.withLock { $0 })")
+        // Then the snapshot, and the diffs after it keep the book synced.
+        let recorder = StreamRecorder(client: server.client())
+        let synced = StreamConnection(channels: [channels[0]], url: { ws }) { await recorder.handle($0) }
+        await synced.start()
+        #expect(try await waitUntil { await recorder.book.isSynced })
+        for c in connections { await c.stop() }
+        await synced.stop()
+        await server.stop()
+    }
+
     @Test func publicDealsTickerAndPrivateChannels() async throws {
         let server = try await LoopbackServer.start(sim: ["sim.takers": "0", "sim.volatility": "0", "sim.seed": "3"])
         defer { Task { await server.stop() } }
