@@ -94,6 +94,8 @@ public actor MEXCClient {
     public let baseURL: String
     let transport: any HTTPTransport
     let credentials: APICredentials?
+    /// The secret, keyed for HMAC once.
+    let signingKey: SigningKey?
     let ipPool: WeightPool
     let uidPool: WeightPool
     public var recvWindow = 5000
@@ -110,6 +112,7 @@ public actor MEXCClient {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.transport = transport
         self.credentials = credentials
+        signingKey = credentials.map { SigningKey(secret: $0.secret) }
         self.ipPool = ipPool
         self.uidPool = uidPool
     }
@@ -196,7 +199,7 @@ public actor MEXCClient {
             guard let credentials else { throw .client(httpStatus: 401, retryAfter: nil) }
             headers.append(("X-MEXC-APIKEY", credentials.key))
             query = MEXCSigner.signedQuery(parameters, timestamp: Self.localTime() + timeOffset, recvWindow: recvWindow,
-                                           secret: credentials.secret)
+                                           key: signingKey ?? SigningKey(secret: credentials.secret))
         } else {
             query = MEXCSigner.query(parameters)
         }

@@ -46,6 +46,8 @@ public enum MEXCFailure: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Decodes a MEXC answer; a body that does not fit is `malformed`, never a crash.
 public func decodeMEXC<T: Decodable>(_ type: T.Type, from data: Data) throws(MEXCFailure) -> T {
+    // The depth snapshot, read most often, straight from its bytes.
+    if T.self == Depth.self { return try Depth.direct(data) as! T }
     do { return try JSONDecoder().decode(type, from: data) } catch {
         throw .malformed("\(T.self): \(String(describing: error).prefix(200))")
     }
@@ -112,10 +114,18 @@ public struct AccountTrade: Decodable, Sendable {
     public var clientOrderId: String?
 }
 
+/// `GET /api/v3/depth`: the book's levels as exact decimals, in MEXC's order. Read straight
+/// from the answer's bytes (`DirectJSON`); the `Decodable` path reads the same.
 public struct Depth: Decodable, Sendable {
     public var lastUpdateId: Int64
-    public var bids: [[FlexibleText]]
-    public var asks: [[FlexibleText]]
+    public var bidLevels: [(Dec, Dec)]
+    public var askLevels: [(Dec, Dec)]
+
+    init(lastUpdateId: Int64, bidLevels: [(Dec, Dec)], askLevels: [(Dec, Dec)]) {
+        self.lastUpdateId = lastUpdateId
+        self.bidLevels = bidLevels
+        self.askLevels = askLevels
+    }
 
     enum CodingKeys: CodingKey { case lastUpdateId, bids, asks }
     public init(from decoder: Decoder) throws {
@@ -126,22 +136,20 @@ public struct Depth: Decodable, Sendable {
             throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.lastUpdateId], debugDescription: "not an update id: \(id)"))
         }
         lastUpdateId = n
-        bids = try c.decode([[FlexibleText]].self, forKey: .bids)
-        asks = try c.decode([[FlexibleText]].self, forKey: .asks)
+        func parse(_ rows: [[FlexibleText]], _ key: CodingKeys) throws -> [(Dec, Dec)] {
+            try rows.map { row in
+                guard row.count >= 2, let p = Dec(exchange: row[0].text), let q = Dec(exchange: row[1].text) else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: [key], debugDescription: "a depth level needs a price and a quantity, as decimals"))
+                }
+                return (p, q)
+            }
+        }
+        bidLevels = try parse(c.decode([[FlexibleText]].self, forKey: .bids), .bids)
+        askLevels = try parse(c.decode([[FlexibleText]].self, forKey: .asks), .asks)
     }
 
     /// Levels as (price, quantity), in MEXC's order.
-    public func levels() throws(MEXCFailure) -> (bids: [(Dec, Dec)], asks: [(Dec, Dec)]) {
-        func parse(_ rows: [[FlexibleText]]) throws(MEXCFailure) -> [(Dec, Dec)] {
-            var out: [(Dec, Dec)] = []
-            for row in rows {
-                guard row.count >= 2 else { throw .malformed("a depth level needs a price and a quantity") }
-                out.append((try row[0].decimal(), try row[1].decimal()))
-            }
-            return out
-        }
-        return (try parse(bids), try parse(asks))
-    }
+    public func levels() throws(MEXCFailure) -> (bids: [(Dec, Dec)], asks: [(Dec, Dec)]) { (bidLevels, askLevels) }
 }
 
 public struct BookTicker: Decodable, Sendable {

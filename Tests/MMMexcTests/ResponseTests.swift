@@ -53,6 +53,40 @@ func d(_ t: FlexibleText?) -> Dec? { t.flatMap { try? $0.decimal() } }
         #expect(symbols.data == ["SNTUSDT", "CGPTUSDT", "HEGICUSDT"])
     }
 
+    /// The depth answer is read straight from its bytes: it reads what the decoder reads, and
+    /// refuses what the decoder refuses.
+    @Test func depthIsReadStraightFromItsBytesAsTheDecoderReadsIt() throws {
+        let good = [
+            String(decoding: try fixture("ExchangeData_GetOrderBook"), as: UTF8.self),
+            #"{"lastUpdateId":5,"bids":[[60000.5,0.1],["59999","2"]],"asks":[],"timestamp":1795770000000}"#,
+            " {\n \"asks\" : [ [ \"1.10\" , \"3\" ] ] ,\"extra\":{\"a\":[1,{\"b\":null}],\"t\":true},\"lastUpdateId\":\"77\", \"bids\":[]}\n",
+            #"{"lastUpdateId":1,"bids":[[1E-8,2.5e2]],"asks":[["0.0003998377369698171","1","ignored"]]}"#,
+        ]
+        for text in good {
+            let direct = try decodeMEXC(Depth.self, from: Data(text.utf8))
+            let decoded = try JSONDecoder().decode(Depth.self, from: Data(text.utf8))
+            #expect(direct.lastUpdateId == decoded.lastUpdateId, "\(text)")
+            #expect(direct.bidLevels.map { [$0.0, $0.1] } == decoded.bidLevels.map { [$0.0, $0.1] }, "\(text)")
+            #expect(direct.askLevels.map { [$0.0, $0.1] } == decoded.askLevels.map { [$0.0, $0.1] }, "\(text)")
+        }
+        #expect(try decodeMEXC(Depth.self, from: Data(good[3].utf8)).bidLevels[0] == (Dec("0.00000001"), Dec(250)))
+        let bad = [
+            "", "{", "{}", "[]", "null",
+            #"{"lastUpdateId":"x","bids":[],"asks":[]}"#, #"{"lastUpdateId":1,"bids":[["1"]],"asks":[]}"#,
+            #"{"lastUpdateId":1,"bids":[["a","1"]],"asks":[]}"#, #"{"lastUpdateId":1,"bids":[],"asks":[]} x"#,
+            #"{"lastUpdateId":1,"bids":[],"asks":[]"#, #"{"lastUpdateId":1,"bids":[],"asks":[],}"#,
+            #"{"lastUpdateId":1,"bids":[["1","2"],],"asks":[]}"#, 
+            #"{"lastUpdateId":1,"bids":[[01,2]],"asks":[]}"#, #"{"lastUpdateId":1,"bids":[[1e,2]],"asks":[]}"#, #"{"lastUpdateId":1,"bids":[["1E-8","2"]],"asks":[]}"#,
+            #"{"lastUpdateId":1,"bids":[],"asks":[],"x":"unterminated}"#, "{\"lastUpdateId\":1,\"bids\":[],\"asks\":[],\"x\":\"a\u{01}b\"}",
+            #"{"lastUpdateId":1,"bids":[],"asks":[],"x":"#, #"{"lastUpdateId":99999999999999999999,"bids":[],"asks":[]}"#,
+            #"{"lastUpdateId":1,"bids":[],"asks":[],"x":"# + String(repeating: "[", count: 100_000),
+            #"{"lastUpdateId":1,"bids":[],"asks":[],"x":tru}"#, #"{"lastUpdateId":1,"asks":[]}"#,
+        ]
+        for text in bad {
+            #expect(throws: MEXCFailure.self, "\(text.prefix(60))") { try decodeMEXC(Depth.self, from: Data(text.utf8)) }
+        }
+    }
+
     @Test func feesSentAsNumbersStayExact() throws {
         let fee = try decodeMEXC(Wrapped<TradeFee>.self, from: fixture("Account_GetTradeFeeAsync"))
         #expect(d(fee.data.makerCommission) == Dec("0.003") && fee.code?.text == "0")
