@@ -132,3 +132,23 @@ let package = Package(
     ]
 )
 
+// Coverage-guided fuzzing (scripts/fuzz): with MMSH_FUZZ set to libFuzzer's archive without a
+// main (the toolchain's libclang_rt.fuzzer_no_main; SwiftPM gives executables their own entry
+// point), the modules that read outside input are built with libFuzzer's coverage
+// instrumentation, and a target per input (Fuzz/) links against them. Normal builds never see it.
+if let libFuzzer = Context.environment["MMSH_FUZZ"] {
+    let instrumented: Set<String> = ["MMCore", "MMShell", "MMMexc", "MMRecording"]
+    for target in package.targets where instrumented.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]
+    }
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("ShellLine", ["MMShell"]), ("Settings", ["MMCore"]), ("StreamFrame", ["MMMexc", "MMCore", "MMStrategy"]),
+        ("RESTAnswer", ["MMMexc", "MMCore"]), ("Recording", ["MMRecording"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: "fuzz-\(name)", dependencies: dependencies, path: "Fuzz/\(name)",
+            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer"])],
+            linkerSettings: [.unsafeFlags([libFuzzer, "-lstdc++", "-lm"])]))
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import MMCore
+import MMMexc
+
+/// libFuzzer target: MEXC's REST answers (depth, orders, account, myTrades, exchangeInfo,
+/// errors) are read into exact decimals or refused as malformed, never a crash. The first byte
+/// chooses the answer's kind; the rest is the body.
+func fuzzRESTAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    let body = Data(bytes: data + 1, count: size - 1)
+    _ = try? Dec.checked {
+        switch data[0] % 8 {
+        case 0: _ = try? decodeMEXC(Depth.self, from: body).levels()
+        case 1:
+            if let o = try? decodeMEXC(OrderResponse.self, from: body) { _ = try? (o.price.decimal(), o.origQty.decimal(), o.executedQty?.decimal()) }
+        case 2:
+            for o in (try? decodeMEXC([OrderResponse].self, from: body)) ?? [] { _ = try? (o.price.decimal(), o.origQty.decimal()) }
+        case 3: _ = try? decodeMEXC(AccountInfo.self, from: body).balance("USDT")
+        case 4:
+            for t in (try? decodeMEXC([AccountTrade].self, from: body)) ?? [] { _ = try? (t.price.decimal(), t.qty.decimal(), t.commission.decimal()) }
+        case 5:
+            for s in (try? decodeMEXC(ExchangeInfo.self, from: body))?.symbols ?? [] { _ = try? s.rules() }
+        case 6:
+            for t in (try? decodeMEXC([PublicTrade].self, from: body)) ?? [] { _ = try? (t.price.decimal(), t.qty.decimal()) }
+        default: _ = MEXCFailure.from(httpStatus: 400 + Int(data[0] % 100), body: body)
+        }
+    }
+    return 0
+}
