@@ -23,6 +23,9 @@ public protocol EngineAPI: Sendable {
 
     // MARK: Instances
     func instances() async throws(APIError) -> [InstanceRecord]
+    /// Every instance with what `status` shows of it, in one call (a remote shell makes one
+    /// round trip for the table, not four an instance).
+    func overview() async throws(APIError) -> [InstanceOverview]
     func instance(_ id: Int) async throws(APIError) -> InstanceRecord?
     /// A new instance, with the lowest free id; `settings` as stored text (a copy's).
     func createInstance(name: String?, limit: Int, settings: [String: String]) async throws(APIError) -> InstanceRecord
@@ -202,9 +205,28 @@ extension EngineAPI {
     }
     public func runningCount() async -> Int { await runningIds().count }
 
+    public func overview() async throws(APIError) -> [InstanceOverview] {
+        var rows: [InstanceOverview] = []
+        for r in try await instances() {
+            rows.append(InstanceOverview(record: r, storedSettings: try await storedSettings(r.id), running: await isRunning(r.id),
+                                         report: await report(r.id), lastRun: try await lastRun(instance: r.id)))
+        }
+        return rows
+    }
+
     /// An instance's settings parsed from what is stored; what this version cannot read keeps its
     /// default, and is named in `problems`.
     public func settings(of id: Int) async throws(APIError) -> (settings: Settings, problems: [String]) {
         Settings.stored(try await storedSettings(id), instance: id)
     }
+}
+
+/// An instance as `status` shows it: its record, its stored settings, whether it runs in the
+/// engine, what it is doing, and its last run.
+public struct InstanceOverview: Sendable, Codable {
+    public var record: InstanceRecord
+    public var storedSettings: [String: String]
+    public var running: Bool
+    public var report: InstanceReport?
+    public var lastRun: RunRecord?
 }

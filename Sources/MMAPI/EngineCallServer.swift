@@ -95,6 +95,7 @@ public final class EngineCallServer: Sendable {
         let e = engine
         switch call {
         case "instances": _ = try a.take(); return try ok(try await e.instances())
+        case "overview": _ = try a.take(); return try ok(try await e.overview())
         case "instance": return try ok(try await e.instance(try a.take(Int.self)))
         case "createInstance":
             let (name, limit, settings) = try a.take(String?.self, Int.self, [String: String].self)

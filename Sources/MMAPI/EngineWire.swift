@@ -47,7 +47,7 @@ public enum EngineWire {
 
     /// Every call by name; the OpenAPI document lists them, and a test holds the two together.
     public static let calls: [String] = [
-        "instances", "instance", "createInstance", "renameInstance", "deleteInstance",
+        "instances", "overview", "instance", "createInstance", "renameInstance", "deleteInstance",
         "storedSettings", "updateSettings", "options", "setOption",
         "runningIds", "isRunning", "runState", "report", "riskModes", "rules", "start", "stop", "stopAll",
         "pause", "resume", "confirmNoOrders", "venueMarket",

@@ -205,6 +205,7 @@ public final class RemoteEngine: EngineAPI {
     // MARK: Instances
 
     public func instances() async throws(APIError) -> [InstanceRecord] { try await call("instances") }
+    public func overview() async throws(APIError) -> [InstanceOverview] { try await call("overview") }
     public func instance(_ id: Int) async throws(APIError) -> InstanceRecord? { try await call("instance", id) }
     public func createInstance(name: String?, limit: Int, settings: [String: String]) async throws(APIError) -> InstanceRecord {
         try await call("createInstance", name, limit, settings)

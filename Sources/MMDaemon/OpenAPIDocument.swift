@@ -660,6 +660,7 @@ public enum OpenAPIDocument {
               "type": "string",
               "enum": [
                 "instances",
+                "overview",
                 "instance",
                 "createInstance",
                 "renameInstance",

@@ -135,11 +135,9 @@ extension Shell {
         var totals: [String: Dec] = [:]
         var items: [JSON] = []
         let now = api.clock.now()
-        for r in (try await api.instances()) {
-            let s = try await settings(of: r.id)
-            let running = await api.isRunning(r.id)
-            let report = await api.report(r.id)
-            let lastRun = try await api.lastRun(instance: r.id)
+        for row in try await api.overview() {
+            let r = row.record, running = row.running, report = row.report, lastRun = row.lastRun
+            let s = Settings.stored(row.storedSettings, instance: r.id).settings
             let state = StatusView.state(report?.state, lastRun: lastRun, risk: report?.risk.mode)
             let fillCount: Int
             if let report { fillCount = report.tally.count } else {
