@@ -13,7 +13,8 @@ struct DirectJSON {
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    func fail(_ what: String) -> MEXCFailure { .malformed("\(what) at byte \(i)") }
+    // Messages are made only when something fails (they are autoclosures): a level read makes none.
+    func fail(_ what: @autoclosure () -> String) -> MEXCFailure { .malformed("\(what()) at byte \(i)") }
 
     mutating func skipSpace() {
         while i < bytes.count {
@@ -30,8 +31,8 @@ struct DirectJSON {
         return i < bytes.count ? bytes[i] : nil
     }
 
-    mutating func expect(_ c: UInt8, _ what: String) throws(MEXCFailure) {
-        guard peek() == c else { throw fail("expected \(what)") }
+    mutating func expect(_ c: UInt8, _ what: @autoclosure () -> String) throws(MEXCFailure) {
+        guard peek() == c else { throw fail("expected \(what())") }
         i += 1
     }
 
@@ -104,16 +105,16 @@ struct DirectJSON {
     }
 
     /// A whole number sent as a string or a bare number.
-    mutating func int64(_ what: String) throws(MEXCFailure) -> Int64 {
+    mutating func int64(_ what: @autoclosure () -> String) throws(MEXCFailure) -> Int64 {
         let range = peek() == UInt8(ascii: "\"") ? try stringRange() : try numberRange()
         var v: Int64 = 0
-        guard !range.isEmpty else { throw fail("\(what): empty") }
+        guard !range.isEmpty else { throw fail("\(what()): empty") }
         for k in range {
             let b = bytes[k]
-            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { throw fail("\(what): not a whole number") }
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { throw fail("\(what()): not a whole number") }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
             let (s, o2) = m.addingReportingOverflow(Int64(b - UInt8(ascii: "0")))
-            guard !o1 && !o2 else { throw fail("\(what): too large") }
+            guard !o1 && !o2 else { throw fail("\(what()): too large") }
             v = s
         }
         return v
