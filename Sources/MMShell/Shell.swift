@@ -77,15 +77,27 @@ public actor Shell {
         self.workingDirectory = workingDirectory
         api.notifications.subscribe(notifications)
         storedOptions = try await api.options()
-        let records = try await api.instances()
-        completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+        optionsReadAt = ContinuousClock.now
+        // Completion needs the instances only where someone types (a remote shell saves the call).
+        if console.isInteractive || !api.shared {
+            let records = try await api.instances()
+            completionData.withLock { $0.instances = records.map { ($0.id, $0.name) } }
+        }
     }
 
     deinit { api.notifications.unsubscribe(notifications) }
 
-    /// Options another shell of the engine may have changed since the last line.
+    /// When `storedOptions` were read.
+    var optionsReadAt = ContinuousClock.now
+
+    /// Options another shell of the engine may have changed since the last line (read again
+    /// unless they were read a moment ago: a `-c` line right after the shell was made).
     func reloadOptions() async {
-        if let fresh = try? await api.options() { storedOptions = fresh }
+        guard ContinuousClock.now - optionsReadAt > .milliseconds(200) else { return }
+        if let fresh = try? await api.options() {
+            storedOptions = fresh
+            optionsReadAt = ContinuousClock.now
+        }
     }
 
     /// Restores the instance that was current when the interactive shell was last left.

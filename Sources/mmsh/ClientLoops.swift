@@ -30,7 +30,7 @@ extension EngineClient {
     func runArgument(_ line: String) -> Int32 {
         showNotificationsAtOnce()
         let error = run(line, origin: .argument)
-        engine.close()
+        close()
         return error?.exitCode ?? 0
     }
 
@@ -38,13 +38,15 @@ extension EngineClient {
     func runScript(path: String, keepGoing: Bool, echo: Bool) -> Int32 {
         showNotificationsAtOnce()
         let code = blocking { [shell] in await shell.runScript(path: path, keepGoing: keepGoing, echo: echo) }
-        engine.close()
+        close()
         return code
     }
 
-    /// Without a prompt, instance warnings go to standard error as they come.
+    /// Without a prompt, instance warnings go to standard error as they come, once the line has
+    /// run for a moment (a short `-c` ends before any could come, and spares the engine a stream).
     private func showNotificationsAtOnce() {
         let shell = self.shell
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) { [self] in listen() }
         shell.notifications.onAppend {
             Task {
                 for line in await shell.takeNotifications() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
@@ -61,6 +63,7 @@ extension EngineClient {
             return await shell.clientPrompt()
         }
         let editor = ClientEditor.shared.start(directory: directory, historySize: state.historySize, data: shell)
+        listen()
         Interrupt.install()
         // Instance warnings show above the line being typed as they happen.
         let shell = self.shell, inbox = self.inbox
@@ -68,7 +71,7 @@ extension EngineClient {
             Task { inbox.add(await shell.takeNotifications()) }
         }
         editor.watch(fd: inbox.wakeDescriptor) { inbox.take() }
-        defer { engine.close() }
+        defer { close() }
         while true {
             for note in inbox.take() { FileHandle.standardOutput.write(Data((note + "\n").utf8)) }
             switch editor.read(prompt: state.prompt) {
@@ -95,7 +98,7 @@ extension EngineClient {
     func pipedLoop() -> Int32 {
         Interrupt.install()
         showNotificationsAtOnce()
-        defer { engine.close() }
+        defer { close() }
         var reader = LineReader(fileDescriptor: STDIN_FILENO, interrupted: { Interrupt.requested }, wakeFD: Interrupt.wakeDescriptor)
         var number = 0
         while let item = reader.next() {

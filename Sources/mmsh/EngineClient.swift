@@ -21,6 +21,10 @@ final class EngineClient: Sendable {
     /// The notifications stream ended: the engine stopped or died. The next line finds or
     /// starts an engine first, and hears the new one.
     private let engineGone = Atomic<Bool>(false)
+    /// The notifications stream is open (or opening).
+    private let listening = Atomic<Bool>(false)
+    /// The client is done: no stream is opened any more.
+    private let closed = Atomic<Bool>(false)
 
     private init(shell: Shell, engine: RemoteEngine, directory: URL, socket: String) {
         self.shell = shell
@@ -50,20 +54,27 @@ final class EngineClient: Sendable {
                                       columns: { terminalColumns() })
         do throws(ShellError) {
             let shell = try blocking { () async throws(ShellError) in try await Shell(api: engine, console: console, detachable: true) }
-            let client = EngineClient(shell: shell, engine: engine, directory: directory, socket: socket)
-            client.listen()
-            return client
+            // The loops start hearing notifications (at once on a terminal, after a moment otherwise).
+            return EngineClient(shell: shell, engine: engine, directory: directory, socket: socket)
         } catch {
             throw ControlError("\(error.message); see \(directory.appendingPathComponent(EngineFiles.log).path)")
         }
     }
 
     /// Hears the engine's notifications; when the stream ends, says so and marks the engine gone.
-    private func listen() {
+    func listen() {
+        guard !closed.load(ordering: .relaxed), !listening.exchange(true, ordering: .relaxed) else { return }
         engine.listen { [self] in
+            listening.store(false, ordering: .relaxed)
             engineGone.store(true, ordering: .relaxed)
             inbox.add(["mmsh: the engine stopped (\(directory.appendingPathComponent(EngineFiles.log).path) tells why); the next command starts it again"])
         }
+    }
+
+    /// Ends the streams this client holds; the engine lets it go.
+    func close() {
+        closed.store(true, ordering: .relaxed)
+        engine.close()
     }
 
     /// Before each line: a gone engine is found again, or started (its crash-interrupted
