@@ -145,9 +145,10 @@ if let libFuzzer = Context.environment["MMSH_FUZZ"] {
         ("ShellLine", ["MMShell"]), ("Settings", ["MMCore"]), ("StreamFrame", ["MMMexc", "MMCore", "MMStrategy"]),
         ("RESTAnswer", ["MMMexc", "MMCore"]), ("Recording", ["MMRecording"]),
     ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver"))
     for (name, dependencies) in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: "fuzz-\(name)", dependencies: dependencies, path: "Fuzz/\(name)",
+            name: "fuzz-\(name)", dependencies: dependencies + ["FuzzDriver"], path: "Fuzz/\(name)",
             swiftSettings: [.unsafeFlags(["-sanitize=fuzzer"])],
             linkerSettings: [.unsafeFlags([libFuzzer, "-lstdc++", "-lm"])]))
     }

@@ -5,7 +5,8 @@ import MMMexc
 /// libFuzzer target: MEXC's REST answers (depth, orders, account, myTrades, exchangeInfo,
 /// errors) are read into exact decimals or refused as malformed, never a crash. The first byte
 /// chooses the answer's kind; the rest is the body.
-func fuzzRESTAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzRESTAnswer(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = input else { return 0 }
     guard size > 0 else { return 0 }
     let body = Data(bytes: data + 1, count: size - 1)
     _ = try? Dec.checked {

@@ -4,7 +4,8 @@ import MMCore
 /// The input is lines of `KEY VALUE`; an unknown key picks a setting by its bytes, so that every
 /// value parser is reached. Each value is parsed, stored, and the whole is validated, with
 /// arithmetic out of range caught as the shell catches it. Refusals are fine; crashes are not.
-func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzSettings(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = input else { return 0 }
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     _ = try? Dec.checked {
         var settings = Settings()

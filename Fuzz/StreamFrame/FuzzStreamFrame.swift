@@ -5,7 +5,8 @@ import MMStrategy
 
 /// libFuzzer target: a WebSocket frame as MEXC sends it (protobuf) becomes an event or a
 /// refusal, never a crash; a depth diff is applied to a local book as the venues apply it.
-func fuzzStreamFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzStreamFrame(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data = input else { return 0 }
     let bytes = Data(bytes: data, count: size)
     guard let event = try? StreamFrames.decode(bytes) else { return 0 }
     _ = try? Dec.checked {
