@@ -59,6 +59,8 @@ public actor LiveExchange: Exchange {
     var privateStream: StreamConnection?
     var privateUp = false
     var listenKey: String?
+    /// The private stream went down since its key was last checked.
+    var privateDropped = false
     var keepAlive: Task<Void, Never>?
     /// Fills from the private stream not yet handed to the instance.
     var streamFills: [ExchangeTrade] = []
@@ -367,7 +369,13 @@ public actor LiveExchange: Exchange {
     }
 
     /// The listenKey of the private stream, created when there is none (or the last one failed).
+    /// After the private stream went down, the key is checked first (kept alive): MEXC may
+    /// have ended it, and its refusal of the connection is not always heard before the close.
     func currentListenKey() async throws -> String {
+        if let key = listenKey, privateDropped {
+            privateDropped = false
+            if (try? await client.keepListenKey(key)) == nil { listenKey = nil }
+        }
         if let listenKey { return listenKey }
         let key = try await client.createListenKey()
         listenKey = key
@@ -419,6 +427,7 @@ public actor LiveExchange: Exchange {
         case .disconnected(let reason):
             note("private stream down: \(reason); polling REST meanwhile", warning: true)
             privateUp = false
+            privateDropped = true
             if reason.contains("Invalid listen key") { listenKey = nil }
         case .event(.fill(let symbol, let d)) where symbol == self.symbol:
             guard d.clientId.isEmpty == false || known[d.orderId] != nil else { return }
