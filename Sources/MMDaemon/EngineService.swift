@@ -18,9 +18,13 @@ public struct EngineOptions: Sendable {
     /// (`mmsh daemon` in the foreground, for systemd).
     public var idleExit: Duration?
     public var environment: [String: String]
-    public init(idleExit: Duration?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// Idle, page out the process's start-up code (`MemoryTrim`): for an engine that is a process
+    /// of its own (`mmsh daemon`), never for one inside another program (tests), whose code it is too.
+    public var releasesIdleMemory: Bool
+    public init(idleExit: Duration?, environment: [String: String] = ProcessInfo.processInfo.environment, releasesIdleMemory: Bool = false) {
         self.idleExit = idleExit
         self.environment = environment
+        self.releasesIdleMemory = releasesIdleMemory
     }
 }
 
@@ -158,7 +162,7 @@ public final class EngineService: Sendable {
             let running = await engine.manager.runningCount + engine.recorders.recordingCount
             let lastCall = lastActivity.withLock { $0 }
             let idle = running == 0 && ContinuousClock.now - lastCall >= .seconds(10)
-            if idle && !wasIdle { MemoryTrim.releaseIdlePages() }
+            if idle && !wasIdle && options.releasesIdleMemory { MemoryTrim.releaseIdlePages() }
             wasIdle = idle
             if sessions.withLock({ $0 }) > 0 || running > 0 { lastBusy = .now }
             if let idleExit, ContinuousClock.now - max(lastBusy, lastCall) >= idleExit { return }

@@ -38,7 +38,7 @@ struct Daemon: ParsableCommand {
             let engine: EngineService
             do {
                 engine = try EngineService(directory: directory,
-                                           options: EngineOptions(idleExit: idleExit > 0 ? .seconds(idleExit) : nil))
+                                           options: EngineOptions(idleExit: idleExit > 0 ? .seconds(idleExit) : nil, releasesIdleMemory: true))
             } catch {
                 FileHandle.standardError.write(Data("mmsh daemon: \(error.message)\n".utf8))
                 throw ExitCode(1)
