@@ -313,8 +313,9 @@ enum PrometheusParser {
 func tcpRequest(port: Int, method: String = "GET", path: String, token: String? = nil) -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    // A listener going away may take a connection and never answer it: no wait lasts past 3 s.
-    var limit = timeval(tv_sec: 3, tv_usec: 0)
+    // A listener going away may take a connection and never answer it: no wait lasts past 10 s
+    // (the whole suite beside it can hold an answer for seconds on a loaded machine).
+    var limit = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     var addr = sockaddr_in()
