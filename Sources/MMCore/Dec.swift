@@ -6,8 +6,8 @@
 /// value: `1.50 == 1.5`. Arithmetic keeps the operands' scale, so same-scale sums and comparisons are
 /// a single integer operation (the hot path of the strategy and the book).
 public struct Dec: Sendable {
-    public private(set) var mantissa: Int128
-    public private(set) var scale: Int
+    public let mantissa: Int128
+    public let scale: Int
 
     /// Largest scale kept. Products with more decimals are rounded towards zero at this scale.
     public static let maxScale = 36
@@ -20,6 +20,13 @@ public struct Dec: Sendable {
         self.scale = scale
     }
 
+    /// For the inlined fast paths, whose scale is one of their operands' (so already in range).
+    @inlinable @inline(__always)
+    init(unchecked mantissa: Int128, scale: Int) {
+        self.mantissa = mantissa
+        self.scale = scale
+    }
+
     public init(_ value: Int) {
         self.init(mantissa: Int128(value), scale: 0)
     }
@@ -27,16 +34,22 @@ public struct Dec: Sendable {
     public static let zero = Dec(mantissa: 0, scale: 0)
     public static let one = Dec(mantissa: 1, scale: 0)
 
-    public var isZero: Bool { mantissa == 0 }
-    public var isNegative: Bool { mantissa < 0 }
-    public var isPositive: Bool { mantissa > 0 }
-    public var magnitude: Dec { mantissa < 0 ? -self : self }
+    @inlinable public var isZero: Bool { mantissa == 0 }
+    @inlinable public var isNegative: Bool { mantissa < 0 }
+    @inlinable public var isPositive: Bool { mantissa > 0 }
+    @inlinable public var magnitude: Dec { mantissa < 0 ? -self : self }
 
     /// The same value with trailing fractional zeros removed (`1.500` → `1.5`).
     public var normalized: Dec {
-        var m = mantissa, s = scale
+        var s = scale
+        // In 64 bits while the mantissa fits: a 128-bit remainder is a slow library call.
+        if var m = mantissa.exactInt64 {
+            while s > 0 && m % 10 == 0 { m /= 10; s -= 1 }
+            return Dec(unchecked: Int128(m), scale: s)
+        }
+        var m = mantissa
         while s > 0 && m % 10 == 0 { m /= 10; s -= 1 }
-        return Dec(mantissa: m, scale: s)
+        return Dec(unchecked: m, scale: s)
     }
 
     /// Number of decimal places of the normalized value.
@@ -44,18 +57,94 @@ public struct Dec: Sendable {
 
     /// For statistics only (volatility, charts): never for money.
     public var doubleValue: Double {
-        let m = Int64(exactly: mantissa).map(Double.init) ?? Double(mantissa)
+        let m = mantissa.exactInt64.map(Double.init) ?? Double(mantissa)
         return scale < doublePowersOfTen.count ? m / doublePowersOfTen[scale] : m / pow10Double(scale)
     }
 }
 
 // MARK: - Powers of ten
 
-@usableFromInline let powersOfTen: [Int128] = {
-    var p: [Int128] = [1]
-    for _ in 1...38 { p.append(p.last! * 10) }
-    return p
-}()
+/// 10^n for n in 0...38. A switch of constants (a table in read-only data), not a global array:
+/// each read of a lazily made global is a call to `swift_once`, and rescaling reads one at
+/// nearly every mixed-scale sum and comparison of the strategy's hot path.
+@inline(__always) @usableFromInline func powerOfTen(_ n: Int) -> Int128 {
+    switch n {
+    case 0: 1
+    case 1: 10
+    case 2: 100
+    case 3: 1000
+    case 4: 10000
+    case 5: 100000
+    case 6: 1000000
+    case 7: 10000000
+    case 8: 100000000
+    case 9: 1000000000
+    case 10: 10000000000
+    case 11: 100000000000
+    case 12: 1000000000000
+    case 13: 10000000000000
+    case 14: 100000000000000
+    case 15: 1000000000000000
+    case 16: 10000000000000000
+    case 17: 100000000000000000
+    case 18: 1000000000000000000
+    case 19: 10000000000000000000
+    case 20: 100000000000000000000
+    case 21: 1000000000000000000000
+    case 22: 10000000000000000000000
+    case 23: 100000000000000000000000
+    case 24: 1000000000000000000000000
+    case 25: 10000000000000000000000000
+    case 26: 100000000000000000000000000
+    case 27: 1000000000000000000000000000
+    case 28: 10000000000000000000000000000
+    case 29: 100000000000000000000000000000
+    case 30: 1000000000000000000000000000000
+    case 31: 10000000000000000000000000000000
+    case 32: 100000000000000000000000000000000
+    case 33: 1000000000000000000000000000000000
+    case 34: 10000000000000000000000000000000000
+    case 35: 100000000000000000000000000000000000
+    case 36: 1000000000000000000000000000000000000
+    case 37: 10000000000000000000000000000000000000
+    case 38: 100000000000000000000000000000000000000
+    default: preconditionFailure("10^\(n) does not fit 128 bits")
+    }
+}
+
+/// 10^n for n in 0...18, in 64 bits.
+@inlinable @inline(__always) func powerOfTen64(_ n: Int) -> Int64 {
+    switch n {
+    case 0: 1
+    case 1: 10
+    case 2: 100
+    case 3: 1000
+    case 4: 10000
+    case 5: 100000
+    case 6: 1000000
+    case 7: 10000000
+    case 8: 100000000
+    case 9: 1000000000
+    case 10: 10000000000
+    case 11: 100000000000
+    case 12: 1000000000000
+    case 13: 10000000000000
+    case 14: 100000000000000
+    case 15: 1000000000000000
+    case 16: 10000000000000000
+    case 17: 100000000000000000
+    case 18: 1000000000000000000
+    default: preconditionFailure("10^\(n) does not fit 64 bits")
+    }
+}
+
+extension Int128 {
+    /// The value in 64 bits when it fits (the generic `Int64(exactly:)` is a call, not inlined).
+    @inlinable @inline(__always) var exactInt64: Int64? {
+        let low = Int64(truncatingIfNeeded: self)
+        return Int128(low) == self ? low : nil
+    }
+}
 
 private let doublePowersOfTen: [Double] = (0...22).map { pow10Double($0) }
 
@@ -67,10 +156,14 @@ private func pow10Double(_ n: Int) -> Double {
 
 extension Dec {
     /// `mantissa` rescaled to `newScale` ≥ `scale`, or nil when it does not fit in 128 bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     func mantissa(atScale newScale: Int) -> Int128? {
         if newScale == scale { return mantissa }
-        let (r, overflow) = mantissa.multipliedReportingOverflow(by: powersOfTen[newScale - scale])
+        // A 64-bit mantissa times at most 10^18 fits 128 bits: one multiply, nothing to check.
+        if newScale - scale <= 18, let m = mantissa.exactInt64 {
+            return Int128(m) &* Int128(powerOfTen64(newScale - scale))
+        }
+        let (r, overflow) = mantissa.multipliedReportingOverflow(by: powerOfTen(newScale - scale))
         return overflow ? nil : r
     }
 }
@@ -78,17 +171,42 @@ extension Dec {
 // MARK: - Equality, order, hashing (by value)
 
 extension Dec: Equatable, Comparable, Hashable {
-    public static func == (a: Dec, b: Dec) -> Bool {
+    // The operators are inlined into their callers (the strategy, the book, the matching engine
+    // are other modules): a same-scale comparison or sum is then one or two instructions, not a
+    // call through a thunk.
+    @inlinable public static func == (a: Dec, b: Dec) -> Bool {
         if a.scale == b.scale { return a.mantissa == b.mantissa }
         return compare(a, b) == 0
     }
 
-    public static func < (a: Dec, b: Dec) -> Bool {
+    @inlinable public static func < (a: Dec, b: Dec) -> Bool {
         if a.scale == b.scale { return a.mantissa < b.mantissa }
         return compare(a, b) < 0
     }
 
-    static func compare(_ a: Dec, _ b: Dec) -> Int {
+    @inlinable public static func > (a: Dec, b: Dec) -> Bool { b < a }
+    @inlinable public static func <= (a: Dec, b: Dec) -> Bool { !(b < a) }
+    @inlinable public static func >= (a: Dec, b: Dec) -> Bool { !(a < b) }
+
+    @usableFromInline static func compare(_ a: Dec, _ b: Dec) -> Int {
+        // 64-bit mantissas up to 18 scales apart (nearly every comparison of prices, amounts and
+        // fractions): the coarser one rescaled by a 64×64-bit multiply, which cannot overflow.
+        if let x = a.mantissa.exactInt64, let y = b.mantissa.exactInt64 {
+            let d = a.scale - b.scale
+            if d >= 0 && d <= 18 {
+                let wy = Int128(y) &* Int128(powerOfTen64(d)), wx = Int128(x)
+                return wx < wy ? -1 : (wx > wy ? 1 : 0)
+            }
+            if d < 0 && d >= -18 {
+                let wx = Int128(x) &* Int128(powerOfTen64(-d)), wy = Int128(y)
+                return wx < wy ? -1 : (wx > wy ? 1 : 0)
+            }
+        }
+        return compareWide(a, b)
+    }
+
+    /// The rest of `compare`, out of line so that its fast path saves few registers.
+    @inline(never) static func compareWide(_ a: Dec, _ b: Dec) -> Int {
         let s = max(a.scale, b.scale)
         switch (a.mantissa(atScale: s), b.mantissa(atScale: s)) {
         case let (x?, y?): return x < y ? -1 : (x > y ? 1 : 0)
@@ -117,13 +235,31 @@ public enum DecRounding: Sendable {
 }
 
 extension Dec {
-    public static func + (a: Dec, b: Dec) -> Dec {
+    @inlinable public static func + (a: Dec, b: Dec) -> Dec {
         if a.scale == b.scale {
             let (m, overflow) = a.mantissa.addingReportingOverflow(b.mantissa)
-            if !overflow { return Dec(mantissa: m, scale: a.scale) }
-        } else if let x = a.mantissa(atScale: max(a.scale, b.scale)), let y = b.mantissa(atScale: max(a.scale, b.scale)) {
+            if !overflow { return Dec(unchecked: m, scale: a.scale) }
+        }
+        return addMixed(a, b)
+    }
+
+    /// A sum of operands of different scales, or one that overflowed at their common scale.
+    @usableFromInline static func addMixed(_ a: Dec, _ b: Dec) -> Dec {
+        // As in `compare`: 64-bit mantissas rescaled by a multiply that cannot overflow, and a
+        // sum of two values below 2^124 that cannot either.
+        if let x = a.mantissa.exactInt64, let y = b.mantissa.exactInt64 {
+            let d = a.scale - b.scale
+            if d >= 0 && d <= 18 { return Dec(unchecked: Int128(x) &+ Int128(y) &* Int128(powerOfTen64(d)), scale: a.scale) }
+            if d < 0 && d >= -18 { return Dec(unchecked: Int128(x) &* Int128(powerOfTen64(-d)) &+ Int128(y), scale: b.scale) }
+        }
+        return addWide(a, b)
+    }
+
+    /// The rest of `addMixed`, out of line so that its fast path saves few registers.
+    @inline(never) static func addWide(_ a: Dec, _ b: Dec) -> Dec {
+        if a.scale != b.scale, let x = a.mantissa(atScale: max(a.scale, b.scale)), let y = b.mantissa(atScale: max(a.scale, b.scale)) {
             let (m, overflow) = x.addingReportingOverflow(y)
-            if !overflow { return Dec(mantissa: m, scale: max(a.scale, b.scale)) }
+            if !overflow { return Dec(unchecked: m, scale: max(a.scale, b.scale)) }
         }
         return addSlow(a.normalized, b.normalized)
     }
@@ -134,7 +270,7 @@ extension Dec {
         var t = max(a.scale, b.scale)
         while true {
             func at(_ x: Dec) -> Int128? {
-                x.scale >= t ? x.mantissa / powersOfTen[x.scale - t] : x.mantissa(atScale: t)
+                x.scale >= t ? x.mantissa / powerOfTen(x.scale - t) : x.mantissa(atScale: t)
             }
             if let x = at(a), let y = at(b) {
                 let (sum, overflow) = x.addingReportingOverflow(y)
@@ -145,16 +281,31 @@ extension Dec {
         }
     }
 
-    public static prefix func - (a: Dec) -> Dec { Dec(mantissa: -a.mantissa, scale: a.scale) }
-    public static func - (a: Dec, b: Dec) -> Dec { a + (-b) }
-    public static func += (a: inout Dec, b: Dec) { a = a + b }
-    public static func -= (a: inout Dec, b: Dec) { a = a - b }
+    @inlinable public static prefix func - (a: Dec) -> Dec { Dec(unchecked: -a.mantissa, scale: a.scale) }
+    @inlinable public static func - (a: Dec, b: Dec) -> Dec {
+        if a.scale == b.scale {
+            let (m, overflow) = a.mantissa.subtractingReportingOverflow(b.mantissa)
+            if !overflow { return Dec(unchecked: m, scale: a.scale) }
+        }
+        return addMixed(a, -b)
+    }
+    @inlinable public static func += (a: inout Dec, b: Dec) { a = a + b }
+    @inlinable public static func -= (a: inout Dec, b: Dec) { a = a - b }
 
-    public static func * (a: Dec, b: Dec) -> Dec {
+    @inlinable public static func * (a: Dec, b: Dec) -> Dec {
+        let s = a.scale + b.scale
+        // Both mantissas in 64 bits (nearly every price and amount): one multiply, no overflow.
+        if s <= 24, let x = a.mantissa.exactInt64, let y = b.mantissa.exactInt64 {
+            return Dec(unchecked: Int128(x) &* Int128(y), scale: s)
+        }
+        return multiplySlow(a, b)
+    }
+
+    @usableFromInline static func multiplySlow(_ a: Dec, _ b: Dec) -> Dec {
         let s = a.scale + b.scale
         let (m, overflow) = a.mantissa.multipliedReportingOverflow(by: b.mantissa)
         if !overflow && s <= maxScale {
-            let product = Dec(mantissa: m, scale: s)
+            let product = Dec(unchecked: m, scale: s)
             // Keep long chains of products (fractions × prices × fees) from piling up zeros.
             return s > 24 ? product.normalized : product
         }
@@ -163,7 +314,7 @@ extension Dec {
         return reduce(high: wide.high, low: wide.low, scale: s)
     }
 
-    public static func *= (a: inout Dec, b: Dec) { a = a * b }
+    @inlinable public static func *= (a: inout Dec, b: Dec) { a = a * b }
 
     /// Drops decimals of a 256-bit mantissa until it fits 128 bits and `maxScale`.
     private static func reduce(high: Int128, low: UInt128, scale: Int) -> Dec {
@@ -220,10 +371,16 @@ extension Dec {
         var denM = den.mantissa
         if e >= 0 {
             if e > 38 { return nil }
-            let wide = num.mantissa.multipliedFullWidth(by: powersOfTen[e])
-            (numHigh, numLow) = (wide.high, wide.low)
+            if e <= 18, let m = num.mantissa.exactInt64 {
+                // A 64-bit mantissa times at most 10^18 fits 128 bits.
+                let p = Int128(m) &* Int128(powerOfTen64(e))
+                (numHigh, numLow) = (p < 0 ? -1 : 0, UInt128(bitPattern: p))
+            } else {
+                let wide = num.mantissa.multipliedFullWidth(by: powerOfTen(e))
+                (numHigh, numLow) = (wide.high, wide.low)
+            }
         } else {
-            let (m, overflow) = denM.multipliedReportingOverflow(by: powersOfTen[-e])
+            let (m, overflow) = denM.multipliedReportingOverflow(by: powerOfTen(-e))
             if overflow { return Dec(mantissa: 0, scale: scale) }  // quotient below 10^-scale
             denM = m
             numLow = UInt128(bitPattern: num.mantissa)
@@ -234,7 +391,20 @@ extension Dec {
         if numHigh < 0 { (numHigh, numLow) = Dec.negate256(numHigh, numLow) }
         let d = denM.magnitude
         if UInt128(numHigh) >= d { return nil }
-        let (q, r) = d.dividingFullWidth((high: UInt128(numHigh), low: numLow))
+        let q: UInt128, r: UInt128
+        if numHigh == 0 {
+            // The numerator fits 128 bits (nearly always): a plain division, in 64 bits when it fits.
+            if numLow >> 64 == 0, d >> 64 == 0 {
+                let n64 = UInt64(truncatingIfNeeded: numLow), d64 = UInt64(truncatingIfNeeded: d)
+                let (q64, r64) = n64.quotientAndRemainder(dividingBy: d64)
+                (q, r) = (UInt128(q64), UInt128(r64))
+            } else {
+                let quotient = numLow / d
+                (q, r) = (quotient, numLow &- quotient &* d)
+            }
+        } else {
+            (q, r) = d.dividingFullWidth((high: UInt128(numHigh), low: numLow))
+        }
         var mag = q
         if r != 0 {
             switch rounding {
@@ -259,15 +429,42 @@ extension Dec {
 
     public func rounded(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
         guard step.isPositive else { return Dec.outOfRange("a rounding step that is not positive") }
+        // The common case, a price or amount floored to its tick or step: 64-bit mantissas, the
+        // value at least as fine as the step. One 64-bit division; the multiple, q × step, is
+        // below |self| and fits.
+        if let x = mantissa.exactInt64, let stepM = step.mantissa.exactInt64, scale >= step.scale, scale - step.scale <= 18 {
+            let (st, overflow) = stepM.multipliedReportingOverflow(by: powerOfTen64(scale - step.scale))
+            if !overflow {
+                var (q, r) = x.quotientAndRemainder(dividingBy: st)
+                if r != 0 {
+                    switch rounding {
+                    case .down: if x < 0 { q -= 1 }
+                    case .up: if x > 0 { q += 1 }
+                    case .towardZero: break
+                    case .halfEven:
+                        let twice = r.magnitude * 2  // r < st < 2^63: no overflow
+                        if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
+                    }
+                }
+                return Dec(unchecked: Int128(q) &* Int128(stepM), scale: step.scale)
+            }
+        }
+        return roundedWide(toMultipleOf: step, rounding)
+    }
+
+    /// The rest of `rounded(toMultipleOf:_:)`, out of line so that its fast path saves few registers.
+    @inline(never) func roundedWide(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
         let s = max(scale, step.scale)
         if let x = mantissa(atScale: s), let st = step.mantissa(atScale: s) {
             // 64-bit division when the numbers allow it: 128-bit division is a slow library call.
             var q: Int128, r: Int128
-            if let x64 = Int64(exactly: x), let st64 = Int64(exactly: st) {
+            if let x64 = x.exactInt64, let st64 = st.exactInt64 {
                 let (q64, r64) = x64.quotientAndRemainder(dividingBy: st64)
                 (q, r) = (Int128(q64), Int128(r64))
             } else {
-                (q, r) = x.quotientAndRemainder(dividingBy: st)
+                // One library division; the remainder by a multiply (no overflow: |q·st| ≤ |x|).
+                q = x / st
+                r = x &- q &* st
             }
             if r != 0 {
                 switch rounding {
@@ -311,7 +508,7 @@ public enum DecParseError: Error, Equatable, Sendable {
 extension Dec: CustomStringConvertible, LosslessStringConvertible {
     /// Largest magnitude accepted from text (exclusive): 10^20, so that 20 integer digits and
     /// 18 decimals always fit the 128-bit mantissa.
-    public static let maxParsedMagnitude = Dec(mantissa: powersOfTen[20], scale: 0)
+    public static let maxParsedMagnitude = Dec(mantissa: powerOfTen(20), scale: 0)
     /// Most decimals accepted from text.
     public static let maxParsedDecimals = 18
 
@@ -376,7 +573,7 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
                     wide = true
                 }
                 // 38 significant digits always fit 128 bits; leading zeros are free.
-                if mantissa >= powersOfTen[37] { return .failure(.tooLarge) }
+                if mantissa >= powerOfTen(37) { return .failure(.tooLarge) }
                 mantissa = mantissa * 10 + Int128(digit)
             default:
                 return .success(nil)
@@ -386,7 +583,7 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
         // |value| < 10^20 ⇔ mantissa < 10^(20 + scale); 38 digits always fit, so compare mantissas.
         // A mantissa of 64 bits is below 10^20 whatever the scale.
         if wide {
-            if scale + 20 <= 37, mantissa >= powersOfTen[scale + 20] { return .failure(.tooLarge) }
+            if scale + 20 <= 37, mantissa >= powerOfTen(scale + 20) { return .failure(.tooLarge) }
         } else {
             mantissa = Int128(narrow)
         }

@@ -47,7 +47,7 @@ public enum Units {
             }
             let ms = value * Dec(perUnit)
             guard ms.isMultiple(of: 1) else { return nil }  // finer than a millisecond
-            total += ms.mantissa(atScale: ms.scale)! / powersOfTen[ms.scale]
+            total += ms.mantissa(atScale: ms.scale)! / powerOfTen(ms.scale)
             if total > Int128(Int64.max) { return nil }
         }
         return TimeSpan(milliseconds: Int64(total))

@@ -119,8 +119,55 @@ import Foundation
             total += x * Dec("123456789.123456") + Dec("0.000000000000000001")
         }
         #expect(total.isPositive)
-        let a = Dec(mantissa: Int128(10).multipliedReportingOverflow(by: 1).partialValue * (powersOfTen[37] / 10), scale: 36)
+        let a = Dec(mantissa: Int128(10).multipliedReportingOverflow(by: 1).partialValue * (powerOfTen(37) / 10), scale: 36)
         let b: Dec = "1234567890123"
         #expect((a + b).description.hasPrefix("1234567890133"))
+    }
+}
+
+/// The 64-bit fast paths of the arithmetic (sums, comparisons, roundings, quotients of
+/// mantissas that fit 64 bits) against the 128-bit paths: each operand is also written with
+/// 18 more decimals (the same value, a mantissa beyond 64 bits unless it is tiny), which
+/// takes the wide path, and the fast results are compared with the wide functions' own.
+@Suite struct DecFastPathTests {
+    func widened(_ d: Dec) -> Dec { Dec(mantissa: d.mantissa * powerOfTen(18), scale: d.scale + 18) }
+
+    @Test func fastAndWidePathsAgree() {
+        var g = SeededGenerator(seed: 17)
+        func random() -> Dec {
+            let magnitude = Int128(Int64.random(in: -9_000_000_000_000_000...9_000_000_000_000_000, using: &g)) / powerOfTen(Int.random(in: 0...18, using: &g))
+            return Dec(mantissa: magnitude, scale: Int.random(in: 0...14, using: &g))
+        }
+        let steps: [Dec] = ["0.01", "0.000001", "1", "0.5", "25", "0.0000000001"]
+        for _ in 0..<20_000 {
+            let a = random(), b = random()
+            let wa = widened(a), wb = widened(b)
+            #expect(a + b == wa + wb, "\(a) + \(b)")
+            #expect(a - b == wa - wb, "\(a) - \(b)")
+            #expect((a < b) == (wa < wb) && (a == b) == (wa == wb) && (a < b) == (a < wb), "\(a) <=> \(b)")
+            #expect(Dec.compare(a, b) == Dec.compareWide(a, b) && a + b == Dec.addWide(a, b), "\(a), \(b)")
+            #expect(a * b == Dec.multiplySlow(a, b), "\(a) × \(b)")
+            let step = steps[Int.random(in: 0..<steps.count, using: &g)]
+            for rounding in [DecRounding.down, .up, .towardZero, .halfEven] {
+                let r = a.rounded(toMultipleOf: step, rounding)
+                #expect(r == wa.rounded(toMultipleOf: step, rounding) && r == a.roundedWide(toMultipleOf: step, rounding), "\(a) to \(step) \(rounding)")
+            }
+            if !b.isZero {
+                #expect(a.divided(by: b, scale: 12) == wa.divided(by: wb, scale: 12), "\(a) / \(b)")
+            }
+        }
+    }
+
+    @Test func fastPathEdges() {
+        let big = Dec(mantissa: Int128(Int64.max), scale: 0), small = Dec(mantissa: Int128(Int64.min), scale: 18)
+        #expect(big + small == widened(big) + widened(small))
+        #expect((big + Dec(mantissa: 1, scale: 18)).description == "9223372036854775807.000000000000000001")
+        #expect(small < big && !(big < small) && small != big)
+        #expect(Dec(mantissa: Int128(Int64.min), scale: 0).rounded(toMultipleOf: "0.01", .down) == Dec(mantissa: Int128(Int64.min), scale: 0))
+        #expect(Dec("-0.005").rounded(toMultipleOf: "0.01", .halfEven) == 0)
+        #expect(Dec("-0.015").rounded(toMultipleOf: "0.01", .halfEven) == Dec("-0.02"))
+        #expect(Dec("-0.011").rounded(toMultipleOf: "0.01", .down) == Dec("-0.02"))
+        #expect(Dec("-0.011").rounded(toMultipleOf: "0.01", .up) == Dec("-0.01"))
+        #expect(Dec("1.5").normalized.scale == 1 && Dec("1.500000").normalized == Dec("1.5"))
     }
 }
