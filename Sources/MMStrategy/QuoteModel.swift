@@ -17,6 +17,11 @@ public protocol QuoteModel: Sendable {
     /// price always, and the ladder when `input.wantsLadder` and the model is ready.
     func quote(_ input: QuoteInput, state: inout State, shared: inout StrategyState, config: StrategyConfig,
                dropped: inout [DroppedOrder], trace: inout Trace) -> ModelQuote
+    /// The same with the model's state kept in `shared`. A requirement (with the default below)
+    /// rather than only an extension method: called on `any QuoteModel`, it then runs
+    /// specialized for the model, not generic code that looks up its types' metadata each time.
+    func quote(_ input: QuoteInput, shared: inout StrategyState, config: StrategyConfig,
+               dropped: inout [DroppedOrder], trace: inout Trace) -> ModelQuote
 }
 
 /// What a model sees at a decision, besides the view.
@@ -73,27 +78,25 @@ public enum QuoteModels {
 /// A model's state, whatever its type, held in `StrategyState`. It crosses the engine's API
 /// (preview of a running instance starts from it) as its type's name and its own fields.
 public struct ModelState: Sendable, Equatable, Codable {
-    let value: any Sendable
+    /// A class, so that the decision at every book change mutates the model's buffers in place
+    /// (when no copy of the state shares it) and finds its type with a class cast, not an
+    /// existential's dynamic cast.
+    let box: ModelStateBox
+
+    init<S: Sendable & Equatable & Codable>(_ value: S) { box = TypedModelStateBox(value) }
+    init(box: ModelStateBox) { self.box = box }
+
     /// The state's type, to decode it by.
-    let kind: String
-    private let equals: @Sendable (any Sendable) -> Bool
-    private let encodeValue: @Sendable (any Encoder) throws -> Void
+    var kind: String { box.kind }
 
-    init<S: Sendable & Equatable & Codable>(_ value: S) {
-        self.value = value
-        self.kind = String(reflecting: S.self)
-        self.equals = { ($0 as? S) == value }
-        self.encodeValue = { try value.encode(to: $0) }
-    }
-
-    public static func == (a: ModelState, b: ModelState) -> Bool { a.equals(b.value) }
+    public static func == (a: ModelState, b: ModelState) -> Bool { a.box === b.box || a.box.equals(b.box) }
 
     enum CodingKeys: String, CodingKey { case kind, state }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind)
-        try encodeValue(c.superEncoder(forKey: .state))
+        try box.encode(to: c.superEncoder(forKey: .state))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -106,15 +109,46 @@ public struct ModelState: Sendable, Equatable, Codable {
     }
 }
 
+/// A model's state of any type. Immutable once in a `ModelState` that another holds: the
+/// decision replaces a shared box rather than mutating it (see `QuoteModel.quote`).
+class ModelStateBox: @unchecked Sendable {
+    /// The state's type: checked before a downcast, which for a generic class would look its
+    /// metadata up at every decision.
+    let stateType: ObjectIdentifier
+    init(stateType: ObjectIdentifier) { self.stateType = stateType }
+    var kind: String { fatalError("abstract") }
+    func equals(_ other: ModelStateBox) -> Bool { fatalError("abstract") }
+    func encode(to encoder: any Encoder) throws { fatalError("abstract") }
+}
+
+final class TypedModelStateBox<S: Sendable & Equatable & Codable>: ModelStateBox, @unchecked Sendable {
+    var value: S
+    init(_ value: S) {
+        self.value = value
+        super.init(stateType: ObjectIdentifier(S.self))
+    }
+
+    /// `box` as this class, when it holds an `S`.
+    static func of(_ box: ModelStateBox?) -> TypedModelStateBox<S>? {
+        guard let box, box.stateType == ObjectIdentifier(S.self) else { return nil }
+        return unsafeDowncast(box, to: TypedModelStateBox<S>.self)
+    }
+    override var kind: String { String(reflecting: S.self) }
+    override func equals(_ other: ModelStateBox) -> Bool { TypedModelStateBox<S>.of(other)?.value == value }
+    override func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
 extension QuoteModel {
     /// Runs `quote` with the model's state taken out of the shared state (started afresh when
     /// the strategy changed), so that its buffers are mutated in place rather than copied.
-    func quote(_ input: QuoteInput, shared: inout StrategyState, config: StrategyConfig,
-               dropped: inout [DroppedOrder], trace: inout Trace) -> ModelQuote {
-        var own = (shared.model?.value as? State) ?? makeState()
+    public func quote(_ input: QuoteInput, shared: inout StrategyState, config: StrategyConfig,
+                      dropped: inout [DroppedOrder], trace: inout Trace) -> ModelQuote {
+        var box = TypedModelStateBox<State>.of(shared.model?.box)
         shared.model = nil
-        let q = quote(input, state: &own, shared: &shared, config: config, dropped: &dropped, trace: &trace)
-        shared.model = ModelState(own)
+        // Mutated in place only when nothing else (a copy of the state the engine keeps) holds it.
+        if box == nil || !isKnownUniquelyReferenced(&box!) { box = TypedModelStateBox(box?.value ?? makeState()) }
+        let q = quote(input, state: &box!.value, shared: &shared, config: config, dropped: &dropped, trace: &trace)
+        shared.model = ModelState(box: box!)
         return q
     }
 
@@ -124,5 +158,5 @@ extension QuoteModel {
     }
 
     /// This model's state, when the shared state holds one of its kind.
-    public func state(in shared: StrategyState) -> State? { shared.model?.value as? State }
+    public func state(in shared: StrategyState) -> State? { TypedModelStateBox<State>.of(shared.model?.box)?.value }
 }

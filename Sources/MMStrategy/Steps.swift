@@ -91,11 +91,12 @@ public enum Steps {
     /// (`own`), reaches `depth`, inclusive as in the reference, and holds someone else's volume
     /// (so that a quote never steps ahead of our own order); or the side's last price.
     static func depthPrice(_ levels: [BookLevel], depth: Dec, own: Dec = 0) -> Dec? {
+        // total - own ≥ depth and total - own > 0, without a subtraction per level.
+        let needed = depth + own
         var total: Dec = 0
-        for level in levels {
-            total += level.amount
-            let others = total - own
-            if others >= depth && others.isPositive { return level.price }
+        for i in levels.indices {
+            total += levels[i].amount
+            if total >= needed && total > own { return levels[i].price }
         }
         return levels.last?.price
     }
@@ -174,6 +175,8 @@ public enum Steps {
 
     /// Removes the orders whose size is zero, each with its reason.
     static func dropEmpty(_ p: inout Proposal, dropped: inout [DroppedOrder], reason: (ProposedOrder) -> String) {
+        // Nearly always nothing to drop: then the arrays are not rewritten.
+        guard p.buys.contains(where: { !$0.amount.isPositive }) || p.sells.contains(where: { !$0.amount.isPositive }) else { return }
         for o in p.buys where !o.amount.isPositive { dropped.append(DroppedOrder(order: o, reason: reason(o))) }
         for o in p.sells where !o.amount.isPositive { dropped.append(DroppedOrder(order: o, reason: reason(o))) }
         p.buys.removeAll { !$0.amount.isPositive }
@@ -262,6 +265,8 @@ public enum Steps {
     public static func minimums(_ p: consuming Proposal, orderMin: Dec?, rules: MarketRules, dropped: inout [DroppedOrder],
                                 trace: inout Trace) -> Proposal {
         let minAmount = Swift.max(orderMin ?? 0, rules.minQuantity)
+        func passes(_ o: ProposedOrder) -> Bool { o.amount >= minAmount && o.amount * o.price >= rules.minNotional }
+        guard !p.buys.allSatisfy(passes) || !p.sells.allSatisfy(passes) else { return p }
         func keep(_ o: ProposedOrder) -> Bool {
             let reason: String
             if o.amount < minAmount {
@@ -283,13 +288,13 @@ public enum Steps {
 
     /// Post-only: drop orders that would cross the book.
     public static func noCrossing(_ p: consuming Proposal, book: OrderBook, dropped: inout [DroppedOrder], trace: inout Trace) -> Proposal {
-        if let ask = book.bestAsk {
+        if let ask = book.bestAsk, p.buys.contains(where: { $0.price >= ask }) {
             for o in p.buys where o.price >= ask { dropped.append(DroppedOrder(order: o, reason: "post-only: at or above the best ask \(ask)")) }
             let before = p.buys.count
             p.buys.removeAll { $0.price >= ask }
             if p.buys.count < before { trace.add("post-only: \(before - p.buys.count) bid(s) at or above the best ask \(ask) dropped") }
         }
-        if let bid = book.bestBid {
+        if let bid = book.bestBid, p.sells.contains(where: { $0.price <= bid }) {
             for o in p.sells where o.price <= bid { dropped.append(DroppedOrder(order: o, reason: "post-only: at or below the best bid \(bid)")) }
             let before = p.sells.count
             p.sells.removeAll { $0.price <= bid }
@@ -305,18 +310,18 @@ public enum Steps {
         guard let tolerance else { return false }
         func side(_ proposed: [ProposedOrder], _ side: Side) -> Bool {
             var count = 0
-            for (i, o) in live.enumerated() where o.side == side && including(i) { count += 1 }
+            for i in live.indices where live[i].side == side && including(i) { count += 1 }
             guard count == proposed.count else { return false }
             guard count > 0 else { return true }
             return withUnsafeTemporaryAllocation(of: Dec.self, capacity: count * 2) { buffer in
                 var n = 0
-                for (i, o) in live.enumerated() where o.side == side && including(i) { buffer.initializeElement(at: n, to: o.price); n += 1 }
-                for o in proposed { buffer.initializeElement(at: n, to: o.price); n += 1 }
+                for i in live.indices where live[i].side == side && including(i) { buffer.initializeElement(at: n, to: live[i].price); n += 1 }
+                for i in proposed.indices { buffer.initializeElement(at: n, to: proposed[i].price); n += 1 }
                 defer { _ = buffer.deinitialize() }
-                var current = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                var wanted = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count * 2)])
-                current.sort()
-                wanted.sort()
+                let current = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                let wanted = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count * 2)])
+                insertionSort(current)
+                insertionSort(wanted)
                 for i in 0..<count {
                     let c = current[i]
                     guard c.isPositive, (wanted[i] - c).magnitude <= c * tolerance else { return false }
@@ -325,5 +330,17 @@ public enum Steps {
             }
         }
         return side(p.buys, .buy) && side(p.sells, .sell)
+    }
+
+    /// A ladder's few prices in order: insertion sort, inlined, where the library's sort sets up
+    /// a merge sort for a handful of elements.
+    @inline(__always) static func insertionSort(_ b: UnsafeMutableBufferPointer<Dec>) {
+        guard b.count > 1 else { return }
+        for i in 1..<b.count {
+            let x = b[i]
+            var j = i
+            while j > 0 && x < b[j - 1] { b[j] = b[j - 1]; j -= 1 }
+            b[j] = x
+        }
     }
 }
