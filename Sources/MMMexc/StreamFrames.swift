@@ -83,6 +83,15 @@ public enum StreamEvent: Sendable, Equatable {
 /// numbers do not read, is `malformed`: never a crash, never a half-read event.
 public enum StreamFrames {
     public static func decode(_ bytes: Data) throws(MEXCFailure) -> StreamEvent {
+        // Depth diffs, nearly every frame, are read directly; the rest (and any depth frame the
+        // direct reader does not take whole) through SwiftProtobuf.
+        if let event = DirectProto.depthFrame(bytes) { return event }
+        return try decodeWithSwiftProtobuf(bytes)
+    }
+
+    /// Every frame through SwiftProtobuf's messages: what `decode` falls back to, and what the
+    /// `StreamFrame` fuzz target checks the direct reader against.
+    public static func decodeWithSwiftProtobuf(_ bytes: Data) throws(MEXCFailure) -> StreamEvent {
         let w: PushDataV3ApiWrapper
         do { w = try PushDataV3ApiWrapper(serializedBytes: bytes) } catch {
             throw .malformed("frame: \(error)")

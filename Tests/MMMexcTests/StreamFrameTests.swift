@@ -112,3 +112,76 @@ extension Data {
         #expect(try StreamFrames.decode(Data(try big.serializedBytes() as [UInt8])) == .balance(BalanceUpdate(asset: "BTC", free: 1, locked: 0, time: .max)))
     }
 }
+
+/// The direct depth reader (`DirectProto`) against SwiftProtobuf: the same event or the same
+/// refusal for depth frames of every shape, and it takes the plain ones itself.
+@Suite struct DirectDepthFrameTests {
+    func frame(symbol: String? = "BTCUSDT", bids: [(String, String)], asks: [(String, String)], from: String = "7", to: String = "9",
+               unknown: Bool = false) throws -> Data {
+        var w = PushDataV3ApiWrapper()
+        w.channel = "spot@public.aggre.depth.v3.api.pb@100ms@ETHUSDT"
+        if let symbol { w.symbol = symbol }
+        w.sendTime = 1_795_770_000_000
+        var d = PublicAggreDepthsV3Api()
+        d.bids = bids.map { var i = PublicAggreDepthV3ApiItem(); i.price = $0.0; i.quantity = $0.1; return i }
+        d.asks = asks.map { var i = PublicAggreDepthV3ApiItem(); i.price = $0.0; i.quantity = $0.1; return i }
+        d.eventType = "spot@public.aggre.depth.v3.api.pb@100ms"
+        d.fromVersion = from
+        d.toVersion = to
+        w.publicAggreDepths = d
+        var bytes = try w.serializedBytes() as [UInt8]
+        // Field 99, a varint, that neither message declares: skipped by both.
+        if unknown { bytes += [0x98, 0x06, 0x2A] }
+        return Data(bytes)
+    }
+
+    func agree(_ bytes: Data, sourceLocation: SourceLocation = #_sourceLocation) {
+        let direct = Result { () throws(MEXCFailure) in try StreamFrames.decode(bytes) }
+        let generic = Result { () throws(MEXCFailure) in try StreamFrames.decodeWithSwiftProtobuf(bytes) }
+        switch (direct, generic) {
+        case (.success(let a), .success(let b)): #expect(a == b, sourceLocation: sourceLocation)
+        case (.failure(let a), .failure(let b)): #expect(a == b, sourceLocation: sourceLocation)
+        default: Issue.record("direct \(direct) but generic \(generic)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func plainFramesAreReadDirectlyWithExactValues() throws {
+        let bytes = try frame(bids: [("92877.58", "0"), ("92877.57", "1.25")], asks: [("92877.60", "0.5")])
+        #expect(DirectProto.depthFrame(bytes) == .depth(symbol: "BTCUSDT", DepthDiff(
+            fromVersion: 7, toVersion: 9, bids: [BookLevel(Dec("92877.58"), 0), BookLevel(Dec("92877.57"), Dec("1.25"))],
+            asks: [BookLevel(Dec("92877.60"), Dec("0.5"))])))
+        agree(bytes)
+        // Without a symbol, the channel's last part names the pair, as the generic path does.
+        let unnamed = try frame(symbol: nil, bids: [], asks: [("1", "2")])
+        #expect(DirectProto.depthFrame(unnamed) == .depth(symbol: "ETHUSDT", DepthDiff(fromVersion: 7, toVersion: 9, bids: [], asks: [BookLevel(1, 2)])))
+        agree(unnamed)
+        agree(try frame(bids: [], asks: [], unknown: true))
+        #expect(DirectProto.depthFrame(try frame(bids: [], asks: [], unknown: true)) != nil)
+    }
+
+    @Test func oddFramesAreLeftToTheGenericDecoderAndAgree() throws {
+        for bytes in [
+            try frame(bids: [("1e5", "1")], asks: []),
+            try frame(bids: [(" 12.5", "1")], asks: []),
+            try frame(bids: [("", "1")], asks: []),
+            try frame(bids: [("12.5", "-1")], asks: []),
+            try frame(bids: [], asks: [], from: "x"),
+            try frame(bids: [], asks: [], to: ""),
+            try frame(bids: [], asks: [], from: "+5"),
+            try frame(bids: [], asks: [], from: "99999999999999999999"),
+            try frame(bids: [("1.0000000000000000000000000000000000001", "1")], asks: []),
+        ] {
+            agree(bytes)
+        }
+        // Every prefix of a frame, and every frame with one byte changed, decodes alike both ways.
+        let base = try frame(bids: [("92877.58", "0"), ("92877.57", "1.25")], asks: [("92877.60", "0.5")])
+        for cut in 0..<base.count { agree(base.prefix(cut)) }
+        for i in base.indices {
+            for value: UInt8 in [0x00, 0x02, 0x08, 0x0A, 0x7F, 0x80, 0xFF] {
+                var changed = base
+                changed[i] = value
+                agree(changed)
+            }
+        }
+    }
+}
