@@ -95,3 +95,9 @@ func printTable(_ results: [Measurement]) {
     print(line(header))
     for r in rows { print(line(r)) }
 }
+
+/// The loop callgrind counts (its name is what `--toggle-collect` matches): never inlined, so
+/// that the setup before it and the exit after it stay out of the count.
+@inline(never) func countedLoop(_ body: () -> Void, _ n: Int) {
+    for _ in 0..<n { body() }
+}

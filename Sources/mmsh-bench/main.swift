@@ -12,6 +12,20 @@ if ProcessInfo.processInfo.environment["MMSH_BENCH_CHILD"] == "ten instances" {
     exit(0)
 }
 
+// `mmsh-bench --count NAME N`: runs the one benchmark whose name starts with NAME N times, untimed,
+// inside `countedLoop`, for an instruction count under callgrind (scripts/bench-guard) or a
+// profile under perf.
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--count", let n = Int(CommandLine.arguments[3]) {
+    let all = strategyBenchmarks() + avellanedaBenchmarks() + matchingBenchmarks() + mexcBenchmarks() + streamBenchmarks()
+    guard let b = all.first(where: { $0.name.hasPrefix(CommandLine.arguments[2]) }) else {
+        FileHandle.standardError.write(Data("mmsh-bench: no benchmark named \(CommandLine.arguments[2])…\n".utf8))
+        exit(2)
+    }
+    b.body()
+    countedLoop(b.body, n)
+    exit(0)
+}
+
 let benchmarks = (strategyBenchmarks() + avellanedaBenchmarks() + ledgerBenchmarks() + matchingBenchmarks() + mexcBenchmarks() + streamBenchmarks()).filter { selected($0.name) }
 var results: [Measurement] = []
 for b in benchmarks { results.append(measure(b)) }
