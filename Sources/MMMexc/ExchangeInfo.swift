@@ -5,6 +5,7 @@ import MMStrategy
 /// A value MEXC sends sometimes as a string and sometimes as a number, kept as its text.
 public struct FlexibleText: Decodable, Sendable, Equatable {
     public var text: String
+    init(text: String) { self.text = text }
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let s = try? c.decode(String.self) { text = s; return }

@@ -46,8 +46,24 @@ public enum MEXCFailure: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Decodes a MEXC answer; a body that does not fit is `malformed`, never a crash.
 public func decodeMEXC<T: Decodable>(_ type: T.Type, from data: Data) throws(MEXCFailure) -> T {
-    // The depth snapshot, read most often, straight from its bytes.
+    // The depth snapshot, read most often, straight from its bytes; orders, the account and
+    // fills too when they read plainly (`DirectAnswers`), else through JSONDecoder below.
     if T.self == Depth.self { return try Depth.direct(data) as! T }
+    if let direct = decodeMEXCDirectly(T.self, from: data) { return direct }
+    return try decodeMEXCWithJSONDecoder(type, from: data)
+}
+
+/// The answer read by `DirectAnswers`, when its type has a direct reader and it reads plainly.
+public func decodeMEXCDirectly<T>(_ type: T.Type, from data: Data) -> T? {
+    if T.self == OrderResponse.self { return DirectAnswers.read(data, OrderResponse.direct) as! T? }
+    if T.self == [OrderResponse].self { return DirectAnswers.read(data) { try DirectAnswers.array(&$0, OrderResponse.direct) } as! T? }
+    if T.self == AccountInfo.self { return DirectAnswers.read(data, AccountInfo.direct) as! T? }
+    if T.self == [AccountTrade].self { return DirectAnswers.read(data) { try DirectAnswers.array(&$0, AccountTrade.direct) } as! T? }
+    return nil
+}
+
+/// `decodeMEXC` without the direct readers: what the `RESTAnswer` fuzz target checks them against.
+public func decodeMEXCWithJSONDecoder<T: Decodable>(_ type: T.Type, from data: Data) throws(MEXCFailure) -> T {
     do { return try JSONDecoder().decode(type, from: data) } catch {
         throw .malformed("\(T.self): \(String(describing: error).prefix(200))")
     }
@@ -66,8 +82,8 @@ public struct ServerTime: Decodable, Sendable {
     }
 }
 
-public struct AccountInfo: Decodable, Sendable {
-    public struct Balance: Decodable, Sendable {
+public struct AccountInfo: Decodable, Sendable, Equatable {
+    public struct Balance: Decodable, Sendable, Equatable {
         public var asset: String
         public var free: FlexibleText
         public var locked: FlexibleText
@@ -83,7 +99,7 @@ public struct AccountInfo: Decodable, Sendable {
 }
 
 /// An order as `GET /order`, `GET /openOrders`, `POST /order` and `DELETE /order` return it.
-public struct OrderResponse: Decodable, Sendable {
+public struct OrderResponse: Decodable, Sendable, Equatable {
     public var symbol: String
     /// Opaque: a string or a number depending on the endpoint.
     public var orderId: FlexibleText
@@ -100,7 +116,7 @@ public struct OrderResponse: Decodable, Sendable {
 }
 
 /// A fill of ours, from `GET /myTrades`.
-public struct AccountTrade: Decodable, Sendable {
+public struct AccountTrade: Decodable, Sendable, Equatable {
     public var symbol: String
     public var id: FlexibleText
     public var orderId: FlexibleText

@@ -108,3 +108,59 @@ func d(_ t: FlexibleText?) -> Dec? { t.flatMap { try? $0.decimal() } }
         }
     }
 }
+
+/// The direct readers of order, account and myTrades answers (`DirectAnswers`) against
+/// JSONDecoder: each captured answer is read directly and reads the same both ways; answers
+/// out of the ordinary are left to JSONDecoder, and the result is the same either way.
+@Suite struct DirectAnswerTests {
+    func same<T: Decodable & Equatable>(_ type: T.Type, _ body: String, direct: Bool? = nil,
+                                        sourceLocation: SourceLocation = #_sourceLocation) {
+        let data = Data(body.utf8)
+        let read = decodeMEXCDirectly(T.self, from: data)
+        if let direct { #expect((read != nil) == direct, "direct: \(body)", sourceLocation: sourceLocation) }
+        let decoded = try? decodeMEXCWithJSONDecoder(T.self, from: data)
+        if let read { #expect(read == decoded, "\(body)", sourceLocation: sourceLocation) }
+        #expect((try? decodeMEXC(T.self, from: data)) == decoded, "\(body)", sourceLocation: sourceLocation)
+    }
+
+    @Test func capturedAnswersAreReadDirectly() throws {
+        for name in ["Trading_PlaceOrder", "Trading_GetOrder", "Trading_CancelOrder"] {
+            same(OrderResponse.self, String(decoding: try fixture(name), as: UTF8.self), direct: true)
+        }
+        same([OrderResponse].self, String(decoding: try fixture("Trading_GetOpenOrders"), as: UTF8.self), direct: true)
+        same(AccountInfo.self, String(decoding: try fixture("Account_GetAccountInfo"), as: UTF8.self), direct: true)
+        same([AccountTrade].self, String(decoding: try fixture("Trading_GetUserTrades"), as: UTF8.self), direct: true)
+    }
+
+    @Test func oddAnswersReadAsJSONDecoderReadsThem() {
+        let order = #"{"symbol":"BTCUSDT","orderId":"C02__1","price":"60000.1","origQty":"0.002","type":"LIMIT_MAKER","side":"BUY"}"#
+        same(OrderResponse.self, order, direct: true)
+        // Numbers kept as text, booleans, nulls, and keys in any order or unknown.
+        same(OrderResponse.self, #"{"side":"SELL","type":"LIMIT","origQty":5,"price":-0,"orderId":12345678901,"symbol":"X","time":null,"extra":[1,{"a":null}]}"#, direct: true)
+        same(OrderResponse.self, #"{"symbol":"X","orderId":true,"price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#, direct: true)
+        // Left to JSONDecoder: fractions and exponents, numbers beyond 64 bits, escapes, a key twice, wrong types.
+        for odd in [
+            #"{"symbol":"X","orderId":"1","price":1.50,"origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X","orderId":"1","price":1e-8,"origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X","orderId":123456789012345678901234,"price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X\u0041","orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"sym\u0062ol":"X","orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X","symbol":"Y","orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":7,"orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X","orderId":"1","price":null,"origQty":"1","type":"LIMIT","side":"BUY"}"#,
+            #"{"symbol":"X","orderId":"1","price":"1","origQty":"1","type":"LIMIT"}"#,
+            #"{"symbol":"X","orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY"} x"#,
+        ] {
+            same(OrderResponse.self, odd, direct: false)
+        }
+        same(AccountInfo.self, #"{"canTrade":null,"balances":[{"asset":"BTC","free":"1.5","locked":0,"x":1}],"permissions":["SPOT"]}"#, direct: true)
+        same(AccountInfo.self, #"{"canTrade":"yes","balances":[]}"#, direct: false)
+        same(AccountInfo.self, #"{"balances":[{"asset":"BTC","free":"1.5"}]}"#, direct: false)
+        let trade = #"{"symbol":"BTCUSDT","id":"1","orderId":"2","price":"1","qty":"2","commission":"0.0003998377369698171","commissionAsset":"MX","time":1,"isBuyer":false,"isMaker":true"#
+        same([AccountTrade].self, "[\(trade)}]", direct: true)
+        same([AccountTrade].self, "[\(trade),\"clientOrderId\":\"mm1-b-0\"},\(trade)}]", direct: true)
+        same([AccountTrade].self, "[\(trade),\"isMaker\":false}]", direct: false)
+        same([AccountTrade].self, "[]", direct: true)
+        same([AccountTrade].self, "[", direct: false)
+    }
+}
