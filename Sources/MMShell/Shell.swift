@@ -307,13 +307,14 @@ public actor Shell {
     }
 
     func refreshCompletionData() async {
-        let records = (try? await api.instances()) ?? []
-        // The stored settings too, so that '?' on a client can say a setting's current value.
+        // One call for the instances and their stored settings (so that '?' on a client can say
+        // a setting's current value): this runs before every prompt.
+        let overview = (try? await api.overview()) ?? []
         var settings: [Int: [String: String]] = [:]
-        for r in records { settings[r.id] = (try? await api.storedSettings(r.id)) ?? [:] }
+        for o in overview { settings[o.record.id] = o.storedSettings }
         let current = self.current
         completionData.withLock {
-            $0.instances = records.map { ($0.id, $0.name) }
+            $0.instances = overview.map { ($0.record.id, $0.record.name) }
             $0.settings = settings
             $0.current = current
         }
