@@ -7,6 +7,20 @@ import MMControl
 import MMStorage
 
 @main
+enum Entry {
+    static func main() {
+        // `mmsh -c COMMANDS`, the form scripts, cron jobs and tools run most, goes straight to the
+        // client: building ArgumentParser's command tree (reflection, a conformance check per
+        // property) was a fifth of such a client's start. Every other form, `-c` with anything
+        // else or a value that could be an option, is ArgumentParser's as before.
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.count == 2, arguments.first == "-c", let command = arguments.last, !command.hasPrefix("-") {
+            exit(Mmsh.runCommand(command))
+        }
+        Mmsh.main()
+    }
+}
+
 struct Mmsh: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mmsh",
@@ -28,14 +42,19 @@ struct Mmsh: ParsableCommand {
     var command: String?
 
     func run() throws {
-        let interactive = isatty(STDIN_FILENO) != 0 && command == nil
+        if let command { throw ExitCode(Mmsh.runCommand(command)) }
+        let interactive = isatty(STDIN_FILENO) != 0
         let client: EngineClient
         do { client = try EngineClient.attachOrExit(interactive: interactive) } catch let e as ExitCodeError { throw ExitCode(e.code) }
-        if let command {
-            Interrupt.install()
-            throw ExitCode(client.runArgument(command))
-        }
         throw ExitCode(interactive ? client.interactiveLoop() : client.pipedLoop())
+    }
+
+    /// `-c COMMANDS`: runs them on the engine (started when none runs); the exit code.
+    static func runCommand(_ command: String) -> Int32 {
+        let client: EngineClient
+        do { client = try EngineClient.attachOrExit(interactive: false) } catch let e as ExitCodeError { return e.code } catch { return 1 }
+        Interrupt.install()
+        return client.runArgument(command)
     }
 }
 
