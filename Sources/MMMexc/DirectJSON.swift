@@ -46,18 +46,62 @@ struct DirectJSON {
         }
     }
 
-    /// A string's raw bytes (between the quotes); escapes are allowed and kept as they are.
+    /// A string's raw bytes (between the quotes), checked as JSON checks them: escapes are
+    /// JSON's own (kept as they are) and the text is UTF-8, also in values that are skipped.
     mutating func stringRange() throws(MEXCFailure) -> Range<Int> {
         try expect(UInt8(ascii: "\""), "a string")
         let start = i
+        var ascii = true
         while i < bytes.count {
             let b = bytes[i]
-            if b == UInt8(ascii: "\"") { defer { i += 1 }; return start..<i }
+            if b == UInt8(ascii: "\"") {
+                defer { i += 1 }
+                if !ascii, String(validating: bytes[start..<i], as: UTF8.self) == nil { throw fail("a string that is not UTF-8") }
+                return start..<i
+            }
             if b < 0x20 { throw fail("a control character in a string") }
-            if b == UInt8(ascii: "\\") { i += 1 }
+            if b >= 0x80 { ascii = false }
+            if b == UInt8(ascii: "\\") {
+                i += 1
+                guard i < bytes.count else { break }
+                switch bytes[i] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    break
+                case UInt8(ascii: "u"):
+                    guard let unit = hex4(at: i + 1) else { throw fail("a bad \\u escape") }
+                    i += 4
+                    // A surrogate only as the first half of a pair followed by its second half.
+                    if unit >= 0xD800 && unit <= 0xDFFF {
+                        guard unit <= 0xDBFF, i + 2 < bytes.count, bytes[i + 1] == UInt8(ascii: "\\"), bytes[i + 2] == UInt8(ascii: "u"),
+                              let low = hex4(at: i + 3), low >= 0xDC00 && low <= 0xDFFF else { throw fail("a lone surrogate in a \\u escape") }
+                        i += 6
+                    }
+                default:
+                    throw fail("a bad escape in a string")
+                }
+            }
             i += 1
         }
         throw fail("an unterminated string")
+    }
+
+    /// The four hex digits at `k` as a UTF-16 unit.
+    private func hex4(at k: Int) -> UInt16? {
+        guard k + 4 <= bytes.count else { return nil }
+        var v: UInt16 = 0
+        for j in k..<(k + 4) {
+            let b = bytes[j]
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            v = v << 4 | UInt16(digit)
+        }
+        return v
     }
 
     /// An object's key, compared with `name` without making a String.

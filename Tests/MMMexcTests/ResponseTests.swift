@@ -153,6 +153,19 @@ func d(_ t: FlexibleText?) -> Dec? { t.flatMap { try? $0.decimal() } }
         ] {
             same(OrderResponse.self, odd, direct: false)
         }
+        // What JSON refuses is refused also inside values the direct reader skips: a bad escape,
+        // a lone surrogate, bytes that are not UTF-8 (found by the RESTAnswer fuzz target).
+        let skipped = #"{"symbol":"X","orderId":"1","price":"1","origQty":"1","type":"LIMIT","side":"BUY","note":"#
+        for bad in [#""a\q""#, #""\u12G4""#, #""\uD800""#, #""\uDC00\uD800""#] {
+            same(OrderResponse.self, skipped + bad + "}", direct: false)
+        }
+        for fine in [#""\n\u00e9\uD83D\uDE00\/""#, "\"é\""] {
+            same(OrderResponse.self, skipped + fine + "}", direct: true)
+        }
+        var invalid = Data((skipped + "\"").utf8)
+        invalid += [0xC3, 0x28, 0x22, 0x7D]
+        #expect(decodeMEXCDirectly(OrderResponse.self, from: invalid) == nil)
+        #expect((try? decodeMEXC(OrderResponse.self, from: invalid)) == (try? decodeMEXCWithJSONDecoder(OrderResponse.self, from: invalid)))
         same(AccountInfo.self, #"{"canTrade":null,"balances":[{"asset":"BTC","free":"1.5","locked":0,"x":1}],"permissions":["SPOT"]}"#, direct: true)
         same(AccountInfo.self, #"{"canTrade":"yes","balances":[]}"#, direct: false)
         same(AccountInfo.self, #"{"balances":[{"asset":"BTC","free":"1.5"}]}"#, direct: false)
