@@ -68,26 +68,8 @@ public struct Dec: Sendable {
 /// each read of a lazily made global is a call to `swift_once`, and rescaling reads one at
 /// nearly every mixed-scale sum and comparison of the strategy's hot path.
 @inline(__always) @usableFromInline func powerOfTen(_ n: Int) -> Int128 {
-    switch n {
-    case 0: 1
-    case 1: 10
-    case 2: 100
-    case 3: 1000
-    case 4: 10000
-    case 5: 100000
-    case 6: 1000000
-    case 7: 10000000
-    case 8: 100000000
-    case 9: 1000000000
-    case 10: 10000000000
-    case 11: 100000000000
-    case 12: 1000000000000
-    case 13: 10000000000000
-    case 14: 100000000000000
-    case 15: 1000000000000000
-    case 16: 10000000000000000
-    case 17: 100000000000000000
-    case 18: 1000000000000000000
+    if n <= 18 { return Int128(powerOfTen64(n)) }
+    return switch n {
     case 19: 10000000000000000000
     case 20: 100000000000000000000
     case 21: 1000000000000000000000

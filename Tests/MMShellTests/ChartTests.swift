@@ -33,9 +33,15 @@ import Testing
         let h = try await Harness()
         await h.run("new btc; set sim.takers 300; set sim.volatility 0.5%; start")
         await h.run(seconds: 600)
-        // Ctrl-C after the first view.
+        // Ctrl-C once the first view is out (not after a fixed time: on a loaded machine, through
+        // the socket, the first view took longer than the 300 ms this waited).
         let console = h.console
-        Task { try await Task.sleep(for: .milliseconds(300)); console.interrupt() }
+        Task {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !console.out.contains("P&L"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(100))
+            console.interrupt()
+        }
         let out = await h.run("status --watch 200ms").out
         #expect(out.contains("MID") && out.contains("P&L"))
         let row = try #require(out.split(separator: "\n").first { $0.contains("btc") })
