@@ -411,11 +411,18 @@ extension Dec {
 
     public func rounded(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
         guard step.isPositive else { return Dec.outOfRange("a rounding step that is not positive") }
-        // The common case, a price or amount floored to its tick or step: 64-bit mantissas, the
-        // value at least as fine as the step. One 64-bit division; the multiple, q × step, is
-        // below |self| and fits.
-        if let x = mantissa.exactInt64, let stepM = step.mantissa.exactInt64, scale >= step.scale, scale - step.scale <= 18 {
-            let (st, overflow) = stepM.multipliedReportingOverflow(by: powerOfTen64(scale - step.scale))
+        // The common case, a price or amount floored to its tick or step: 64-bit mantissas that
+        // stay 64-bit at the finer of the two scales. One 64-bit division; the multiple,
+        // q × step, is below |self| (plus a step) and fits 128 bits.
+        if let m = mantissa.exactInt64, let stepM = step.mantissa.exactInt64, abs(scale - step.scale) <= 18 {
+            let x: Int64, st: Int64, overflow: Bool
+            if scale >= step.scale {
+                x = m
+                (st, overflow) = stepM.multipliedReportingOverflow(by: powerOfTen64(scale - step.scale))
+            } else {
+                st = stepM
+                (x, overflow) = m.multipliedReportingOverflow(by: powerOfTen64(step.scale - scale))
+            }
             if !overflow {
                 var (q, r) = x.quotientAndRemainder(dividingBy: st)
                 if r != 0 {

@@ -529,7 +529,10 @@ public actor InstanceRunner {
                          startBase: startBase, startQuote: startQuote, quotedMs: quotedMs)
             storeSamples(now: snapshot.time)
             let started = ContinuousClock.now
-            var d = Strategy.decide(view, state: &state, config: config, explain: true)
+            // The trace is only logged with a placement, and a placement needs the refresh timer
+            // run out: at the other decisions (most of them, at one a book change) it is not
+            // built, which took more than the decision itself.
+            var d = Strategy.decide(view, state: &state, config: config, explain: state.createAt <= snapshot.time)
             guard trap.error == nil else { return }
             let figures = riskFigures(snapshot)
             superviseRisk(&d, figures: figures, live: live)
