@@ -424,47 +424,38 @@ extension Dec {
                 (x, overflow) = m.multipliedReportingOverflow(by: powerOfTen64(step.scale - scale))
             }
             if !overflow {
-                var (q, r) = x.quotientAndRemainder(dividingBy: st)
-                if r != 0 {
-                    switch rounding {
-                    case .down: if x < 0 { q -= 1 }
-                    case .up: if x > 0 { q += 1 }
-                    case .towardZero: break
-                    case .halfEven:
-                        let twice = r.magnitude * 2  // r < st < 2^63: no overflow
-                        if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
-                    }
-                }
+                let q = Dec.roundedQuotient(x, st, rounding)
                 return Dec(unchecked: Int128(q) &* Int128(stepM), scale: step.scale)
             }
         }
         return roundedWide(toMultipleOf: step, rounding)
     }
 
+    /// `x / st` (st > 0) rounded as asked: one division, the remainder by a multiply (no
+    /// overflow: |q·st| ≤ |x|).
+    @inline(__always)
+    static func roundedQuotient<T: FixedWidthInteger & SignedInteger>(_ x: T, _ st: T, _ rounding: DecRounding) -> T {
+        var q = x / st
+        let r = x &- q &* st
+        guard r != 0 else { return q }
+        switch rounding {
+        case .down: if x < 0 { q -= 1 }
+        case .up: if x > 0 { q += 1 }
+        case .towardZero: break
+        case .halfEven:
+            let twice = r.magnitude * 2  // |r| < st ≤ T.max: no overflow in the magnitude type
+            if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
+        }
+        return q
+    }
+
     /// The rest of `rounded(toMultipleOf:_:)`, out of line so that its fast path saves few registers.
     @inline(never) func roundedWide(toMultipleOf step: Dec, _ rounding: DecRounding) -> Dec {
         let s = max(scale, step.scale)
+        // Here at least one of the two does not fit 64 bits at the common scale (the fast path
+        // took every case that does).
         if let x = mantissa(atScale: s), let st = step.mantissa(atScale: s) {
-            // 64-bit division when the numbers allow it: 128-bit division is a slow library call.
-            var q: Int128, r: Int128
-            if let x64 = x.exactInt64, let st64 = st.exactInt64 {
-                let (q64, r64) = x64.quotientAndRemainder(dividingBy: st64)
-                (q, r) = (Int128(q64), Int128(r64))
-            } else {
-                // One library division; the remainder by a multiply (no overflow: |q·st| ≤ |x|).
-                q = x / st
-                r = x &- q &* st
-            }
-            if r != 0 {
-                switch rounding {
-                case .down: if x < 0 { q -= 1 }
-                case .up: if x > 0 { q += 1 }
-                case .towardZero: break
-                case .halfEven:
-                    let twice = r.magnitude * 2
-                    if twice > st.magnitude || (twice == st.magnitude && q % 2 != 0) { q += x < 0 ? -1 : 1 }
-                }
-            }
+            let q = Dec.roundedQuotient(x, st, rounding)
             // A multiple of `step` needs no finer scale than the step's own.
             let (m, overflow) = q.multipliedReportingOverflow(by: step.mantissa)
             if !overflow { return Dec(mantissa: m, scale: step.scale) }
