@@ -265,17 +265,20 @@ public enum Steps {
     public static func minimums(_ p: consuming Proposal, orderMin: Dec?, rules: MarketRules, dropped: inout [DroppedOrder],
                                 trace: inout Trace) -> Proposal {
         let minAmount = Swift.max(orderMin ?? 0, rules.minQuantity)
-        func passes(_ o: ProposedOrder) -> Bool { o.amount >= minAmount && o.amount * o.price >= rules.minNotional }
-        guard !p.buys.allSatisfy(passes) || !p.sells.allSatisfy(passes) else { return p }
-        func keep(_ o: ProposedOrder) -> Bool {
-            let reason: String
+        // Why an order is below the minimums; nil (and no text made) when it is not.
+        func failure(_ o: ProposedOrder) -> String? {
             if o.amount < minAmount {
-                reason = "size \(o.amount) below the minimum \(minAmount)" + ((orderMin ?? 0) >= rules.minQuantity ? " (order.min)" : " (market)")
-            } else if o.amount * o.price < rules.minNotional {
-                reason = "value \(o.amount * o.price) below the market's minimum \(rules.minNotional)"
-            } else {
-                return true
+                return "size \(o.amount) below the minimum \(minAmount)" + ((orderMin ?? 0) >= rules.minQuantity ? " (order.min)" : " (market)")
             }
+            if o.amount * o.price < rules.minNotional {
+                return "value \(o.amount * o.price) below the market's minimum \(rules.minNotional)"
+            }
+            return nil
+        }
+        // Nearly always every order passes: then the arrays are not rewritten.
+        guard p.buys.contains(where: { failure($0) != nil }) || p.sells.contains(where: { failure($0) != nil }) else { return p }
+        func keep(_ o: ProposedOrder) -> Bool {
+            guard let reason = failure(o) else { return true }
             dropped.append(DroppedOrder(order: o, reason: reason))
             trace.add("size: \(o.side == .buy ? "bid" : "ask") \(o.level) dropped, \(reason)")
             return false
