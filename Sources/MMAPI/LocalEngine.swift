@@ -341,6 +341,8 @@ public final class LocalEngine: EngineAPI {
     public func sweep(_ plans: [BacktestPlan], jobs: Int, done: @escaping @Sendable (Int) -> Void,
                       cancelled: @escaping @Sendable () -> Bool) async -> [SweepOutcome] {
         var outcomes = [SweepOutcome](repeating: SweepOutcome(result: nil, error: "not run (interrupted)"), count: plans.count)
+        // The jobs share one recording: its replay form is built once, here (a failure is each job's to report).
+        if let data = plans.first?.data { _ = try? Backtest.prepareData(data) }
         await withTaskGroup(of: (Int, SweepOutcome).self) { group in
             var next = 0
             func launch() {

@@ -18,13 +18,11 @@ public struct LocalBook: Sendable {
         case needsSnapshot(reason: String)
     }
 
-    /// Levels stored best last (bids ascending, asks descending): changes happen near the
-    /// touch, so inserting or removing there moves few elements.
-    var bidLevels: [BookLevel] = []
-    var askLevels: [BookLevel] = []
+    /// The levels, kept best last so that changes near the touch move few elements.
+    public private(set) var levels = DepthBook()
     /// Levels best first.
-    public var bids: [BookLevel] { bidLevels.reversed() }
-    public var asks: [BookLevel] { askLevels.reversed() }
+    public var bids: [BookLevel] { levels.bidLevels.reversed() }
+    public var asks: [BookLevel] { levels.askLevels.reversed() }
     /// The version the book is at; nil while it is not in sync.
     public private(set) var version: Int64?
     /// Whether the next diff must straddle `version` rather than follow it exactly.
@@ -36,20 +34,17 @@ public struct LocalBook: Sendable {
     public init() {}
 
     public var isSynced: Bool { version != nil }
-    public var bestBid: BookLevel? { bidLevels.last }
-    public var bestAsk: BookLevel? { askLevels.last }
+    public var bestBid: BookLevel? { levels.bestBid }
+    public var bestAsk: BookLevel? { levels.bestAsk }
 
     /// The book's top `depth` levels a side, best first.
-    public func book(depth: Int = .max) -> OrderBook {
-        OrderBook(bids: bidLevels.suffix(depth).reversed(), asks: askLevels.suffix(depth).reversed())
-    }
+    public func book(depth: Int = .max) -> OrderBook { levels.book(depth: depth) }
 
     /// Forgets the book (a reconnect): diffs are buffered until the next snapshot.
     public mutating func reset() {
         version = nil
         awaitingFirst = false
-        bidLevels.removeAll(keepingCapacity: true)
-        askLevels.removeAll(keepingCapacity: true)
+        levels.removeAll()
         buffer.removeAll()
     }
 
@@ -79,8 +74,7 @@ public struct LocalBook: Sendable {
     /// A REST snapshot (`GET /depth`): its `lastUpdateId` and levels, best first. Buffered
     /// diffs it already holds are dropped and the rest applied.
     public mutating func snapshot(lastUpdateId: Int64, bids: [BookLevel], asks: [BookLevel]) -> Outcome {
-        bidLevels = bids.filter { $0.amount.isPositive }.sorted { $0.price < $1.price }
-        askLevels = asks.filter { $0.amount.isPositive }.sorted { $0.price > $1.price }
+        levels = DepthBook(OrderBook(bids: bids, asks: asks))
         version = lastUpdateId
         awaitingFirst = true
         let pending = buffer.filter { $0.toVersion > lastUpdateId }
@@ -99,25 +93,7 @@ public struct LocalBook: Sendable {
     }
 
     mutating func set(_ diff: DepthDiff) {
-        for level in diff.bids { Self.set(level, in: &bidLevels, descending: false) }
-        for level in diff.asks { Self.set(level, in: &askLevels, descending: true) }
-    }
-
-    /// Sets one level's absolute quantity, keeping the side sorted (binary search from the best end).
-    static func set(_ level: BookLevel, in side: inout [BookLevel], descending: Bool) {
-        var low = 0, high = side.count
-        while low < high {
-            let mid = (low + high) / 2
-            let p = side[mid].price
-            if descending ? p > level.price : p < level.price { low = mid + 1 } else { high = mid }
-        }
-        let found = low < side.count && side[low].price == level.price
-        if level.amount.isZero || level.amount.isNegative {
-            if found { side.remove(at: low) }
-        } else if found {
-            side[low].amount = level.amount
-        } else {
-            side.insert(level, at: low)
-        }
+        for level in diff.bids { levels.set(.buy, level.price, level.amount) }
+        for level in diff.asks { levels.set(.sell, level.price, level.amount) }
     }
 }

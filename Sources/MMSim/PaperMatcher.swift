@@ -25,7 +25,8 @@ public struct PaperMatcher: Sendable {
     public let rules: MarketRules
     public let quoteAsset: String
     public private(set) var account: AccountBalances
-    public private(set) var market = OrderBook(bids: [], asks: [])
+    /// The real market, level by level.
+    public private(set) var market = DepthBook()
 
     struct Resting: Sendable {
         var order: ExchangeOrder
@@ -35,7 +36,9 @@ public struct PaperMatcher: Sendable {
         /// Quote locked for a buy (its value and fee), base for a sell, not yet released.
         var locked: Dec
     }
-    var resting: [String: Resting] = [:]
+    /// The resting orders, oldest first: an instance's ladder, a few, so an array searched
+    /// through beats a dictionary on every level change a replay applies.
+    var resting: [Resting] = []
     var closed: [String: ExchangeOrder] = [:]
     var closedOrder: [String] = []
     var sequence = 0
@@ -48,48 +51,48 @@ public struct PaperMatcher: Sendable {
         account = AccountBalances(baseFree: base, quoteFree: quote)
     }
 
-    public var openOrders: [ExchangeOrder] { resting.values.sorted { $0.sequence < $1.sequence }.map(\.order) }
-
-    public func order(clientId: String) -> ExchangeOrder? { resting[clientId]?.order ?? closed[clientId] }
-
-    /// The real book with the account's resting orders added at their levels.
-    public func book(depth: Int = 50) -> OrderBook {
-        func merge(_ levels: [BookLevel], _ side: Side) -> [BookLevel] {
-            // The real book comes best first with one level a price: our few orders are merged
-            // into it in one pass (a backtest asks for this book at every decision).
-            let better: (Dec, Dec) -> Bool = side == .buy ? { $0 > $1 } : { $0 < $1 }
-            var ours: [BookLevel] = []
-            for r in resting.values where r.order.side == side { ours.append(BookLevel(r.order.price, r.order.remaining)) }
-            if zip(levels, levels.dropFirst()).allSatisfy({ better($0.price, $1.price) }) {
-                if ours.isEmpty { return Array(levels.prefix(depth)) }
-                ours.sort { better($0.price, $1.price) }
-                var out: [BookLevel] = []
-                out.reserveCapacity(min(depth, levels.count + ours.count))
-                var i = 0, j = 0
-                while out.count < depth && (i < levels.count || j < ours.count) {
-                    let next: BookLevel
-                    if j == ours.count || (i < levels.count && better(levels[i].price, ours[j].price)) {
-                        next = levels[i]; i += 1
-                    } else if i == levels.count || better(ours[j].price, levels[i].price) {
-                        next = ours[j]; j += 1
-                    } else {
-                        next = BookLevel(levels[i].price, levels[i].amount + ours[j].amount); i += 1; j += 1
-                    }
-                    if let last = out.last, last.price == next.price { out[out.count - 1].amount += next.amount } else { out.append(next) }
-                }
-                return out
-            }
-            var byPrice: [Dec: Dec] = [:]
-            for l in levels { byPrice[l.price, default: 0] += l.amount }
-            for r in resting.values where r.order.side == side { byPrice[r.order.price, default: 0] += r.order.remaining }
-            let sorted = byPrice.map { BookLevel($0.key, $0.value) }.sorted { side == .buy ? $0.price > $1.price : $0.price < $1.price }
-            return Array(sorted.prefix(depth))
-        }
-        return OrderBook(bids: merge(market.bids, .buy), asks: merge(market.asks, .sell))
+    /// A matcher over a market already built (a replay's book before its rules were known).
+    public init(rules: MarketRules, base: Dec, quote: Dec, quoteAsset: String = "USDT", market: DepthBook) {
+        self.init(rules: rules, base: base, quote: quote, quoteAsset: quoteAsset)
+        self.market = market
     }
 
-    static func volume(at price: Dec, in levels: [BookLevel]) -> Dec {
-        levels.first { $0.price == price }?.amount ?? 0
+    public var openOrders: [ExchangeOrder] { resting.map(\.order) }
+    public var hasOpenOrders: Bool { !resting.isEmpty }
+
+    func index(of clientId: String) -> Int? { resting.firstIndex { $0.order.clientId == clientId } }
+
+    public func order(clientId: String) -> ExchangeOrder? { index(of: clientId).map { resting[$0].order } ?? closed[clientId] }
+
+    /// The real book's top `depth` levels with the account's resting orders added at their levels.
+    public func book(depth: Int = 50) -> OrderBook {
+        OrderBook(bids: merged(market.bidLevels, .buy, depth: depth), asks: merged(market.askLevels, .sell, depth: depth))
+    }
+
+    /// One side of the real book (stored best last) merged with our few orders on it, best first,
+    /// in one pass: a backtest asks for this book at every decision.
+    func merged(_ stored: [BookLevel], _ side: Side, depth: Int) -> [BookLevel] {
+        var ours: [BookLevel] = []
+        for r in resting where r.order.side == side { ours.append(BookLevel(r.order.price, r.order.remaining)) }
+        if ours.isEmpty { return stored.suffix(depth).reversed() }
+        let buy = side == .buy
+        @inline(__always) func better(_ a: Dec, _ b: Dec) -> Bool { buy ? a > b : a < b }
+        ours.sort { better($0.price, $1.price) }
+        var out: [BookLevel] = []
+        out.reserveCapacity(min(depth, stored.count + ours.count))
+        var i = stored.count - 1, j = 0
+        while out.count < depth && (i >= 0 || j < ours.count) {
+            let next: BookLevel
+            if j == ours.count || (i >= 0 && better(stored[i].price, ours[j].price)) {
+                next = stored[i]; i -= 1
+            } else if i < 0 || better(ours[j].price, stored[i].price) {
+                next = ours[j]; j += 1
+            } else {
+                next = BookLevel(stored[i].price, stored[i].amount + ours[j].amount); i -= 1; j += 1
+            }
+            if let last = out.last, last.price == next.price { out[out.count - 1].amount += next.amount } else { out.append(next) }
+        }
+        return out
     }
 
     // MARK: The account's orders
@@ -101,10 +104,9 @@ public struct PaperMatcher: Sendable {
         guard p.isPositive, p.isMultiple(of: rules.tick) else { throw .parameter("price \(p) is not a positive multiple of the tick \(rules.tick)") }
         if q < rules.minQuantity { throw .minimum(rules.minQuantity, "") }
         if p * q < rules.minNotional { throw .minimum(rules.minNotional, quoteAsset) }
-        guard resting[clientId] == nil, closed[clientId] == nil else { throw .parameter("duplicate newClientOrderId \(clientId)") }
-        let crosses = side == .buy ? market.bestAsk.map { p >= $0 } ?? false : market.bestBid.map { p <= $0 } ?? false
+        guard index(of: clientId) == nil, closed[clientId] == nil else { throw .parameter("duplicate newClientOrderId \(clientId)") }
         if type == .immediateOrCancel { return try take(clientId: clientId, side: side, price: p, quantity: q, time: time) }
-        guard !crosses else {
+        guard !crosses(side, p) else {
             // Only a post-only quote can rest here: a plain limit order that would take is refused too.
             throw type == .limitMaker ? .wouldTake : .parameter("the paper venue rests post-only orders; use IMMEDIATE_OR_CANCEL to take")
         }
@@ -112,19 +114,22 @@ public struct PaperMatcher: Sendable {
         sequence += 1
         let order = ExchangeOrder(orderId: "paper-\(sequence)", clientId: clientId, side: side, type: type, price: p, quantity: q,
                                   executed: 0, status: .new, time: time)
-        let ahead = Self.volume(at: p, in: side == .buy ? market.bids : market.asks)
-        resting[clientId] = Resting(order: order, ahead: ahead, sequence: sequence, locked: lock)
+        resting.append(Resting(order: order, ahead: market.amount(side, at: p), sequence: sequence, locked: lock))
         return order
+    }
+
+    /// Whether the real book's other side reaches an order of `side` at `price`.
+    @inline(__always) func crosses(_ side: Side, _ price: Dec) -> Bool {
+        side == .buy ? market.bestAsk.map { price >= $0.price } ?? false : market.bestBid.map { price <= $0.price } ?? false
     }
 
     /// An IMMEDIATE_OR_CANCEL order (a stop loss's liquidation): it takes what the real book
     /// shows up to its price, level by level, at the taker fee (`makerFee` here), and the rest is
     /// cancelled. The real book is not changed: paper volume never leaves the market.
     mutating func take(clientId: String, side: Side, price limit: Dec, quantity q: Dec, time: Int64) throws(ExchangeError) -> ExchangeOrder {
-        let levels = side == .buy ? market.asks.filter { $0.price <= limit } : market.bids.filter { $0.price >= limit }
         var left = q, cost = Dec(0), fees = Dec(0)
         var fills: [(price: Dec, amount: Dec, fee: Dec)] = []
-        for level in levels where left.isPositive {
+        for level in market.levels(side == .buy ? .sell : .buy, through: limit) where left.isPositive {
             let take = min(left, level.amount).floored(toMultipleOf: rules.step)
             guard take.isPositive else { continue }
             let fee = (level.price * take * rules.makerFee).rounded(places: max(rules.tick.scale, 8), .up)
@@ -165,7 +170,8 @@ public struct PaperMatcher: Sendable {
     }
 
     public mutating func cancel(clientId: String) throws(ExchangeError) -> ExchangeOrder {
-        guard var r = resting.removeValue(forKey: clientId) else { throw .unknownOrder }
+        guard let i = index(of: clientId) else { throw .unknownOrder }
+        var r = resting.remove(at: i)
         release(&r)
         r.order.status = r.order.executed.isZero ? .canceled : .partiallyCanceled
         close(r.order)
@@ -194,66 +200,88 @@ public struct PaperMatcher: Sendable {
 
     // MARK: The real market
 
-    /// The real book moved: a level that thinned leaves less ahead of us; a book that crossed
-    /// a resting order fills it (with what the crossing levels hold).
+    /// The real book, whole (the paper venue's feed): a level that thinned leaves less ahead of
+    /// us; a book that crossed a resting order fills it (with what the crossing levels hold).
     public mutating func book(_ real: OrderBook, time: Int64) -> [ExchangeTrade] {
-        market = real
-        var trades: [ExchangeTrade] = []
-        for id in priority() {
-            guard var r = resting[id] else { continue }
-            let p = r.order.price
-            let crossing = r.order.side == .buy ? real.asks.filter { $0.price <= p } : real.bids.filter { $0.price >= p }
-            if !crossing.isEmpty {
-                let available = crossing.reduce(Dec(0)) { $0 + $1.amount }
-                trades += fill(&r, min(r.order.remaining, available), time: time)
-            } else {
-                r.ahead = min(r.ahead, Self.volume(at: p, in: r.order.side == .buy ? real.bids : real.asks))
-            }
-            store(r)
+        market = DepthBook(real)
+        marketReplaced()
+        return settle(time: time)
+    }
+
+    /// The real book was replaced whole: no more is ahead of an order than its level now holds.
+    public mutating func marketReplaced() {
+        for i in resting.indices {
+            resting[i].ahead = min(resting[i].ahead, market.amount(resting[i].order.side, at: resting[i].order.price))
         }
+    }
+
+    /// One level of the real book changed (its absolute amount; zero removes it), as a replay
+    /// applies the depth stream: less is ahead of our orders at that price. `settle` then fills
+    /// what the changed book crosses.
+    @inline(__always) public mutating func level(_ side: Side, _ price: Dec, _ amount: Dec) {
+        market.set(side, price, amount)
+        for i in resting.indices where resting[i].order.side == side && resting[i].order.price == price && amount < resting[i].ahead {
+            resting[i].ahead = max(amount, 0)
+        }
+    }
+
+    /// Forgets the real book (a replay's gap); resting orders stay until cancelled.
+    public mutating func clearMarket() { market.removeAll() }
+
+    /// After the book changed: the orders it crosses fill with what the crossing levels hold.
+    public mutating func settle(time: Int64) -> [ExchangeTrade] {
+        guard resting.contains(where: { crosses($0.order.side, $0.order.price) }) else { return [] }
+        var trades: [ExchangeTrade] = []
+        for i in priority() {
+            let side = resting[i].order.side, p = resting[i].order.price
+            guard crosses(side, p) else { continue }
+            let available = market.levels(side == .buy ? .sell : .buy, through: p).reduce(Dec(0)) { $0 + $1.amount }
+            var r = resting[i]
+            trades += fill(&r, min(r.order.remaining, available), time: time)
+            resting[i] = r
+        }
+        resting.removeAll { !$0.order.status.isOpen }
         return trades
     }
 
     /// A real trade printed: it fills resting orders it passes through, and at their price, what
     /// is left after the volume ahead of them.
     public mutating func trade(_ t: MarketTrade) -> [ExchangeTrade] {
+        guard !resting.isEmpty else { return [] }
         var left = t.quantity
         var trades: [ExchangeTrade] = []
         // A taker selling reaches bids, a taker buying reaches asks.
         let side: Side = t.takerSide == .sell ? .buy : .sell
-        for id in priority() where left.isPositive {
-            guard var r = resting[id], r.order.side == side else { continue }
-            let p = r.order.price
+        for i in priority() where left.isPositive {
+            guard resting[i].order.side == side else { continue }
+            let p = resting[i].order.price
             let through = side == .buy ? t.price < p : t.price > p
             let at = t.price == p
             guard through || at else { continue }
             if at {
-                let consumed = min(r.ahead, left)
-                r.ahead -= consumed
+                let consumed = min(resting[i].ahead, left)
+                resting[i].ahead -= consumed
                 left -= consumed
             }
-            let q = min(r.order.remaining, left)
+            let q = min(resting[i].order.remaining, left)
             if q.isPositive {
                 left -= q
+                var r = resting[i]
                 trades += fill(&r, q, time: t.time)
+                resting[i] = r
             }
-            store(r)
         }
+        resting.removeAll { !$0.order.status.isOpen }
         return trades
     }
 
-    /// Resting orders, best price first, then oldest.
-    func priority() -> [String] {
-        resting.values.sorted { a, b in
-            if a.order.price != b.order.price {
-                return a.order.side == .buy ? a.order.price > b.order.price : a.order.price < b.order.price
-            }
-            return a.sequence < b.sequence
-        }.map(\.order.clientId)
-    }
-
-    mutating func store(_ r: Resting) {
-        if r.order.status.isOpen { resting[r.order.clientId] = r } else { resting[r.order.clientId] = nil }
+    /// The resting orders' indices, best price first, then oldest.
+    func priority() -> [Int] {
+        resting.indices.sorted { i, j in
+            let a = resting[i].order, b = resting[j].order
+            if a.price != b.price { return a.side == .buy ? a.price > b.price : a.price < b.price }
+            return resting[i].sequence < resting[j].sequence
+        }
     }
 
     /// Fills `q` of a resting order at its own price, as a maker.

@@ -144,6 +144,75 @@ import Testing
         #expect(m.account.baseFree == 2 && m.account.quoteFree == Dec(1000) + 299 - Dec("0.299"))
         #expect(m.openOrders.isEmpty && m.takeTakerFills().isEmpty)
         // The real book is not changed by paper volume.
-        #expect(m.market.bids.first == BookLevel(100, 1))
+        #expect(m.market.bestBid == BookLevel(100, 1))
+    }
+}
+
+/// A replay feeds the matcher level by level (`level` then `settle`); the paper venue hands it
+/// the whole book (`book(_:time:)`). Over the same market both fill the same orders alike.
+@Suite struct PaperMatcherFeedTests {
+    let rules = MarketRules(tick: "0.01", step: "0.001", minQuantity: "0.001", minNotional: 1, makerFee: "0.001")
+
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func levelByLevelEqualsTheWholeBook(seed: UInt64) throws {
+        var g = SeededGenerator(seed: seed)
+        var whole = PaperMatcher(rules: rules, base: 10, quote: 100_000)
+        var levels = PaperMatcher(rules: rules, base: 10, quote: 100_000)
+        var real = DepthBook()
+        let tick = Dec("0.01")
+        var mid = 10_000   // in ticks
+        func price(_ ticks: Int) -> Dec { Dec(ticks) * tick }
+        var ids = 0
+        for step in 0..<4000 {
+            switch g.next() % 10 {
+            case 0...5:
+                // A batch of level changes around the mid, which wanders (so the book crosses our orders).
+                if g.next() % 5 == 0 { mid += Int(g.next() % 7) - 3 }
+                var changes: [(Side, Dec, Dec)] = []
+                for _ in 0..<Int(g.next() % 6 + 1) {
+                    let side: Side = g.next() & 1 == 0 ? .buy : .sell
+                    let d = Int(g.next() % 12)
+                    let p = side == .buy ? price(mid - d) : price(mid + 1 + d)
+                    let a = g.next() % 4 == 0 ? Dec(0) : Dec(Int(g.next() % 3000) + 1) * Dec("0.001")
+                    changes.append((side, p, a))
+                }
+                // The real book never crosses itself: the other side gives way.
+                for (side, p, a) in changes {
+                    real.set(side, p, a)
+                    if a.isPositive {
+                        while side == .buy, let ask = real.bestAsk, ask.price <= p { real.set(.sell, ask.price, 0) }
+                        while side == .sell, let bid = real.bestBid, bid.price >= p { real.set(.buy, bid.price, 0) }
+                    }
+                }
+                let a = whole.book(real.book(), time: Int64(step))
+                let before = levels.market
+                for (side, p, _) in changes { levels.level(side, p, real.amount(side, at: p)) }
+                // What the other side gave way to, as a depth stream would send it.
+                for l in before.bidLevels where real.amount(.buy, at: l.price) != l.amount { levels.level(.buy, l.price, real.amount(.buy, at: l.price)) }
+                for l in before.askLevels where real.amount(.sell, at: l.price) != l.amount { levels.level(.sell, l.price, real.amount(.sell, at: l.price)) }
+                let b = levels.settle(time: Int64(step))
+                #expect(levels.market == real)
+                #expect(a == b, "step \(step)")
+            case 6, 7:
+                ids += 1
+                let side: Side = g.next() & 1 == 0 ? .buy : .sell
+                let p = side == .buy ? price(mid - Int(g.next() % 5)) : price(mid + 1 + Int(g.next() % 5))
+                let q = Dec(Int(g.next() % 500) + 10) * Dec("0.001")
+                let x = Result { () throws(ExchangeError) in try whole.place(clientId: "c\(ids)", side: side, type: .limitMaker, price: p, quantity: q, time: Int64(step)) }
+                let y = Result { () throws(ExchangeError) in try levels.place(clientId: "c\(ids)", side: side, type: .limitMaker, price: p, quantity: q, time: Int64(step)) }
+                #expect(String(describing: x) == String(describing: y))
+            case 8:
+                if let o = whole.openOrders.first {
+                    #expect(try whole.cancel(clientId: o.clientId) == levels.cancel(clientId: o.clientId))
+                }
+            default:
+                let taker: Side = g.next() & 1 == 0 ? .buy : .sell
+                let p = taker == .sell ? price(mid - Int(g.next() % 4)) : price(mid + 1 + Int(g.next() % 4))
+                let t = MarketTrade(price: p, quantity: Dec(Int(g.next() % 2000) + 1) * Dec("0.001"), takerSide: taker, time: Int64(step))
+                #expect(whole.trade(t) == levels.trade(t))
+            }
+            #expect(whole.openOrders == levels.openOrders && whole.account == levels.account, "step \(step)")
+        }
+        #expect(whole.nextTrade > 20, "the sequence filled orders (\(whole.nextTrade) fills)")
     }
 }

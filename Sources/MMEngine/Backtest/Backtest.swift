@@ -72,9 +72,20 @@ public enum Backtest {
         guard reader.meta.pair == plan.settings.pair else {
             throw RecordingError("\(plan.data) records \(reader.meta.pair), not \(plan.settings.pair); set the instance's pair to \(reader.meta.pair) or record \(plan.settings.pair)")
         }
-        let exchange = ReplayExchange(reader: reader, to: plan.to, latency: plan.latency, base: base, quote: quote)
+        let (form, _) = try ReplayForm.open(plan.data)
+        let exchange = ReplayExchange(path: plan.data, meta: reader.meta, form: form, to: plan.to, latency: plan.latency, base: base, quote: quote)
         try await exchange.prepare(from: plan.from)
         return exchange
+    }
+
+    /// Builds the replay form of the recording at `path` if it has none up to date (a sweep does
+    /// this once, before its jobs start, so that they do not all build it). Returns the events
+    /// decoded and the seconds it took, nil when the form was already there.
+    @discardableResult
+    public static func prepareData(_ path: String) throws(RecordingError) -> (events: Int, seconds: Double)? {
+        let (form, built) = try ReplayForm.open(path)
+        form.close()
+        return built.map { ($0.events, $0.seconds) }
     }
 
     /// Runs the plan; with a `store`, the run is copied into it as a run marked backtest.

@@ -15,8 +15,9 @@ public final class ReplayClock: EngineClock {
 }
 
 /// The backtest venue: a recording replayed on a virtual clock, through the same pieces the
-/// live and paper venues use. The book is rebuilt by `LocalBook` from the recorded snapshots and
-/// depth diffs, exactly as the live client builds it; the instance's orders are simulated by the
+/// live and paper venues use. The book is the one `LocalBook` rebuilt from the recorded snapshots
+/// and depth diffs, exactly as the live client builds it, read from the recording's replay form
+/// (`ReplayForm`: decoded once, kept beside the file); the instance's orders are simulated by the
 /// paper venue's `PaperMatcher` (they join the back of their level and fill when the volume ahead
 /// has traded, when a trade prints through them, or when the book crosses them). A request takes
 /// `latency`: the market moves on for that long before an order reaches the book or a cancel
@@ -25,155 +26,58 @@ public final class ReplayClock: EngineClock {
 /// the next snapshot.
 public actor ReplayExchange: Exchange {
     public nonisolated let clock: ReplayClock
-    let reader: RecordingReader
     public nonisolated let meta: RecordingMeta
     let latency: Int64
-    /// The end of the window, ms.
-    let end: Int64
-    let base: Dec, quote: Dec
-    var book = LocalBook()
-    var info: SymbolInfo?
-    var marketRules: MarketRules?
-    var matcher: PaperMatcher?
-    var next: RecordFrame?
-    var pending: [ExchangeTrade] = []
-    var tape: [TapeTrade] = []
-    var lastTrade: Dec?
-    var notes: [(warning: Bool, text: String)] = []
+    var state: ReplayState
+
     /// Set when the book moved since the last snapshot taken.
-    public private(set) var changed = false
+    public var changed: Bool { state.changed }
     /// What the replay went through: level changes and trades (as hftbacktest counts events),
     /// and the gaps, with when each began and when the book was back.
-    public private(set) var events = 0
-    public private(set) var gaps: [ReplayGap] = []
+    public var events: Int { state.events }
+    public var gaps: [ReplayGap] { state.gaps }
     /// Why the recording could not be read on (damage found mid-way); the replay ends there and
     /// the backtest fails rather than pass a part off as the whole.
-    public private(set) var damage: String?
+    public var damage: String? { state.damage }
 
-    /// A replay of `reader` up to `to` (ms). `prepare` then builds the book up to the window's
-    /// start. Nothing here throws: see `Backtest.replay`.
-    public init(reader: RecordingReader, to: Int64?, latency: Int64, base: Dec, quote: Dec) {
-        self.reader = reader
-        meta = reader.meta
+    /// A replay of the recording at `path` (its header `meta`, its replay form `form`) up to `to`
+    /// (ms). `prepare` then builds the book up to the window's start. Nothing here throws: see
+    /// `Backtest.replay`.
+    init(path: String, meta: RecordingMeta, form: ReplayFormReader, to: Int64?, latency: Int64, base: Dec, quote: Dec) {
+        self.meta = meta
         self.latency = latency
-        self.base = base
-        self.quote = quote
         clock = ReplayClock(meta.started)
-        end = to ?? Int64.max
+        state = ReplayState(path: path, pair: meta.pair, reader: form, end: to ?? Int64.max, base: base, quote: quote, now: meta.started)
+    }
+
+    /// A replay of the recording at `path`, its replay form built first if need be.
+    public static func open(_ path: String, to: Int64?, latency: Int64, base: Dec, quote: Dec) throws(RecordingError) -> ReplayExchange {
+        let recording = try RecordingReader.open(path)
+        let (form, _) = try ReplayForm.open(path)
+        return ReplayExchange(path: path, meta: recording.meta, form: form, to: to, latency: latency, base: base, quote: quote)
     }
 
     /// Builds the book up to the window's start; the instance starts at the first moment after
     /// it with a synced book.
     public func prepare(from: Int64?) throws(RecordingError) {
-        let path = reader.path
-        next = try reader.next()
-        let start = from ?? meta.started
-        while let f = next, f.time / 1000 <= start || !book.isSynced || marketRules == nil {
-            try apply(f)
-            next = try reader.next()
-        }
-        guard book.isSynced, let rules = marketRules else {
-            throw RecordingError("\(path) holds no synced book \(from == nil ? "at all" : "after the window's start"); its span is shown by 'record info'")
-        }
-        guard let f = next, f.time / 1000 <= end else {
-            throw RecordingError("the window holds none of \(path) after its first book; 'record info \(path)' shows its span")
-        }
-        matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info?.quoteAsset ?? "USDT")
-        _ = matcher!.book(book.book(depth: 100), time: clock.now())
-        tape = []
-        changed = false
+        try state.prepare(from: from, recordingStart: meta.started)
+        clock.set(state.now)
     }
 
     /// How far through the file the replay is, 0 to 1.
-    public func progress() -> Double { reader.progress }
+    public func progress() -> Double { state.reader.progress }
 
-    /// The time of the next recorded frame within the window (ms), nil at its end.
-    public func nextTime() -> Int64? {
-        guard let f = next, f.time / 1000 <= end else { return nil }
-        return f.time / 1000
-    }
+    /// The time of the next recorded event within the window (ms), nil at its end.
+    public func nextTime() -> Int64? { state.nextTime() }
 
-    /// Replays every frame up to `t` (ms) and moves the clock there.
+    /// Replays every event up to `t` (ms) and moves the clock there.
     public func advance(to t: Int64) throws(ExchangeError) {
-        do {
-            while let f = next, f.time / 1000 <= t, f.time / 1000 <= end {
-                try apply(f)
-                next = try reader.next()
-            }
-        } catch {
-            damage = damage ?? error.message
-            next = nil
+        do { try state.apply(through: t) } catch {
+            state.damage = state.damage ?? error.message
+            state.finished = true
             throw ExchangeError(code: -1, message: error.message)
         }
         clock.set(t)
-    }
-
-    func apply(_ f: RecordFrame) throws(RecordingError) {
-        let ms = f.time / 1000
-        clock.set(ms)
-        switch f.kind {
-        case .meta:
-            break
-        case .rules:
-            guard let exchange = try? decodeMEXC(ExchangeInfo.self, from: Data(f.payload)),
-                  let symbol = exchange.symbols.first(where: { $0.symbol == meta.pair }), let rules = try? symbol.rules() else {
-                throw RecordingError("\(reader.path): its exchangeInfo at \(TimeText.iso(ms)) does not describe \(meta.pair)")
-            }
-            info = symbol
-            if marketRules == nil { marketRules = rules }
-        case .snapshot:
-            guard let depth = try? decodeMEXC(Depth.self, from: Data(f.payload)), let levels = try? depth.levels() else {
-                notes.append((true, "an unreadable depth snapshot at \(TimeText.iso(ms)) was skipped"))
-                return
-            }
-            _ = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
-                              asks: levels.asks.map { BookLevel($0.0, $0.1) })
-            if let i = gaps.indices.last, gaps[i].to == nil, book.isSynced { gaps[i].to = ms }
-            events += levels.bids.count + levels.asks.count
-            bookMoved(at: ms)
-        case .stream:
-            guard let event = try? StreamFrames.decode(Data(f.payload)) else { return }
-            switch event {
-            case .depth(_, let diff):
-                let outcome = book.apply(diff)
-                events += diff.bids.count + diff.asks.count
-                switch outcome {
-                case .applied: bookMoved(at: ms)
-                case .needsSnapshot(let reason): lost(at: ms, reason: "the depth stream skipped versions (\(reason))")
-                default: break
-                }
-            case .deals(_, let deals):
-                for d in deals.sorted(by: { $0.time < $1.time }) {
-                    events += 1
-                    lastTrade = d.price
-                    tape.append(TapeTrade(price: d.price, amount: d.quantity, time: d.time))
-                    if matcher != nil, book.isSynced {
-                        pending += matcher!.trade(MarketTrade(price: d.price, quantity: d.quantity, takerSide: d.takerSide, time: ms))
-                    }
-                }
-                if tape.count > 1000 { tape.removeFirst(tape.count - 1000) }
-            default:
-                break
-            }
-        case .gap:
-            let reason = (try? JSONSerialization.jsonObject(with: Data(f.payload)) as? [String: Any])?["reason"] as? String ?? "the streams were lost"
-            lost(at: ms, reason: reason)
-        }
-    }
-
-    func bookMoved(at ms: Int64) {
-        changed = true
-        guard matcher != nil, book.isSynced else { return }
-        pending += matcher!.book(book.book(depth: 100), time: ms)
-    }
-
-    /// The book is unknown from here until the next snapshot: no order rests across it.
-    func lost(at ms: Int64, reason: String) {
-        if gaps.last?.to != nil || gaps.isEmpty { gaps.append(ReplayGap(from: ms, to: nil, reason: reason)) }
-        book.reset()
-        guard matcher != nil else { return }
-        for o in matcher!.openOrders { _ = try? matcher!.cancel(clientId: o.clientId) }
-        notes.append((true, "the recording has a gap at \(TimeText.iso(ms)) (\(reason)): orders cancelled until the book is back"))
     }
 
     /// A request's round trip: the market goes on for `latency` before it takes effect.
@@ -185,45 +89,188 @@ public actor ReplayExchange: Exchange {
     // MARK: Exchange
 
     public func rules() async throws(ExchangeError) -> MarketRules {
-        guard let matcher else { throw ExchangeError(code: -1, message: "the replay has no market rules") }
+        guard let matcher = state.matcher else { throw ExchangeError(code: -1, message: "the replay has no market rules") }
         return matcher.rules
     }
 
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
-        guard let matcher else { throw ExchangeError(code: -1, message: "the replay has no market") }
-        guard book.isSynced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
-        changed = false
-        defer { tape = [] }
-        return MarketSnapshot(time: clock.now(), book: matcher.book(depth: 100), lastTrade: lastTrade,
-                              balances: matcher.account.asBalances, dataAge: .zero, source: "replay", trades: tape)
+        guard let matcher = state.matcher else { throw ExchangeError(code: -1, message: "the replay has no market") }
+        guard state.synced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
+        state.changed = false
+        defer { state.tape = [] }
+        return MarketSnapshot(time: clock.now(), book: matcher.book(depth: 100), lastTrade: state.lastTrade,
+                              balances: matcher.account.asBalances, dataAge: .zero, source: "replay", trades: Array(state.tape.suffix(1000)))
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
         try roundTrip()
-        guard matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
-        guard book.isSynced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
-        let placed = try matcher!.place(o, at: clock.now())
-        pending += matcher!.takeTakerFills()
-        return placed
+        guard state.matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
+        guard state.synced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
+        return try state.place(o, at: clock.now())
     }
 
     public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {
         try roundTrip()
-        guard matcher != nil else { throw .unknownOrder }
-        return try matcher!.cancel(clientId: clientId)
+        guard state.matcher != nil else { throw .unknownOrder }
+        return try state.matcher!.cancel(clientId: clientId)
     }
 
-    public func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder? { matcher?.order(clientId: clientId) }
+    public func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder? { state.matcher?.order(clientId: clientId) }
 
-    public func openOrders() async throws(ExchangeError) -> [ExchangeOrder] { matcher?.openOrders ?? [] }
+    public func openOrders() async throws(ExchangeError) -> [ExchangeOrder] { state.matcher?.openOrders ?? [] }
 
     public func newFills() async throws(ExchangeError) -> [ExchangeTrade] {
-        defer { pending = [] }
-        return pending
+        defer { state.pending = [] }
+        return state.pending
     }
 
     public func takeNotes() async -> [(warning: Bool, text: String)] {
-        defer { notes = [] }
-        return notes
+        defer { state.notes = [] }
+        return state.notes
+    }
+}
+
+/// Everything a replay holds, in one value: the actor applies events through one mutating call
+/// (one exclusive access for a whole run of events, not one for each property it touches).
+struct ReplayState {
+    let path: String
+    let pair: String
+    var reader: ReplayFormReader
+    /// The end of the window, ms.
+    let end: Int64
+    let base: Dec, quote: Dec
+    /// The replay's time, ms: the last event's.
+    var now: Int64
+    /// The book until the market rules are known; then the matcher keeps it.
+    var early = DepthBook()
+    var matcher: PaperMatcher?
+    var info: SymbolInfo?
+    var marketRules: MarketRules?
+    var synced = false
+    var changed = false
+    var finished = false
+    var pending: [ExchangeTrade] = []
+    var tape: [TapeTrade] = []
+    var lastTrade: Dec?
+    var notes: [(warning: Bool, text: String)] = []
+    var events = 0
+    var gaps: [ReplayGap] = []
+    var damage: String?
+
+    init(path: String, pair: String, reader: ReplayFormReader, end: Int64, base: Dec, quote: Dec, now: Int64) {
+        self.path = path; self.pair = pair; self.reader = reader; self.end = end
+        self.base = base; self.quote = quote; self.now = now
+    }
+
+    mutating func prepare(from: Int64?, recordingStart: Int64) throws(RecordingError) {
+        let start = from ?? recordingStart
+        var last: Int64?
+        // Whole frames: a frame's events share its time.
+        while let e = try reader.peek(), e.time / 1000 <= start || !synced || marketRules == nil || e.time == last {
+            reader.take()
+            last = e.time
+            try apply(e)
+        }
+        guard synced, let rules = marketRules else {
+            throw RecordingError("\(path) holds no synced book \(from == nil ? "at all" : "after the window's start"); its span is shown by 'record info'")
+        }
+        guard nextTime() != nil else {
+            throw RecordingError("the window holds none of \(path) after its first book; 'record info \(path)' shows its span")
+        }
+        matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info?.quoteAsset ?? "USDT", market: early)
+        early = DepthBook()
+        tape = []
+        pending = []
+        changed = false
+    }
+
+    mutating func nextTime() -> Int64? {
+        guard !finished else { return nil }
+        guard let e = try? reader.peek(), e.time / 1000 <= end else { return nil }
+        return e.time / 1000
+    }
+
+    /// Applies every event up to `t` (ms) within the window: the replay's inner loop.
+    mutating func apply(through t: Int64) throws(RecordingError) {
+        let limit = min(t, end)
+        while !finished, let e = try reader.peek() {
+            guard e.time / 1000 <= limit else { break }
+            reader.take()
+            try apply(e)
+        }
+    }
+
+    @inline(__always)
+    mutating func apply(_ e: ReplayEvent) throws(RecordingError) {
+        let ms = e.time / 1000
+        now = ms
+        switch e.kindByte {
+        case ReplayEvent.Kind.bid.rawValue:
+            level(.buy, e)
+        case ReplayEvent.Kind.ask.rawValue:
+            level(.sell, e)
+        case ReplayEvent.Kind.moved.rawValue:
+            changed = true
+            if synced, matcher != nil, matcher!.hasOpenOrders { pending += matcher!.settle(time: ms) }
+        case ReplayEvent.Kind.buyTrade.rawValue, ReplayEvent.Kind.sellTrade.rawValue:
+            events += 1
+            let price = ReplayEvent.unpack(e.a), amount = ReplayEvent.unpack(e.b)
+            lastTrade = price
+            tape.append(TapeTrade(price: price, amount: amount, time: e.aux))
+            if tape.count > 2000 { tape.removeFirst(tape.count - 1000) }
+            if synced, matcher != nil, matcher!.hasOpenOrders {
+                let taker: Side = e.kindByte == ReplayEvent.Kind.buyTrade.rawValue ? .buy : .sell
+                pending += matcher!.trade(MarketTrade(price: price, quantity: amount, takerSide: taker, time: ms))
+            }
+        case ReplayEvent.Kind.clear.rawValue:
+            synced = false
+            clearBook()
+        case ReplayEvent.Kind.synced.rawValue:
+            synced = true
+            if matcher != nil, matcher!.hasOpenOrders { matcher!.marketReplaced() }
+            if let i = gaps.indices.last, gaps[i].to == nil { gaps[i].to = ms }
+        case ReplayEvent.Kind.rules.rawValue:
+            guard let exchange = try? decodeMEXC(ExchangeInfo.self, from: Data(reader.blob(e))),
+                  let symbol = exchange.symbols.first(where: { $0.symbol == pair }), let rules = try? symbol.rules() else {
+                throw RecordingError("\(path): its exchangeInfo at \(TimeText.iso(ms)) does not describe \(pair)")
+            }
+            info = symbol
+            if marketRules == nil { marketRules = rules }
+        case ReplayEvent.Kind.lost.rawValue:
+            lost(at: ms, reason: String(decoding: reader.blob(e), as: UTF8.self))
+        case ReplayEvent.Kind.note.rawValue:
+            notes.append((true, String(decoding: reader.blob(e), as: UTF8.self)))
+        case ReplayEvent.Kind.damage.rawValue:
+            throw RecordingError(String(decoding: reader.blob(e), as: UTF8.self))
+        default:
+            throw RecordingError("\(reader.path) holds an event of an unknown kind \(e.kindByte): delete it and run the backtest again")
+        }
+    }
+
+    @inline(__always)
+    mutating func level(_ side: Side, _ e: ReplayEvent) {
+        events += 1
+        let price = ReplayEvent.unpack(e.a), amount = ReplayEvent.unpack(e.b)
+        if matcher != nil { matcher!.level(side, price, amount) } else { early.set(side, price, amount) }
+    }
+
+    mutating func clearBook() {
+        if matcher != nil { matcher!.clearMarket() } else { early.removeAll() }
+    }
+
+    /// The book is unknown from here until the next snapshot: no order rests across it.
+    mutating func lost(at ms: Int64, reason: String) {
+        if gaps.last?.to != nil || gaps.isEmpty { gaps.append(ReplayGap(from: ms, to: nil, reason: reason)) }
+        synced = false
+        clearBook()
+        guard matcher != nil else { return }
+        for o in matcher!.openOrders { _ = try? matcher!.cancel(clientId: o.clientId) }
+        notes.append((true, "the recording has a gap at \(TimeText.iso(ms)) (\(reason)): orders cancelled until the book is back"))
+    }
+
+    mutating func place(_ o: OrderRequest, at time: Int64) throws(ExchangeError) -> ExchangeOrder {
+        let placed = try matcher!.place(o, at: time)
+        pending += matcher!.takeTakerFills()
+        return placed
     }
 }

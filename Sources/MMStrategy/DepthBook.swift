@@ -1,0 +1,99 @@
+import MMCore
+
+/// An order book kept level by level: one amount a price, each side stored best last (bids
+/// ascending, asks descending). Changes happen near the touch, so a search gallops from the best
+/// end and an insert or a removal there moves few elements. The live client's `LocalBook` and the
+/// paper and backtest venues' market (`PaperMatcher`) keep their books in one. Pure: no I/O.
+public struct DepthBook: Sendable, Equatable {
+    /// Bids, ascending: the best is last.
+    public private(set) var bidLevels: [BookLevel] = []
+    /// Asks, descending: the best is last.
+    public private(set) var askLevels: [BookLevel] = []
+
+    public init() {}
+
+    /// A book from levels best first, as `OrderBook` holds them. Levels need not be sorted or
+    /// unique (a price given twice adds up); empty ones are left out.
+    public init(_ book: OrderBook) {
+        bidLevels = Self.stored(book.bids, ascending: true)
+        askLevels = Self.stored(book.asks, ascending: false)
+    }
+
+    static func stored(_ bestFirst: [BookLevel], ascending: Bool) -> [BookLevel] {
+        let inOrder = zip(bestFirst, bestFirst.dropFirst()).allSatisfy { ascending ? $0.price > $1.price : $0.price < $1.price }
+        if inOrder && bestFirst.allSatisfy({ $0.amount.isPositive }) { return bestFirst.reversed() }
+        var byPrice: [Dec: Dec] = [:]
+        for l in bestFirst { byPrice[l.price, default: 0] += l.amount }
+        return byPrice.filter { $0.value.isPositive }.map { BookLevel($0.key, $0.value) }
+            .sorted { ascending ? $0.price < $1.price : $0.price > $1.price }
+    }
+
+    public var isEmpty: Bool { bidLevels.isEmpty && askLevels.isEmpty }
+    public var bestBid: BookLevel? { bidLevels.last }
+    public var bestAsk: BookLevel? { askLevels.last }
+    @inline(__always) public func best(_ side: Side) -> BookLevel? { side == .buy ? bidLevels.last : askLevels.last }
+    public func count(_ side: Side) -> Int { side == .buy ? bidLevels.count : askLevels.count }
+
+    /// The top `depth` levels a side, best first.
+    public func book(depth: Int = .max) -> OrderBook {
+        OrderBook(bids: bidLevels.suffix(depth).reversed(), asks: askLevels.suffix(depth).reversed())
+    }
+
+    /// One side's levels best first, as far as `limit` (inclusive): the levels a taker paying up
+    /// to `limit` reaches, or that cross an order at `limit`.
+    public func levels(_ side: Side, through limit: Dec) -> ReversedCollection<ArraySlice<BookLevel>> {
+        let levels = side == .buy ? bidLevels : askLevels
+        // Best last: the levels at `limit` or better are a suffix.
+        let from = side == .buy ? Self.position(of: limit, in: levels, ascending: true).index
+                                : Self.position(of: limit, in: levels, ascending: false).index
+        return levels[from...].reversed()
+    }
+
+    /// The amount resting at `price` on `side` (0 when there is no level there).
+    public func amount(_ side: Side, at price: Dec) -> Dec {
+        let levels = side == .buy ? bidLevels : askLevels
+        let (i, found) = Self.position(of: price, in: levels, ascending: side == .buy)
+        return found ? levels[i].amount : 0
+    }
+
+    /// Sets one level's absolute amount; zero or less removes it.
+    @inline(__always) public mutating func set(_ side: Side, _ price: Dec, _ amount: Dec) {
+        if side == .buy { Self.set(price, amount, in: &bidLevels, ascending: true) } else { Self.set(price, amount, in: &askLevels, ascending: false) }
+    }
+
+    public mutating func removeAll() {
+        bidLevels.removeAll(keepingCapacity: true)
+        askLevels.removeAll(keepingCapacity: true)
+    }
+
+    static func set(_ price: Dec, _ amount: Dec, in levels: inout [BookLevel], ascending: Bool) {
+        let (i, found) = position(of: price, in: levels, ascending: ascending)
+        if !amount.isPositive {
+            if found { levels.remove(at: i) }
+        } else if found {
+            levels[i].amount = amount
+        } else {
+            levels.insert(BookLevel(price, amount), at: i)
+        }
+    }
+
+    /// Where `price` is or would go in a side stored best last: the first index whose price is
+    /// not before it. The search gallops from the best end, then halves what is left.
+    @inline(__always)
+    static func position(of price: Dec, in levels: [BookLevel], ascending: Bool) -> (index: Int, found: Bool) {
+        @inline(__always) func before(_ p: Dec) -> Bool { ascending ? p < price : p > price }
+        let n = levels.count
+        var low = 0, high = n, step = 1
+        while step <= n {
+            let probe = n - step
+            if before(levels[probe].price) { low = probe + 1; break }
+            high = probe
+            step &<<= 1
+        }
+        while low < high {
+            let mid = (low + high) >> 1
+            if before(levels[mid].price) { low = mid + 1 } else { high = mid }
+        }
+        return (low, low < n && levels[low].price == price)
+    }
+}

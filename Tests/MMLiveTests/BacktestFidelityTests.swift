@@ -1,0 +1,51 @@
+import Foundation
+import MMAPI
+import MMCore
+import MMEngine
+import MMRecording
+import MMStorage
+import Testing
+
+/// A backtest against what really happened: a paper instance trades `mmsh sim serve` on
+/// loopback with `record on`, and a backtest of that recording with the same settings and no
+/// latency reproduces its fills.
+@Suite(.serialized) struct BacktestFidelityTests {
+    @Test func aBacktestOfAPaperRunsRecordingReproducesItsFills() async throws {
+        let server = try await LoopbackServer.start(sim: ["sim.seed": "5", "sim.takers": "900"])
+        defer { Task { await server.stop() } }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-fidelity-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store.inMemory()
+        let engine = LocalEngine(store: store, recordingsDirectory: dir.appendingPathComponent("recordings"))
+        let paper = try await engine.createInstance(name: "paper", limit: 10, settings: [:])
+        var changes: [String: String?] = [:]
+        for (k, v) in ["venue": "paper", "mexc.rest_url": server.url, "mexc.ws_url": server.wsURL, "record": "on",
+                       "spread.bid": "0.02%", "spread.ask": "0.02%", "levels.count": "2", "refresh.fill_delay": "0", "refresh.time": "2s"] {
+            changes[k] = .some(v)
+        }
+        try await engine.updateSettings(paper.id, changes, note: nil)
+        try await engine.start(paper.id)
+        try await Task.sleep(for: .seconds(20))
+        _ = await engine.stop(paper.id)
+        let run = try #require(try store.runs(instance: paper.id).first)
+        let paperFills = try store.fills(instance: paper.id, run: run.id)
+        let recording = try #require(await engine.recordings().first).path
+
+        let settings = try await engine.settings(of: paper.id).settings
+        let plan = BacktestPlan(instance: paper.id, name: "paper", settings: settings, data: recording, from: run.startedAt,
+                                to: run.stoppedAt, latency: 0, overrides: [])
+        let result = try await Backtest.run(plan, into: store)
+        let replayed = try store.fills(instance: paper.id, run: try #require(result.run))
+        func key(_ f: FillRecord) -> String { "\(f.side) \(f.price) \(f.quantity)" }
+        var left = paperFills.map(key)
+        var unmatched: [String] = []
+        for f in replayed {
+            if let i = left.firstIndex(of: key(f)) { left.remove(at: i) } else { unmatched.append(key(f)) }
+        }
+        print("FIDELITY paper \(paperFills.count) backtest \(replayed.count); paper-only \(left.count): \(left.prefix(20)); backtest-only \(unmatched.count): \(unmatched.prefix(20))")
+        print("FIDELITY paper \(paperFills.map { "\($0.time % 100000) \(key($0))" })")
+        print("FIDELITY bt \(replayed.map { "\($0.time % 100000) \(key($0))" })")
+        #expect(paperFills.count > 10)
+    }
+}

@@ -1,0 +1,43 @@
+import MMCore
+import Testing
+@testable import MMStrategy
+
+/// The book kept level by level against the plainest model of one: a dictionary sorted on demand.
+@Suite struct DepthBookTests {
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func alwaysEqualsASortedDictionary(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        var book = DepthBook()
+        var bids: [Dec: Dec] = [:], asks: [Dec: Dec] = [:]
+        let tick = Dec("0.01")
+        for step in 0..<3000 {
+            let side: Side = g.next() & 1 == 0 ? .buy : .sell
+            // Mostly near the touch, sometimes far; a quarter remove a level.
+            let distance = g.next() % 8 == 0 ? Int(g.next() % 500) : Int(g.next() % 20)
+            let price = side == .buy ? Dec(100) - Dec(distance) * tick : Dec("100.01") + Dec(distance) * tick
+            let amount = g.next() % 4 == 0 ? Dec(0) : Dec(Int(g.next() % 1000) + 1) * Dec("0.001")
+            book.set(side, price, amount)
+            if side == .buy { bids[price] = amount.isPositive ? amount : nil } else { asks[price] = amount.isPositive ? amount : nil }
+            let wantBids = bids.map { BookLevel($0.key, $0.value) }.sorted { $0.price > $1.price }
+            let wantAsks = asks.map { BookLevel($0.key, $0.value) }.sorted { $0.price < $1.price }
+            if step % 100 == 0 || step == 2999 {
+                #expect(book.book() == OrderBook(bids: wantBids, asks: wantAsks))
+                #expect(book.book(depth: 5) == OrderBook(bids: Array(wantBids.prefix(5)), asks: Array(wantAsks.prefix(5))))
+            }
+            #expect(book.bestBid == wantBids.first && book.bestAsk == wantAsks.first)
+            let probe = Dec(100) - Dec(Int(g.next() % 30)) * tick
+            #expect(book.amount(.buy, at: probe) == bids[probe] ?? 0)
+            #expect(Array(book.levels(.buy, through: probe)) == wantBids.filter { $0.price >= probe })
+            let askProbe = Dec("100.01") + Dec(Int(g.next() % 30)) * tick
+            #expect(Array(book.levels(.sell, through: askProbe)) == wantAsks.filter { $0.price <= askProbe })
+        }
+    }
+
+    /// Levels given out of order, twice at a price or empty are sorted, added up and left out.
+    @Test func anUnsortedBookIsStoredSorted() {
+        let book = DepthBook(OrderBook(bids: [BookLevel(99, 1), BookLevel(100, 2), BookLevel(99, 3), BookLevel(98, 0)],
+                                       asks: [BookLevel(101, 1), BookLevel(102, 2)]))
+        #expect(book.book() == OrderBook(bids: [BookLevel(100, 2), BookLevel(99, 4)], asks: [BookLevel(101, 1), BookLevel(102, 2)]))
+        #expect(book.amount(.sell, at: 102) == 2 && book.amount(.sell, at: 103) == 0)
+    }
+}
