@@ -122,13 +122,20 @@ public actor InstanceManager {
             let wakeup = Wakeup()
             await exchange.onMarketChange { wakeup.signal() }
             loops[id] = Task { [weak self] in
+                var followingUp = false
                 while !Task.isCancelled {
-                    await runner.tick()
+                    let again = await runner.tick()
                     let state = await runner.runState
                     if state != .running && state != .waiting {
                         await self?.ended(id)
                         return
                     }
+                    // One decision at once after one that cancelled to make its ladder anew; never a run of them.
+                    if again && !followingUp {
+                        followingUp = true
+                        continue
+                    }
+                    followingUp = false
                     await wakeup.wait(upTo: interval)
                 }
             }

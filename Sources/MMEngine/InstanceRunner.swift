@@ -117,6 +117,8 @@ public actor InstanceRunner {
     public private(set) var stale = false
     /// Decision cycles run so far.
     public private(set) var cycles = 0
+    /// Set by a decision that cancelled orders and placed none: the next places the new ladder.
+    var followUp = false
 
     // Storage that refuses writes (locked past its timeout, a full disk, a read-only file) must
     // not lose anything: what could not be written is kept here, in order, and written first at
@@ -469,10 +471,16 @@ public actor InstanceRunner {
 
     /// One decision cycle: fills, the market, the strategy, then its orders. Arithmetic that
     /// leaves the exact range fails this instance (its orders cancelled), never the process.
-    public func tick() async {
+    /// Returns whether the decision asks for another at once: it cancelled orders to make its
+    /// ladder anew, which the next decision places. The loops run that one at once rather than
+    /// at the next frame: quotes are off the book a round trip, not a frame, after a fill.
+    @discardableResult
+    public func tick() async -> Bool {
         let trap = DecRangeTrap()
+        followUp = false
         await Dec.withTrap(trap) { await tickChecked(trap) }
         if let e = trap.error { await fail(e) }
+        return followUp && (runState == .running || runState == .waiting)
     }
 
     func fail(_ e: DecRangeError) async {
@@ -810,7 +818,7 @@ public actor InstanceRunner {
         }
         waitingFor = d.waitingFor
         for c in d.cancels {
-            if let o = orders[c.clientId] { _ = await cancel(o, reason: c.reason) }
+            if let o = orders[c.clientId], await cancel(o, reason: c.reason) { followUp = followUp || !d.place }
         }
         for o in d.renewals {
             if let tracked = orders[o.clientId], await cancel(tracked, reason: "hanging order renewed") {

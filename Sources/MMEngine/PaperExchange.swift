@@ -78,6 +78,8 @@ public actor PaperExchange: Exchange {
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
         _ = try await rules()
+        // Trades that printed before the order reached the book fill what rested then, not it.
+        matchTrades()
         let placed = try matcher!.place(o, at: clock.now())
         pending += matcher!.takeTakerFills()
         return placed
@@ -85,6 +87,8 @@ public actor PaperExchange: Exchange {
 
     public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {
         guard matcher != nil else { throw .unknownOrder }
+        // Trades that printed before the cancel reached the book still fill the order.
+        matchTrades()
         return try matcher!.cancel(clientId: clientId)
     }
 

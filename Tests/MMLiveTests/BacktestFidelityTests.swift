@@ -39,13 +39,23 @@ import Testing
         let replayed = try store.fills(instance: paper.id, run: try #require(result.run))
         func key(_ f: FillRecord) -> String { "\(f.side) \(f.price) \(f.quantity)" }
         var left = paperFills.map(key)
-        var unmatched: [String] = []
+        var backtestOnly: [String] = []
         for f in replayed {
-            if let i = left.firstIndex(of: key(f)) { left.remove(at: i) } else { unmatched.append(key(f)) }
+            if let i = left.firstIndex(of: key(f)) { left.remove(at: i) } else { backtestOnly.append(key(f) + " at stop\(f.time - run.stoppedAt!) ms") }
         }
-        print("FIDELITY paper \(paperFills.count) backtest \(replayed.count); paper-only \(left.count): \(left.prefix(20)); backtest-only \(unmatched.count): \(unmatched.prefix(20))")
-        print("FIDELITY paper \(paperFills.map { "\($0.time % 100000) \(key($0))" })")
-        print("FIDELITY bt \(replayed.map { "\($0.time % 100000) \(key($0))" })")
-        #expect(paperFills.count > 10)
+        let matched = paperFills.count - left.count
+        let report = "paper \(paperFills.count) fills, backtest \(replayed.count), \(matched) alike; paper only: \(left.prefix(8)); backtest only: \(backtestOnly.prefix(8))"
+        #expect(paperFills.count >= 40, "\(report)")
+        // The same orders fill alike: same side, price and amount, partial fills included (which
+        // only the same queue position gives). What may differ is a fill or two where a trade
+        // reached the two connections on either side of a decision: the paper instance decides
+        // when its own connection delivers a frame, the backtest when the recorder's did, and the
+        // two receive the same frame a millisecond or so apart. A trade the paper venue had
+        // before it placed an order never fills that order; one the recorder had just after the
+        // decision does, in the backtest; and an order the paper instance was cancelling as it
+        // stopped may still fill in the backtest, which runs to the run's stop. The README's
+        // Backtests section says so.
+        let allowed = max(3, paperFills.count / 50)
+        #expect(left.count <= allowed && backtestOnly.count <= allowed, "\(report)")
     }
 }

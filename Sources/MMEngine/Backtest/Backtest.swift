@@ -127,7 +127,11 @@ public enum Backtest {
             do { try await exchange.advance(to: min(next, due)) } catch { break }
             if await exchange.damage != nil { break }
             if await exchange.changed || clock.now() >= due {
-                await runner.tick()
+                // As the live loop: a decision that cancelled to make its ladder anew is followed by one at once.
+                if await runner.tick() {
+                    await runner.tick()
+                    decisions += 1
+                }
                 decisions += 1
                 lastTick = clock.now()
             }

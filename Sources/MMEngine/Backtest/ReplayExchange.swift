@@ -30,7 +30,7 @@ public actor ReplayExchange: Exchange {
     let latency: Int64
     var state: ReplayState
 
-    /// Set when the book moved since the last snapshot taken.
+    /// Set when the book moved or a trade printed since the last snapshot taken.
     public var changed: Bool { state.changed }
     /// What the replay went through: level changes and trades (as hftbacktest counts events),
     /// and the gaps, with when each began and when the book was back.
@@ -214,6 +214,8 @@ struct ReplayState {
             if synced, matcher != nil, matcher!.hasOpenOrders { pending += matcher!.settle(time: ms) }
         case ReplayEvent.Kind.buyTrade.rawValue, ReplayEvent.Kind.sellTrade.rawValue:
             events += 1
+            // A trade is news, as the live feed takes it: the instance decides on it too.
+            changed = true
             let price = ReplayEvent.unpack(e.a), amount = ReplayEvent.unpack(e.b)
             lastTrade = price
             tape.append(TapeTrade(price: price, amount: amount, time: e.aux))
