@@ -66,7 +66,10 @@ public actor InstanceRunner {
     var answeredAt: Int64 = 0
     /// The last figures the supervisor saw, for decisions made while the venue is silent.
     var lastFigures: RiskFigures?
-    public private(set) var orders: [String: TrackedOrder] = [:]
+    public private(set) var orders: [String: TrackedOrder] = [:] { didSet { liveOrders = nil } }
+    /// The orders as the strategy sees them, in client id order; made again after `orders` changed
+    /// (most decisions, at one a book change, find them as they were).
+    var liveOrders: [LiveOrder]?
     public private(set) var runState: RunState = .stopped
     public private(set) var fillCount = 0
     public private(set) var startedAt: Int64 = 0
@@ -115,6 +118,7 @@ public actor InstanceRunner {
     /// When the venue last gave a fresh book; quotes are cancelled when that is too long ago.
     var freshAt: Int64 = 0
     public private(set) var stale = false
+    let backtest: Bool
     /// Decision cycles run so far.
     public private(set) var cycles = 0
     /// Set by a decision that cancelled orders and placed none: the next places the new ladder.
@@ -142,9 +146,13 @@ public actor InstanceRunner {
     /// Set while writes refused before are tried again (a refusal then is not news).
     var retryingStorage = false
 
+    /// `backtest`: the instance replays a recording, its run a scratch one: no log (nothing keeps
+    /// it, and writing it cost more than the decisions), no decision traces, and none of the
+    /// process's metrics (a backtest's fills are not the instance's traded volume).
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in },
-                alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil) {
+                alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil, backtest: Bool = false) {
+        self.backtest = backtest
         self.events = events
         self.id = id
         self.name = name
@@ -158,16 +166,19 @@ public actor InstanceRunner {
         self.notify = notify
         self.prefix = "mm\(id)-\(token)-"
         let labels = [("instance", "\(id)"), ("name", name), ("pair", settings.pair), ("venue", settings.venue)]
-        decisionTimer = Metrics.Timer(label: "mmsh_decision_duration_seconds", dimensions: labels)
-        tradedBase = FloatingPointCounter(label: "mmsh_instance_traded_base_total", dimensions: labels)
-        tradedQuote = FloatingPointCounter(label: "mmsh_instance_traded_quote_total", dimensions: labels)
-        feesCounter = FloatingPointCounter(label: "mmsh_instance_fees_total", dimensions: labels)
+        let metrics: any MetricsFactory = backtest ? NOOPMetricsHandler.instance : MetricsSystem.factory
+        decisionTimer = Metrics.Timer(label: "mmsh_decision_duration_seconds", dimensions: labels, factory: metrics)
+        tradedBase = FloatingPointCounter(label: "mmsh_instance_traded_base_total", dimensions: labels, factory: metrics)
+        tradedQuote = FloatingPointCounter(label: "mmsh_instance_traded_quote_total", dimensions: labels, factory: metrics)
+        feesCounter = FloatingPointCounter(label: "mmsh_instance_fees_total", dimensions: labels, factory: metrics)
     }
 
     /// The client-id prefix of every order of this instance (all runs).
     public static func instancePrefix(_ id: Int) -> String { "mm\(id)-" }
 
-    func log(_ level: EventLevel, _ kind: String, _ message: String) {
+    func log(_ level: EventLevel, _ kind: String, _ text: @autoclosure () -> String) {
+        guard !backtest else { return }
+        let message = text()
         var event = EventRecord(instanceId: id, time: clock.now(), level: level.rawValue, kind: kind, message: message)
         if storageFailure == nil {
             do { event.id = try store.appendEvent(event, keep: settings["log.keep"].integer ?? 10_000) } catch {
@@ -523,13 +534,22 @@ public actor InstanceRunner {
             }
             if fillCount != fillsBefore, let previous { logBalanceChange(from: previous, to: snapshot.balances) }
             if snapshot.time - lastPnLAt >= Self.pnlEvery { recordPnL(snapshot) }
-            let live = orders.values.sorted { $0.clientId < $1.clientId }.map(\.live)
+            let live: [LiveOrder]
+            if let cached = liveOrders {
+                live = cached
+            } else {
+                var fresh = orders.values.map(\.live)
+                fresh.sort { $0.clientId < $1.clientId }
+                liveOrders = fresh
+                live = fresh
+            }
             let view = MarketView(now: snapshot.time, book: snapshot.book, lastTrade: snapshot.lastTrade,
                                   balances: snapshot.balances, orders: live, rules: rules, trades: tapeBacklog + snapshot.trades)
             tapeBacklog = []
             if !view.trades.isEmpty {
                 tape += view.trades
-                if tape.count > Self.tapeKept { tape.removeFirst(tape.count - Self.tapeKept) }
+                // Trimmed when twice as long as kept, not at every trade: dropping the head moves the whole tape.
+                if tape.count > 2 * Self.tapeKept { tape.removeFirst(tape.count - Self.tapeKept) }
             }
             accountQuoting(live, at: snapshot.time)
             sampler.observe(view.trades)
@@ -540,7 +560,7 @@ public actor InstanceRunner {
             // The trace is only logged with a placement, and a placement needs the refresh timer
             // run out: at the other decisions (most of them, at one a book change) it is not
             // built, which took more than the decision itself.
-            var d = Strategy.decide(view, state: &state, config: config, explain: state.createAt <= snapshot.time)
+            var d = Strategy.decide(view, state: &state, config: config, explain: !backtest && state.createAt <= snapshot.time)
             guard trap.error == nil else { return }
             let figures = riskFigures(snapshot)
             superviseRisk(&d, figures: figures, live: live)
@@ -1045,7 +1065,7 @@ public actor InstanceRunner {
                        risk: risk, riskLimits: riskConfig.any, contactLost: contactLost, contactLostAt: contactLostAt,
                        unconfirmedAtStop: unconfirmedAtStop, tally: tally,
                        quoteUptime: runMs > 0 ? Double(quotedMs) / Double(runMs) : nil,
-                       waitingFor: waitingFor, strategyState: state, tape: tape + tapeBacklog)
+                       waitingFor: waitingFor, strategyState: state, tape: tape.suffix(Self.tapeKept) + tapeBacklog)
     }
 }
 

@@ -66,33 +66,16 @@ public struct PaperMatcher: Sendable {
 
     /// The real book's top `depth` levels with the account's resting orders added at their levels.
     public func book(depth: Int = 50) -> OrderBook {
-        OrderBook(bids: merged(market.bidLevels, .buy, depth: depth), asks: merged(market.askLevels, .sell, depth: depth))
+        OrderBook(bids: merged(.buy, depth: depth), asks: merged(.sell, depth: depth))
     }
 
-    /// One side of the real book (stored best last) merged with our few orders on it, best first,
-    /// in one pass: a backtest asks for this book at every decision.
-    func merged(_ stored: [BookLevel], _ side: Side, depth: Int) -> [BookLevel] {
+    /// One side of the real book with our few orders on it, best first: a backtest asks for
+    /// this book at every decision.
+    func merged(_ side: Side, depth: Int) -> [BookLevel] {
         var ours: [BookLevel] = []
-        for r in resting where r.order.side == side { ours.append(BookLevel(r.order.price, r.order.remaining)) }
-        if ours.isEmpty { return stored.suffix(depth).reversed() }
-        let buy = side == .buy
-        @inline(__always) func better(_ a: Dec, _ b: Dec) -> Bool { buy ? a > b : a < b }
-        ours.sort { better($0.price, $1.price) }
-        var out: [BookLevel] = []
-        out.reserveCapacity(min(depth, stored.count + ours.count))
-        var i = stored.count - 1, j = 0
-        while out.count < depth && (i >= 0 || j < ours.count) {
-            let next: BookLevel
-            if j == ours.count || (i >= 0 && better(stored[i].price, ours[j].price)) {
-                next = stored[i]; i -= 1
-            } else if i < 0 || better(ours[j].price, stored[i].price) {
-                next = ours[j]; j += 1
-            } else {
-                next = BookLevel(stored[i].price, stored[i].amount + ours[j].amount); i -= 1; j += 1
-            }
-            if let last = out.last, last.price == next.price { out[out.count - 1].amount += next.amount } else { out.append(next) }
-        }
-        return out
+        // By index: a for-in over the orders would copy each one.
+        for i in resting.indices where resting[i].order.side == side { ours.append(BookLevel(resting[i].order.price, resting[i].order.remaining)) }
+        return market.top(side, depth: depth, adding: ours)
     }
 
     // MARK: The account's orders
@@ -220,8 +203,12 @@ public struct PaperMatcher: Sendable {
     /// what the changed book crosses.
     @inline(__always) public mutating func level(_ side: Side, _ price: Dec, _ amount: Dec) {
         market.set(side, price, amount)
-        for i in resting.indices where resting[i].order.side == side && resting[i].order.price == price && amount < resting[i].ahead {
-            resting[i].ahead = max(amount, 0)
+        guard !resting.isEmpty else { return }
+        // Through the buffer: the loop runs at every level change, and must not copy the orders.
+        resting.withUnsafeMutableBufferPointer { rs in
+            for i in rs.indices where rs[i].order.side == side && rs[i].order.price == price && amount < rs[i].ahead {
+                rs[i].ahead = max(amount, 0)
+            }
         }
     }
 
@@ -230,7 +217,7 @@ public struct PaperMatcher: Sendable {
 
     /// After the book changed: the orders it crosses fill with what the crossing levels hold.
     public mutating func settle(time: Int64) -> [ExchangeTrade] {
-        guard resting.contains(where: { crosses($0.order.side, $0.order.price) }) else { return [] }
+        guard resting.indices.contains(where: { crosses(resting[$0].order.side, resting[$0].order.price) }) else { return [] }
         var trades: [ExchangeTrade] = []
         for i in priority() {
             let side = resting[i].order.side, p = resting[i].order.price

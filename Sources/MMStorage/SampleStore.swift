@@ -46,8 +46,9 @@ extension Store {
     /// from its prices, and `MarketSample` works them out again when it is read (a day of raw
     /// samples is the bulk of the table).
     static func insertSample(_ db: Database, instance: Int, _ s: MarketSample, raw: Bool) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO sample (instance_id, \(sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [instance, s.time, s.span, s.run ?? 0, s.mid, raw ? nil : s.high, raw ? nil : s.low, s.bid, s.ask,
+        // A cached statement: parsed once a connection, not at every sample.
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO sample (instance_id, \(sampleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [instance, s.time, s.span, s.run ?? 0, s.mid, raw ? nil : s.high, raw ? nil : s.low, s.bid, s.ask,
                                    s.ourBid, s.ourAsk, s.base, s.quote, s.net, s.volume, s.turnover, s.quoted, s.count,
                                    s.quotedCount, raw ? nil : s.distance, raw ? nil : s.ourSpread, raw ? nil : s.marketSpread])
     }

@@ -208,12 +208,12 @@ extension Store {
 
     public func recordOrder(_ o: OrderRecord) throws(StoreError) {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO "order" (instance_id, client_id, order_id, side, price, quantity, executed, status, level, placed_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(client_id) DO UPDATE SET order_id = excluded.order_id, executed = excluded.executed,
                     status = excluded.status, updated_at = excluded.updated_at
-                """, arguments: [o.instanceId, o.clientId, o.orderId, o.side, o.price, o.quantity, o.executed, o.status,
+                """).execute(arguments: [o.instanceId, o.clientId, o.orderId, o.side, o.price, o.quantity, o.executed, o.status,
                                  o.level, o.placedAt, o.updatedAt])
         }
     }
@@ -221,11 +221,11 @@ extension Store {
     /// Records a fill once: false when this trade was recorded before (so it is never counted twice).
     public func recordFill(_ f: FillRecord) throws(StoreError) -> Bool {
         try write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO fill (instance_id, trade_id, client_id, side, price, quantity, fee, time,
                                             order_id, fee_asset, maker, mid, run_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time,
+                """).execute(arguments: [f.instanceId, f.tradeId, f.clientId, f.side, f.price, f.quantity, f.fee, f.time,
                                   f.orderId, f.feeAsset, f.maker, f.mid, f.runId])
             return db.changesCount == 1
         }
@@ -443,8 +443,8 @@ extension Store {
     @discardableResult
     public func appendEvent(_ e: EventRecord, keep: Int) throws(StoreError) -> Int64 {
         try write { db in
-            try db.execute(sql: "INSERT INTO event (instance_id, time, level, kind, message) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [e.instanceId, e.time, e.level, e.kind, e.message])
+            try db.cachedStatement(sql: "INSERT INTO event (instance_id, time, level, kind, message) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [e.instanceId, e.time, e.level, e.kind, e.message])
             let id = db.lastInsertedRowID
             // Prune in batches so that most appends delete nothing.
             if id % 64 == 0 {

@@ -39,6 +39,45 @@ public struct DepthBook: Sendable, Equatable {
         OrderBook(bids: bidLevels.suffix(depth).reversed(), asks: askLevels.suffix(depth).reversed())
     }
 
+    /// One side's top `depth` levels best first, with `ours` (any order, a price given more than
+    /// once adds up) added to the levels at their prices: the book as a venue that holds our
+    /// orders shows it. The runs of levels between our prices are copied whole.
+    public func top(_ side: Side, depth: Int, adding ours: [BookLevel]) -> [BookLevel] {
+        let stored = side == .buy ? bidLevels : askLevels
+        if ours.isEmpty { return stored.suffix(depth).reversed() }
+        let buy = side == .buy
+        let sorted = ours.sorted { buy ? $0.price > $1.price : $0.price < $1.price }
+        var out: [BookLevel] = []
+        out.reserveCapacity(min(depth, stored.count + ours.count))
+        // stored[..<next] is what is left to take, its best last.
+        var next = stored.count
+        func take(downTo low: Int) {
+            let from = max(low, next - (depth - out.count))
+            if from < next { out.append(contentsOf: stored[from..<next].reversed()) }
+            next = low
+        }
+        for o in sorted {
+            // A second order at a price adds to the level the first one made.
+            if let last = out.last, last.price == o.price {
+                out[out.count - 1].amount += o.amount
+                continue
+            }
+            guard out.count < depth else { break }
+            let (at, found) = Self.position(of: o.price, in: stored, ascending: buy)
+            // The levels better than ours go first; then ours, added to its level when there is one.
+            take(downTo: min(next, found ? at + 1 : at))
+            guard out.count < depth else { break }
+            if found && next > at {
+                out.append(BookLevel(o.price, stored[at].amount + o.amount))
+                next = at
+            } else {
+                out.append(o)
+            }
+        }
+        take(downTo: 0)
+        return out
+    }
+
     /// One side's levels best first, as far as `limit` (inclusive): the levels a taker paying up
     /// to `limit` reaches, or that cross an order at `limit`.
     public func levels(_ side: Side, through limit: Dec) -> ReversedCollection<ArraySlice<BookLevel>> {

@@ -80,6 +80,30 @@ func writeBTCLikeHour(to path: String, start: Int64) async throws -> Int {
     return events
 }
 
+/// The backtest benchmark's settings: pure market making, five levels a side, refreshed every second.
+func benchSettings() throws -> Settings {
+    var settings = Settings()
+    for (k, v) in ["levels.count": "5", "refresh.time": "1s", "sim.base": "1", "sim.quote": "60000"] { settings.set(k, try Catalog.lookup(k).parse(v)) }
+    return settings
+}
+
+/// The backtest of the benchmark's hour, `times` times, with the seconds each took.
+func profileBacktest(times: Int) async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-bench-\(getpid()).mmrec").path
+    defer {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: path + ".replay")
+    }
+    _ = try await writeBTCLikeHour(to: path, start: 1_795_910_400_000)
+    try Backtest.prepareData(path)
+    let settings = try benchSettings()
+    for _ in 0..<times {
+        let r = try await Backtest.run(BacktestPlan(instance: 1, name: "bench", settings: settings, data: path, from: nil, to: nil,
+                                                    latency: 0, overrides: []), into: nil)
+        print(String(format: "%.3f s, %d decisions, %d fills", r.wallSeconds, r.decisions, r.fills))
+    }
+}
+
 /// Recording and backtesting an hour of BTCUSDT-like data: the file's size, the replay alone,
 /// and a backtest with pure-market-making decisions on every book change.
 func backtestBenchmarks() async throws -> [[String]] {
@@ -122,8 +146,7 @@ func backtestBenchmarks() async throws -> [[String]] {
                  String(format: "%.0f ms", best * 1000), "≥ 10M events/s", rate >= 10e6 ? "ok" : "MISSED"])
 
     // A backtest: pure market making, deciding on every book change.
-    var settings = Settings()
-    for (k, v) in ["levels.count": "5", "refresh.time": "1s", "sim.base": "1", "sim.quote": "60000"] { settings.set(k, try Catalog.lookup(k).parse(v)) }
+    let settings = try benchSettings()
     best = .infinity
     for _ in 0..<3 {
         let t0 = ContinuousClock.now

@@ -26,6 +26,13 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--count", let 
     exit(0)
 }
 
+// `mmsh-bench --backtest N`: the backtest benchmark's hour, backtested N times and nothing else
+// (for a profile under perf: the table's other benchmarks build their data when listed).
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--backtest", let n = Int(CommandLine.arguments[2]) {
+    try await profileBacktest(times: n)
+    exit(0)
+}
+
 let benchmarks = (strategyBenchmarks() + avellanedaBenchmarks() + ledgerBenchmarks() + matchingBenchmarks() + mexcBenchmarks() + streamBenchmarks()).filter { selected($0.name) }
 var results: [Measurement] = []
 for b in benchmarks { results.append(measure(b)) }

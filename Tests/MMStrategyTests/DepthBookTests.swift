@@ -41,3 +41,35 @@ import Testing
         #expect(book.amount(.sell, at: 102) == 2 && book.amount(.sell, at: 103) == 0)
     }
 }
+
+/// The book with our orders added, against the plainest merge: a dictionary of every price.
+@Suite struct DepthBookWithOursTests {
+    @Test(arguments: [21, 22, 23] as [UInt64])
+    func addingOursEqualsAMergedDictionary(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        for _ in 0..<300 {
+            var book = DepthBook()
+            let tick = Dec("0.5")
+            for _ in 0..<Int(g.next() % 40) {
+                let side: Side = g.next() & 1 == 0 ? .buy : .sell
+                let d = Int(g.next() % 30)
+                book.set(side, side == .buy ? Dec(100) - Dec(d) * tick : Dec(101) + Dec(d) * tick, Dec(Int(g.next() % 9) + 1))
+            }
+            for side in [Side.buy, .sell] {
+                // Our orders: at the book's prices, between them, beyond them, twice at a price.
+                let ours = (0..<Int(g.next() % 6)).map { _ in
+                    let d = Int(g.next() % 34)
+                    return BookLevel(side == .buy ? Dec(100) - Dec(d) * tick : Dec(101) + Dec(d) * tick, Dec(Int(g.next() % 3) + 1) * Dec("0.1"))
+                }
+                var all: [Dec: Dec] = [:]
+                for l in book.book().bids where side == .buy { all[l.price, default: 0] += l.amount }
+                for l in book.book().asks where side == .sell { all[l.price, default: 0] += l.amount }
+                for l in ours { all[l.price, default: 0] += l.amount }
+                let want = all.map { BookLevel($0.key, $0.value) }.sorted { side == .buy ? $0.price > $1.price : $0.price < $1.price }
+                for depth in [1, 3, 10, 100] {
+                    #expect(book.top(side, depth: depth, adding: ours) == Array(want.prefix(depth)), "\(ours) depth \(depth)")
+                }
+            }
+        }
+    }
+}

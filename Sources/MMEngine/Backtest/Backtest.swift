@@ -110,7 +110,7 @@ public enum Backtest {
             throw EngineError("cannot make the backtest's scratch store: \(error.message)")
         }
         let runner = InstanceRunner(id: plan.instance, name: plan.name, settings: plan.settings, store: scratch, exchange: exchange,
-                                    clock: clock, token: "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36))
+                                    clock: clock, token: "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36), backtest: true)
         try await runner.start(seedNote: nil)
         var decisions = 0
         var partial = false
@@ -118,15 +118,12 @@ public enum Backtest {
         await runner.tick()
         decisions += 1
         var steps = 0
-        while true {
-            let state = await runner.runState
-            guard state == .running || state == .waiting else { break }
-            guard let next = await exchange.nextTime() else { break }
+        var state = await runner.runState
+        while state == .running || state == .waiting {
             let due = lastTick + interval
             // A damaged block is noted by the exchange (also when a request's round trip met it).
-            do { try await exchange.advance(to: min(next, due)) } catch { break }
-            if await exchange.damage != nil { break }
-            if await exchange.changed || clock.now() >= due {
+            guard let changed = await exchange.step(due: due) else { break }
+            if changed || clock.now() >= due {
                 // As the live loop: a decision that cancelled to make its ladder anew is followed by one at once.
                 if await runner.tick() {
                     await runner.tick()
@@ -134,6 +131,7 @@ public enum Backtest {
                 }
                 decisions += 1
                 lastTick = clock.now()
+                state = await runner.runState
             }
             steps += 1
             if steps % 4096 == 0 {

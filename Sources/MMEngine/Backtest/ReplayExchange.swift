@@ -80,6 +80,15 @@ public actor ReplayExchange: Exchange {
         clock.set(t)
     }
 
+    /// One step of a backtest's loop, in one call: replays to the next event's time or `due`,
+    /// whichever comes first. Nil at the end of the window (or at damage, which `damage` says);
+    /// else whether the market changed since the last snapshot.
+    public func step(due: Int64) -> Bool? {
+        guard let next = state.nextTime() else { return nil }
+        do { try advance(to: min(next, due)) } catch { return nil }
+        return state.changed
+    }
+
     /// A request's round trip: the market goes on for `latency` before it takes effect.
     func roundTrip() throws(ExchangeError) {
         guard latency > 0 else { return }
@@ -94,12 +103,14 @@ public actor ReplayExchange: Exchange {
     }
 
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
-        guard let matcher = state.matcher else { throw ExchangeError(code: -1, message: "the replay has no market") }
+        // The matcher is read where it is, not copied out (a copy holds its book's storage).
+        guard state.matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
         guard state.synced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
         state.changed = false
         defer { state.tape = [] }
-        return MarketSnapshot(time: clock.now(), book: matcher.book(depth: 100), lastTrade: state.lastTrade,
-                              balances: matcher.account.asBalances, dataAge: .zero, source: "replay", trades: Array(state.tape.suffix(1000)))
+        return MarketSnapshot(time: clock.now(), book: state.matcher!.book(depth: 100), lastTrade: state.lastTrade,
+                              balances: state.matcher!.account.asBalances, dataAge: .zero, source: "replay",
+                              trades: state.tape.count > 1000 ? Array(state.tape.suffix(1000)) : state.tape)
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
