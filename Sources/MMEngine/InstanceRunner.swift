@@ -147,8 +147,8 @@ public actor InstanceRunner {
     var retryingStorage = false
 
     /// `backtest`: the instance replays a recording, its run a scratch one: no log (nothing keeps
-    /// it, and writing it cost more than the decisions), no decision traces, and none of the
-    /// process's metrics (a backtest's fills are not the instance's traded volume).
+    /// it, and writing it cost more than the decisions), no decision traces, no order records,
+    /// and none of the process's metrics (a backtest's fills are not the instance's traded volume).
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in },
                 alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil, backtest: Bool = false) {
@@ -227,6 +227,10 @@ public actor InstanceRunner {
     /// Writes an order's record; when the store refuses, keeps it to write later. True when written.
     @discardableResult
     func save(_ r: OrderRecord) -> Bool {
+        // A backtest's orders live and die in its replay: its stored run keeps the fills, the
+        // P&L and the samples, and a day of order records held in its scratch store would grow
+        // with the data.
+        if backtest { return true }
         if storageFailure == nil {
             do {
                 try store.recordOrder(r)

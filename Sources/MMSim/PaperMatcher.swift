@@ -73,6 +73,7 @@ public struct PaperMatcher: Sendable {
     /// this book at every decision.
     func merged(_ side: Side, depth: Int) -> [BookLevel] {
         var ours: [BookLevel] = []
+        ours.reserveCapacity(resting.count)
         // By index: a for-in over the orders would copy each one.
         for i in resting.indices where resting[i].order.side == side { ours.append(BookLevel(resting[i].order.price, resting[i].order.remaining)) }
         return market.top(side, depth: depth, adding: ours)
@@ -264,10 +265,14 @@ public struct PaperMatcher: Sendable {
 
     /// The resting orders' indices, best price first, then oldest.
     func priority() -> [Int] {
-        resting.indices.sorted { i, j in
-            let a = resting[i].order, b = resting[j].order
-            if a.price != b.price { return a.side == .buy ? a.price > b.price : a.price < b.price }
-            return resting[i].sequence < resting[j].sequence
+        // The closure compares through a local copy of the array: one capturing `self` copied
+        // the whole matcher at every call.
+        let rs = resting
+        return rs.indices.sorted { i, j in
+            if rs[i].order.price != rs[j].order.price {
+                return rs[i].order.side == .buy ? rs[i].order.price > rs[j].order.price : rs[i].order.price < rs[j].order.price
+            }
+            return rs[i].sequence < rs[j].sequence
         }
     }
 

@@ -47,35 +47,46 @@ public struct DepthBook: Sendable, Equatable {
         if ours.isEmpty { return stored.suffix(depth).reversed() }
         let buy = side == .buy
         let sorted = ours.sorted { buy ? $0.price > $1.price : $0.price < $1.price }
-        var out: [BookLevel] = []
-        out.reserveCapacity(min(depth, stored.count + ours.count))
-        // stored[..<next] is what is left to take, its best last.
-        var next = stored.count
-        func take(downTo low: Int) {
-            let from = max(low, next - (depth - out.count))
-            if from < next { out.append(contentsOf: stored[from..<next].reversed()) }
-            next = low
-        }
-        for o in sorted {
-            // A second order at a price adds to the level the first one made.
-            if let last = out.last, last.price == o.price {
-                out[out.count - 1].amount += o.amount
-                continue
+        let capacity = min(depth, stored.count + ours.count)
+        return stored.withUnsafeBufferPointer { src in
+            [BookLevel](unsafeUninitializedCapacity: capacity) { out, count in
+                var n = 0
+                // src[..<next] is what is left to take, its best last.
+                var next = src.count
+                // Copies the levels from next-1 down to `low`, as many as fit, best first.
+                func take(downTo low: Int) {
+                    var i = next - 1
+                    let stop = max(low, next - (capacity - n))
+                    while i >= stop {
+                        (out.baseAddress! + n).initialize(to: src[i])
+                        n += 1
+                        i -= 1
+                    }
+                    next = low
+                }
+                for o in sorted {
+                    // A second order at a price adds to the level the first one made.
+                    if n > 0, out[n - 1].price == o.price {
+                        out[n - 1].amount += o.amount
+                        continue
+                    }
+                    guard n < capacity else { break }
+                    let (at, found) = Self.position(of: o.price, in: stored, ascending: buy)
+                    // The levels better than ours go first; then ours, added to its level when there is one.
+                    take(downTo: min(next, found ? at + 1 : at))
+                    guard n < capacity else { break }
+                    if found && next > at {
+                        (out.baseAddress! + n).initialize(to: BookLevel(o.price, src[at].amount + o.amount))
+                        next = at
+                    } else {
+                        (out.baseAddress! + n).initialize(to: o)
+                    }
+                    n += 1
+                }
+                take(downTo: 0)
+                count = n
             }
-            guard out.count < depth else { break }
-            let (at, found) = Self.position(of: o.price, in: stored, ascending: buy)
-            // The levels better than ours go first; then ours, added to its level when there is one.
-            take(downTo: min(next, found ? at + 1 : at))
-            guard out.count < depth else { break }
-            if found && next > at {
-                out.append(BookLevel(o.price, stored[at].amount + o.amount))
-                next = at
-            } else {
-                out.append(o)
-            }
         }
-        take(downTo: 0)
-        return out
     }
 
     /// One side's levels best first, as far as `limit` (inclusive): the levels a taker paying up

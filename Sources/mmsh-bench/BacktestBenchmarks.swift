@@ -87,14 +87,19 @@ func benchSettings() throws -> Settings {
     return settings
 }
 
-/// The backtest of the benchmark's hour, `times` times, with the seconds each took.
+/// The backtest of the benchmark's hour, `times` times, with the seconds each took. With
+/// `MMSH_BENCH_DATA=FILE` the hour is kept in FILE (written when missing), so that a profile of
+/// the backtests is not one of writing their data.
 func profileBacktest(times: Int) async throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-bench-\(getpid()).mmrec").path
+    let kept = ProcessInfo.processInfo.environment["MMSH_BENCH_DATA"]
+    let path = kept ?? FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-bench-\(getpid()).mmrec").path
     defer {
-        try? FileManager.default.removeItem(atPath: path)
-        try? FileManager.default.removeItem(atPath: path + ".replay")
+        if kept == nil {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: path + ".replay")
+        }
     }
-    _ = try await writeBTCLikeHour(to: path, start: 1_795_910_400_000)
+    if kept == nil || !FileManager.default.fileExists(atPath: path) { _ = try await writeBTCLikeHour(to: path, start: 1_795_910_400_000) }
     try Backtest.prepareData(path)
     let settings = try benchSettings()
     for _ in 0..<times {

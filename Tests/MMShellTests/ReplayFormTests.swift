@@ -46,7 +46,7 @@ import Testing
             // Compare once the replay has applied every frame of this millisecond.
             guard i + 1 == frames.count || frames[i + 1].time / 1000 > ms, ms > reader.meta.started else { continue }
             try await exchange.advance(to: ms)
-            let replayed = await exchange.state.matcher!.market
+            let replayed = await exchange.state.matcher.market
             #expect(replayed == book.levels, "at \(ms)")
             compared += 1
         }

@@ -98,37 +98,32 @@ public actor ReplayExchange: Exchange {
     // MARK: Exchange
 
     public func rules() async throws(ExchangeError) -> MarketRules {
-        guard let matcher = state.matcher else { throw ExchangeError(code: -1, message: "the replay has no market rules") }
-        return matcher.rules
+        guard state.ready else { throw ExchangeError(code: -1, message: "the replay has no market rules") }
+        return state.matcher.rules
     }
 
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
-        // The matcher is read where it is, not copied out (a copy holds its book's storage).
-        guard state.matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
+        guard state.ready else { throw ExchangeError(code: -1, message: "the replay has no market") }
         guard state.synced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
-        state.changed = false
-        defer { state.tape = [] }
-        return MarketSnapshot(time: clock.now(), book: state.matcher!.book(depth: 100), lastTrade: state.lastTrade,
-                              balances: state.matcher!.account.asBalances, dataAge: .zero, source: "replay",
-                              trades: state.tape.count > 1000 ? Array(state.tape.suffix(1000)) : state.tape)
+        return state.snapshot(at: clock.now())
     }
 
     public func place(_ o: OrderRequest) async throws(ExchangeError) -> ExchangeOrder {
         try roundTrip()
-        guard state.matcher != nil else { throw ExchangeError(code: -1, message: "the replay has no market") }
+        guard state.ready else { throw ExchangeError(code: -1, message: "the replay has no market") }
         guard state.synced else { throw ExchangeError(code: -1001, message: "no market data: the recording has a gap here") }
         return try state.place(o, at: clock.now())
     }
 
     public func cancel(clientId: String) async throws(ExchangeError) -> ExchangeOrder {
         try roundTrip()
-        guard state.matcher != nil else { throw .unknownOrder }
-        return try state.matcher!.cancel(clientId: clientId)
+        guard state.ready else { throw .unknownOrder }
+        return try state.matcher.cancel(clientId: clientId)
     }
 
-    public func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder? { state.matcher?.order(clientId: clientId) }
+    public func order(clientId: String) async throws(ExchangeError) -> ExchangeOrder? { state.ready ? state.matcher.order(clientId: clientId) : nil }
 
-    public func openOrders() async throws(ExchangeError) -> [ExchangeOrder] { state.matcher?.openOrders ?? [] }
+    public func openOrders() async throws(ExchangeError) -> [ExchangeOrder] { state.ready ? state.matcher.openOrders : [] }
 
     public func newFills() async throws(ExchangeError) -> [ExchangeTrade] {
         defer { state.pending = [] }
@@ -152,9 +147,11 @@ struct ReplayState {
     let base: Dec, quote: Dec
     /// The replay's time, ms: the last event's.
     var now: Int64
-    /// The book until the market rules are known; then the matcher keeps it.
-    var early = DepthBook()
-    var matcher: PaperMatcher?
+    /// The instance's orders and the book. Not optional: the replay's inner loop reaches it at
+    /// every event, and reaching into an optional copied it whole. Until the market rules are
+    /// known (`ready`) it only keeps the book, under stand-in rules.
+    var matcher = PaperMatcher(rules: MarketRules(tick: 1, step: 1, minQuantity: 0, minNotional: 0, makerFee: 0), base: 0, quote: 0)
+    var ready = false
     var info: SymbolInfo?
     var marketRules: MarketRules?
     var synced = false
@@ -188,8 +185,8 @@ struct ReplayState {
         guard nextTime() != nil else {
             throw RecordingError("the window holds none of \(path) after its first book; 'record info \(path)' shows its span")
         }
-        matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info?.quoteAsset ?? "USDT", market: early)
-        early = DepthBook()
+        matcher = PaperMatcher(rules: rules, base: base, quote: quote, quoteAsset: info?.quoteAsset ?? "USDT", market: matcher.market)
+        ready = true
         tape = []
         pending = []
         changed = false
@@ -222,7 +219,7 @@ struct ReplayState {
             level(.sell, e)
         case ReplayEvent.Kind.moved.rawValue:
             changed = true
-            if synced, matcher != nil, matcher!.hasOpenOrders { pending += matcher!.settle(time: ms) }
+            if synced, matcher.hasOpenOrders { pending += matcher.settle(time: ms) }
         case ReplayEvent.Kind.buyTrade.rawValue, ReplayEvent.Kind.sellTrade.rawValue:
             events += 1
             // A trade is news, as the live feed takes it: the instance decides on it too.
@@ -231,16 +228,16 @@ struct ReplayState {
             lastTrade = price
             tape.append(TapeTrade(price: price, amount: amount, time: e.aux))
             if tape.count > 2000 { tape.removeFirst(tape.count - 1000) }
-            if synced, matcher != nil, matcher!.hasOpenOrders {
+            if synced, matcher.hasOpenOrders {
                 let taker: Side = e.kindByte == ReplayEvent.Kind.buyTrade.rawValue ? .buy : .sell
-                pending += matcher!.trade(MarketTrade(price: price, quantity: amount, takerSide: taker, time: ms))
+                pending += matcher.trade(MarketTrade(price: price, quantity: amount, takerSide: taker, time: ms))
             }
         case ReplayEvent.Kind.clear.rawValue:
             synced = false
             clearBook()
         case ReplayEvent.Kind.synced.rawValue:
             synced = true
-            if matcher != nil, matcher!.hasOpenOrders { matcher!.marketReplaced() }
+            if matcher.hasOpenOrders { matcher.marketReplaced() }
             if let i = gaps.indices.last, gaps[i].to == nil { gaps[i].to = ms }
         case ReplayEvent.Kind.rules.rawValue:
             guard let exchange = try? decodeMEXC(ExchangeInfo.self, from: Data(reader.blob(e))),
@@ -264,11 +261,11 @@ struct ReplayState {
     mutating func level(_ side: Side, _ e: ReplayEvent) {
         events += 1
         let price = ReplayEvent.unpack(e.a), amount = ReplayEvent.unpack(e.b)
-        if matcher != nil { matcher!.level(side, price, amount) } else { early.set(side, price, amount) }
+        matcher.level(side, price, amount)
     }
 
     mutating func clearBook() {
-        if matcher != nil { matcher!.clearMarket() } else { early.removeAll() }
+        matcher.clearMarket()
     }
 
     /// The book is unknown from here until the next snapshot: no order rests across it.
@@ -276,14 +273,24 @@ struct ReplayState {
         if gaps.last?.to != nil || gaps.isEmpty { gaps.append(ReplayGap(from: ms, to: nil, reason: reason)) }
         synced = false
         clearBook()
-        guard matcher != nil else { return }
-        for o in matcher!.openOrders { _ = try? matcher!.cancel(clientId: o.clientId) }
+        guard ready else { return }
+        for o in matcher.openOrders { _ = try? matcher.cancel(clientId: o.clientId) }
         notes.append((true, "the recording has a gap at \(TimeText.iso(ms)) (\(reason)): orders cancelled until the book is back"))
     }
 
+    /// The market as the instance sees it now; the trades printed since the last snapshot are
+    /// handed out with it. Mutating, so that the matcher is read in place (a read of the actor's
+    /// state to call one of the matcher's methods copied it whole).
+    mutating func snapshot(at time: Int64) -> MarketSnapshot {
+        changed = false
+        defer { tape = [] }
+        return MarketSnapshot(time: time, book: matcher.book(depth: 100), lastTrade: lastTrade, balances: matcher.account.asBalances,
+                              dataAge: .zero, source: "replay", trades: tape.count > 1000 ? Array(tape.suffix(1000)) : tape)
+    }
+
     mutating func place(_ o: OrderRequest, at time: Int64) throws(ExchangeError) -> ExchangeOrder {
-        let placed = try matcher!.place(o, at: time)
-        pending += matcher!.takeTakerFills()
+        let placed = try matcher.place(o, at: time)
+        pending += matcher.takeTakerFills()
         return placed
     }
 }
