@@ -91,4 +91,24 @@ import Testing
         let rebuilt = try await run()
         #expect(rebuilt.figures == first.figures)
     }
+
+    /// Where the form cannot be kept beside its recording (here a folder stands in its place,
+    /// which even root cannot rename a file over), it goes to the temporary directory, and the
+    /// backtest runs as it would.
+    @Test func aFormThatCannotBeKeptBesideGoesToTheTemporaryDirectory() async throws {
+        let dir = try temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try await simRecording(minutes: 1, in: dir)
+        try FileManager.default.createDirectory(atPath: path + ".replay/in-the-way", withIntermediateDirectories: true)
+        let elsewhere = ReplayForm.temporaryPath(for: path)
+        try? FileManager.default.removeItem(atPath: elsewhere)
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        #expect(try Backtest.prepareData(path) != nil)
+        #expect(FileManager.default.fileExists(atPath: elsewhere) && elsewhere.hasPrefix(FileManager.default.temporaryDirectory.path))
+        #expect(try Backtest.prepareData(path) == nil, "found there next time, not built again")
+        let exchange = try ReplayExchange.open(path, to: nil, latency: 0, base: 1, quote: 60_000)
+        try await exchange.prepare(from: nil)
+        try await exchange.advance(to: Int64.max - 1)
+        #expect(await exchange.events > 100)
+    }
 }

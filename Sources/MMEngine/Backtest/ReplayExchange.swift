@@ -30,8 +30,6 @@ public actor ReplayExchange: Exchange {
     let latency: Int64
     var state: ReplayState
 
-    /// Set when the book moved or a trade printed since the last snapshot taken.
-    public var changed: Bool { state.changed }
     /// What the replay went through: level changes and trades (as hftbacktest counts events),
     /// and the gaps, with when each began and when the book was back.
     public var events: Int { state.events }
@@ -66,9 +64,6 @@ public actor ReplayExchange: Exchange {
 
     /// How far through the file the replay is, 0 to 1.
     public func progress() -> Double { state.reader.progress }
-
-    /// The time of the next recorded event within the window (ms), nil at its end.
-    public func nextTime() -> Int64? { state.nextTime() }
 
     /// Replays every event up to `t` (ms) and moves the clock there.
     public func advance(to t: Int64) throws(ExchangeError) {

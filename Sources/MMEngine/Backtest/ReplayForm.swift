@@ -109,42 +109,69 @@ enum ReplayForm {
     static func cachePath(for recording: String) -> String {
         let url = URL(fileURLWithPath: recording).standardizedFileURL
         let folder = url.deletingLastPathComponent().path
-        if access(folder, W_OK) == 0 { return url.path + ".replay" }
+        return access(folder, W_OK) == 0 ? url.path + ".replay" : temporaryPath(for: recording)
+    }
+
+    /// The replay form's place in the temporary directory, named from the recording's absolute path.
+    static func temporaryPath(for recording: String) -> String {
+        let url = URL(fileURLWithPath: recording).standardizedFileURL
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in url.path.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return FileManager.default.temporaryDirectory.appendingPathComponent("mmsh-\(String(h, radix: 16))-\(url.lastPathComponent).replay").path
     }
 
-    /// The replay form of `recording`, built first when it is missing or stale.
+    /// The replay form of `recording`, built first when it is missing or stale (in the temporary
+    /// directory when it cannot be written beside the recording).
     static func open(_ recording: String) throws(RecordingError) -> (reader: ReplayFormReader, built: Built?) {
         let source = try Source(path: recording)
-        let path = cachePath(for: recording)
-        if let reader = try? ReplayFormReader.open(path, source: source) { return (reader, nil) }
-        let built = try build(recording, into: path, source: source)
+        var path = cachePath(for: recording)
+        for place in Set([path, temporaryPath(for: recording)]) {
+            if let reader = try? ReplayFormReader.open(place, source: source) { return (reader, nil) }
+        }
+        let built: Built
+        do { built = try build(recording, into: path, source: source) } catch {
+            guard case .unwritable(let why) = error else {
+                if case .recording(let e) = error { throw e }
+                throw RecordingError("\(error)")
+            }
+            let elsewhere = temporaryPath(for: recording)
+            guard elsewhere != path else { throw why }
+            path = elsewhere
+            do { built = try build(recording, into: path, source: source) } catch {
+                switch error {
+                case .recording(let e), .unwritable(let e): throw e
+                }
+            }
+        }
         guard let reader = try? ReplayFormReader.open(path, source: source) else {
             throw RecordingError("cannot read the replay form just built at \(path)")
         }
         return (reader, built)
     }
 
+    /// Why a replay form could not be built: the recording cannot be read (the same wherever the
+    /// form would go), or the form cannot be written where it was to go.
+    enum BuildFailure: Error {
+        case recording(RecordingError)
+        case unwritable(RecordingError)
+    }
+
     /// Decodes every frame of `recording` into its replay form at `path` (written beside, then
     /// renamed into place, so that a reader never sees half a file).
     @discardableResult
-    static func build(_ recording: String, into path: String, source: Source) throws(RecordingError) -> Built {
+    static func build(_ recording: String, into path: String, source: Source) throws(BuildFailure) -> Built {
         let began = ContinuousClock.now
-        let reader = try RecordingReader.open(recording)
+        let reader: RecordingReader
+        do { reader = try RecordingReader.open(recording) } catch { throw .recording(error) }
         let temporary = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: nil), let out = FileHandle(forWritingAtPath: temporary) else {
-            throw RecordingError("cannot write the replay form of \(recording) at \(temporary)")
+            throw .unwritable(RecordingError("cannot write the replay form of \(recording) at \(temporary)"))
         }
         var writer = Writer(handle: out)
-        var failed: RecordingError?
-        do {
-            try writer.start()
-            try decode(reader, into: &writer)
-            try writer.finish(source: source)
-        } catch {
-            failed = error
+        var failed: BuildFailure?
+        do { try decode(reader, into: &writer) } catch { failed = .recording(error) }
+        if failed == nil, let why = writer.finish(source: source) {
+            failed = .unwritable(RecordingError("cannot write the replay form of \(recording) at \(temporary): \(why)"))
         }
         try? out.close()
         if let failed {
@@ -154,7 +181,7 @@ enum ReplayForm {
         guard rename(temporary, path) == 0 else {
             let why = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw RecordingError("cannot keep the replay form of \(recording) at \(path): \(why)")
+            throw .unwritable(RecordingError("cannot keep the replay form of \(recording) at \(path): \(why)"))
         }
         let took = ContinuousClock.now - began
         return Built(path: path, events: writer.counted, seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
@@ -169,13 +196,13 @@ enum ReplayForm {
             guard let p = ReplayEvent.pack(l.price), let a = ReplayEvent.pack(max(l.amount, 0)) else {
                 throw RecordingError("\(reader.path): a level \(l.price) × \(l.amount) at \(TimeText.iso(time / 1000)) is beyond what a replay holds")
             }
-            try w.add(ReplayEvent(kind, time: time, a: p, b: a))
+            w.add(ReplayEvent(kind, time: time, a: p, b: a))
         }
         while true {
             let frame: RecordFrame?
             do { frame = try reader.next() } catch {
                 // What could be read stands; the replay stops here with the reason.
-                try w.blob(.damage, time: w.lastTime, Array(error.message.utf8))
+                w.blob(.damage, time: w.lastTime, Array(error.message.utf8))
                 return
             }
             guard let f = frame else { return }
@@ -184,24 +211,24 @@ enum ReplayForm {
             case .meta:
                 break
             case .rules:
-                try w.blob(.rules, time: t, f.payload)
+                w.blob(.rules, time: t, f.payload)
             case .snapshot:
                 guard let depth = try? decodeMEXC(Depth.self, from: Data(f.payload)), let levels = try? depth.levels() else {
-                    try w.blob(.note, time: t, Array("an unreadable depth snapshot at \(TimeText.iso(t / 1000)) was skipped".utf8))
+                    w.blob(.note, time: t, Array("an unreadable depth snapshot at \(TimeText.iso(t / 1000)) was skipped".utf8))
                     continue
                 }
                 let outcome = book.snapshot(lastUpdateId: depth.lastUpdateId, bids: levels.bids.map { BookLevel($0.0, $0.1) },
                                             asks: levels.asks.map { BookLevel($0.0, $0.1) })
-                try w.add(ReplayEvent(.clear, time: t))
+                w.add(ReplayEvent(.clear, time: t))
                 if case .needsSnapshot(let reason) = outcome {
                     book.reset()
-                    try w.blob(.lost, time: t, Array("the depth stream skipped versions (\(reason))".utf8))
+                    w.blob(.lost, time: t, Array("the depth stream skipped versions (\(reason))".utf8))
                     continue
                 }
                 for l in book.levels.bidLevels.reversed() { try level(.bid, l, t) }
                 for l in book.levels.askLevels.reversed() { try level(.ask, l, t) }
-                try w.add(ReplayEvent(.synced, time: t))
-                try w.add(ReplayEvent(.moved, time: t))
+                w.add(ReplayEvent(.synced, time: t))
+                w.add(ReplayEvent(.moved, time: t))
             case .stream:
                 guard let event = try? StreamFrames.decode(Data(f.payload)) else { continue }
                 switch event {
@@ -210,10 +237,10 @@ enum ReplayForm {
                     case .applied:
                         for l in diff.bids { try level(.bid, l, t) }
                         for l in diff.asks { try level(.ask, l, t) }
-                        try w.add(ReplayEvent(.moved, time: t))
+                        w.add(ReplayEvent(.moved, time: t))
                     case .needsSnapshot(let reason):
                         book.reset()
-                        try w.blob(.lost, time: t, Array("the depth stream skipped versions (\(reason))".utf8))
+                        w.blob(.lost, time: t, Array("the depth stream skipped versions (\(reason))".utf8))
                     default:
                         break
                     }
@@ -222,7 +249,7 @@ enum ReplayForm {
                         guard let p = ReplayEvent.pack(d.price), let q = ReplayEvent.pack(d.quantity) else {
                             throw RecordingError("\(reader.path): a trade \(d.price) × \(d.quantity) at \(TimeText.iso(t / 1000)) is beyond what a replay holds")
                         }
-                        try w.add(ReplayEvent(d.takerSide == .buy ? .buyTrade : .sellTrade, time: t, a: p, b: q, aux: d.time))
+                        w.add(ReplayEvent(d.takerSide == .buy ? .buyTrade : .sellTrade, time: t, a: p, b: q, aux: d.time))
                     }
                 default:
                     break
@@ -230,13 +257,14 @@ enum ReplayForm {
             case .gap:
                 let reason = (try? JSONSerialization.jsonObject(with: Data(f.payload)) as? [String: Any])?["reason"] as? String ?? "the streams were lost"
                 book.reset()
-                try w.blob(.lost, time: t, Array(reason.utf8))
+                w.blob(.lost, time: t, Array(reason.utf8))
             }
         }
     }
 
     /// Writes events a buffer at a time, blobs kept until the end (they are few: exchangeInfo
-    /// after each reconnect, the reasons of gaps).
+    /// after each reconnect, the reasons of gaps). A write that fails is kept in `failure` and
+    /// nothing more is written: the decoding goes on, and `finish` says it failed.
     struct Writer {
         let handle: FileHandle
         var buffer: [ReplayEvent] = []
@@ -244,15 +272,15 @@ enum ReplayForm {
         var count = 0
         var counted = 0
         var lastTime: Int64 = 0
+        var failure: String?
 
         init(handle: FileHandle) {
             self.handle = handle
             buffer.reserveCapacity(1 << 15)
+            write(Data(count: ReplayForm.headerSize))
         }
 
-        mutating func start() throws(RecordingError) { try write(Data(count: ReplayForm.headerSize)) }
-
-        mutating func add(_ e: ReplayEvent) throws(RecordingError) {
+        mutating func add(_ e: ReplayEvent) {
             buffer.append(e)
             count += 1
             lastTime = e.time
@@ -260,42 +288,44 @@ enum ReplayForm {
             case .bid, .ask, .buyTrade, .sellTrade: counted += 1
             default: break
             }
-            if buffer.count == 1 << 15 { try flush() }
+            if buffer.count == 1 << 15 { flush() }
         }
 
-        mutating func blob(_ kind: ReplayEvent.Kind, time: Int64, _ bytes: [UInt8]) throws(RecordingError) {
-            try add(ReplayEvent(kind, time: time, a: Int64(blobs.count), b: Int64(bytes.count)))
+        mutating func blob(_ kind: ReplayEvent.Kind, time: Int64, _ bytes: [UInt8]) {
+            add(ReplayEvent(kind, time: time, a: Int64(blobs.count), b: Int64(bytes.count)))
             blobs += bytes
         }
 
-        mutating func flush() throws(RecordingError) {
+        mutating func flush() {
             guard !buffer.isEmpty else { return }
             let data = buffer.withUnsafeBytes { Data($0) }
             buffer.removeAll(keepingCapacity: true)
-            try write(data)
+            write(data)
         }
 
-        mutating func finish(source: Source) throws(RecordingError) {
-            try flush()
-            try write(Data(blobs))
+        /// Writes the blobs and the header; the failure of any write so far, if one failed.
+        mutating func finish(source: Source) -> String? {
+            flush()
+            write(Data(blobs))
             var header = ReplayForm.magic
             func put(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { header += $0 } }
             withUnsafeBytes(of: ReplayForm.version.littleEndian) { header += $0 }
             header += [0, 0, 0, 0]
             for v in [source.size, source.modified, Int64(count), Int64(blobs.count), Int64(counted), 0] { put(v) }
+            guard failure == nil else { return failure }
             do {
                 try handle.seek(toOffset: 0)
                 try handle.write(contentsOf: header)
                 try handle.synchronize()
             } catch {
-                throw RecordingError("cannot write a replay form: \(error.localizedDescription)")
+                failure = error.localizedDescription
             }
+            return failure
         }
 
-        func write(_ data: Data) throws(RecordingError) {
-            do { try handle.write(contentsOf: data) } catch {
-                throw RecordingError("cannot write a replay form: \(error.localizedDescription)")
-            }
+        mutating func write(_ data: Data) {
+            guard failure == nil else { return }
+            do { try handle.write(contentsOf: data) } catch { failure = error.localizedDescription }
         }
     }
 }
