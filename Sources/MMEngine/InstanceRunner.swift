@@ -490,12 +490,16 @@ public actor InstanceRunner {
     /// ladder anew, which the next decision places. The loops run that one at once rather than
     /// at the next frame: quotes are off the book a round trip, not a frame, after a fill.
     @discardableResult
-    public func tick() async -> Bool {
+    public func tick() async -> Bool { await decide().followUp }
+
+    /// A decision cycle, with whether it asks for another at once and the state it left the
+    /// instance in (one call for both: a backtest asks at every decision).
+    func decide() async -> (followUp: Bool, state: RunState) {
         let trap = DecRangeTrap()
         followUp = false
         await Dec.withTrap(trap) { await tickChecked(trap) }
         if let e = trap.error { await fail(e) }
-        return followUp && (runState == .running || runState == .waiting)
+        return (followUp && (runState == .running || runState == .waiting), runState)
     }
 
     func fail(_ e: DecRangeError) async {

@@ -125,13 +125,14 @@ public enum Backtest {
             guard let changed = await exchange.step(due: due) else { break }
             if changed || clock.now() >= due {
                 // As the live loop: a decision that cancelled to make its ladder anew is followed by one at once.
-                if await runner.tick() {
-                    await runner.tick()
+                var outcome = await runner.decide()
+                decisions += 1
+                if outcome.followUp {
+                    outcome = await runner.decide()
                     decisions += 1
                 }
-                decisions += 1
+                state = outcome.state
                 lastTick = clock.now()
-                state = await runner.runState
             }
             steps += 1
             if steps % 4096 == 0 {
