@@ -109,7 +109,7 @@ let package = Package(
         // Benchmarks (scripts/bench): a harness of our own with allocation counting.
         .target(name: "CMallocCounter"),
         .executableTarget(name: "mmsh-bench", dependencies: [
-            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter", "MMControl", "MMRecording",
+            "MMStrategy", "MMSim", "MMEngine", "MMStorage", "MMCore", "MMMexc", "MMProto", "MMSimServer", "CMallocCounter", "MMControl", "MMRecording", "MMAPI",
         ]),
 
         .testTarget(name: "MMCoreTests", dependencies: ["MMCore"]),

@@ -343,27 +343,36 @@ public final class LocalEngine: EngineAPI {
         var outcomes = [SweepOutcome](repeating: SweepOutcome(result: nil, error: "not run (interrupted)"), count: plans.count)
         // The jobs share one recording: its replay form is built once, here (a failure is each job's to report).
         if let data = plans.first?.data { _ = try? Backtest.prepareData(data) }
+        // No nested function here: one that captured the group and the counter, as this loop
+        // once had, was compiled by Swift 6.3.1 in release builds into an index out of range
+        // (the engine crashed at the first sweep; debug builds ran it).
         await withTaskGroup(of: (Int, SweepOutcome).self) { group in
             var next = 0
-            func launch() {
+            while next < min(max(1, jobs), plans.count) {
                 let i = next, plan = plans[i]
                 next += 1
-                group.addTask {
-                    do { return (i, SweepOutcome(result: try await Backtest.run(plan, into: nil, cancelled: cancelled), error: nil)) } catch {
-                        return (i, SweepOutcome(result: nil, error: (error as? EngineError)?.message ?? "\(error)"))
-                    }
-                }
+                group.addTask { await Self.sweepJob(i, plan, cancelled: cancelled) }
             }
-            while next < min(max(1, jobs), plans.count) { launch() }
             var finished = 0
-            for await (i, outcome) in group {
+            while let (i, outcome) = await group.next() {
                 outcomes[i] = outcome
                 finished += 1
                 done(finished)
-                if next < plans.count && !cancelled() { launch() }
+                if next < plans.count && !cancelled() {
+                    let j = next, plan = plans[j]
+                    next += 1
+                    group.addTask { await Self.sweepJob(j, plan, cancelled: cancelled) }
+                }
             }
         }
         return outcomes
+    }
+
+    /// One combination of a sweep: its backtest, stored nowhere, or why it failed.
+    static func sweepJob(_ i: Int, _ plan: BacktestPlan, cancelled: @escaping @Sendable () -> Bool) async -> (Int, SweepOutcome) {
+        do { return (i, SweepOutcome(result: try await Backtest.run(plan, into: nil, cancelled: cancelled), error: nil)) } catch {
+            return (i, SweepOutcome(result: nil, error: (error as? EngineError)?.message ?? "\(error)"))
+        }
     }
 
     // MARK: Recordings

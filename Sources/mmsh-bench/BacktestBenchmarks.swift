@@ -1,6 +1,8 @@
 import Foundation
+import MMAPI
 import MMCore
 import MMEngine
+import MMStorage
 import MMProto
 import MMRecording
 import MMSimServer
@@ -161,5 +163,59 @@ func backtestBenchmarks() async throws -> [[String]] {
     }
     rows.append(["backtest: that hour, pure market making on every book change (a day = 24 ×)", String(format: "%.2f s a day", best * 24),
                  String(format: "%.0f ms", best * 1000), "< 5 s a day", best * 24 < 5 ? "ok" : "MISSED"])
+    rows.append(try sweepInChild(path: path))
     return rows
+}
+
+/// The sweep's row, measured in a child process on every core: this one is pinned to one (and
+/// its cooperative pool was sized for one when it started).
+func sweepInChild(path: String) throws -> [String] {
+    let cores = ProcessInfo.processInfo.processorCount
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let child = Process()
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        child.arguments = ["-c", "0-\(cores - 1)", me]
+    } else {
+        child.executableURL = URL(fileURLWithPath: me)
+    }
+    child.environment = ProcessInfo.processInfo.environment.merging(["MMSH_BENCH_CHILD": "sweep", "MMSH_BENCH_DATA": path]) { $1 }
+    let out = Pipe()
+    child.standardOutput = out
+    try child.run()
+    let answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    let row = answer.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\u{1F}")
+    return row.count == 5 ? row : ["sweep: 20 combinations over that hour", "-", "-", "scales with the cores", "MISSED (the child failed: \(answer.prefix(200)))"]
+}
+
+/// A sweep of 20 combinations over the hour at `path`, through the engine's API as `sweep` runs
+/// it, one job and then one a core. A release build once crashed at the first sweep (a debug
+/// build did not), and this is the release build's test of it.
+func sweepRow(path: String) async throws -> [String] {
+    let settings = try benchSettings()
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    var plans: [BacktestPlan] = []
+    for spread in ["0.05%", "0.1%", "0.15%", "0.2%", "0.25%"] {
+        for levels in ["1", "2", "3", "4"] {
+            var s = settings
+            s.set("spread.bid", try Catalog.lookup("spread.bid").parse(spread))
+            s.set("levels.count", try Catalog.lookup("levels.count").parse(levels))
+            plans.append(BacktestPlan(instance: 1, name: "bench", settings: s, data: path, from: nil, to: nil, latency: 0,
+                                      overrides: ["spread.bid=\(spread)", "levels.count=\(levels)"]))
+        }
+    }
+    let engine = LocalEngine(store: try Store.inMemory())
+    func run(_ jobs: Int) async -> (Double, Int) {
+        let t0 = ContinuousClock.now
+        let outcomes = await engine.sweep(plans, jobs: jobs, done: { _ in }, cancelled: { false })
+        let d = ContinuousClock.now - t0
+        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, outcomes.filter { $0.result != nil }.count)
+    }
+    let (one, ranOne) = await run(1)
+    let (many, ranMany) = await run(cores)
+    let speedup = one / many
+    let fine = ranOne == plans.count && ranMany == plans.count && (cores < 2 || speedup >= 1.5)
+    return ["sweep: 20 combinations over that hour, 1 job, then \(cores) (\(ranMany)/\(plans.count) ran)", String(format: "%.2f× faster", speedup),
+            String(format: "%.2f s, %.2f s", one, many), "scales with the cores", fine ? "ok" : "MISSED"]
 }

@@ -12,6 +12,12 @@ if ProcessInfo.processInfo.environment["MMSH_BENCH_CHILD"] == "ten instances" {
     exit(0)
 }
 
+if ProcessInfo.processInfo.environment["MMSH_BENCH_CHILD"] == "sweep", let data = ProcessInfo.processInfo.environment["MMSH_BENCH_DATA"] {
+    let row = try await sweepRow(path: data)
+    print(row.joined(separator: "\u{1F}"))
+    exit(0)
+}
+
 // `mmsh-bench --count NAME N`: runs the one benchmark whose name starts with NAME N times, untimed,
 // inside `countedLoop`, for an instruction count under callgrind (scripts/bench-guard) or a
 // profile under perf.
@@ -47,7 +53,7 @@ if selected("round trip") {
     missed = missed || row.last == "MISSED"
 }
 
-if selected("recording") || selected("replay") || selected("backtest") {
+if selected("recording") || selected("replay") || selected("backtest") || selected("sweep") {
     let rows = try await backtestBenchmarks()
     print("")
     print(["benchmark", "figure", "time", "target", "result"].joined(separator: "  |  "))
