@@ -28,11 +28,8 @@ public struct DepthBook: Sendable, Equatable {
             .sorted { ascending ? $0.price < $1.price : $0.price > $1.price }
     }
 
-    public var isEmpty: Bool { bidLevels.isEmpty && askLevels.isEmpty }
     public var bestBid: BookLevel? { bidLevels.last }
     public var bestAsk: BookLevel? { askLevels.last }
-    @inline(__always) public func best(_ side: Side) -> BookLevel? { side == .buy ? bidLevels.last : askLevels.last }
-    public func count(_ side: Side) -> Int { side == .buy ? bidLevels.count : askLevels.count }
 
     /// The top `depth` levels a side, best first.
     public func book(depth: Int = .max) -> OrderBook {

@@ -124,7 +124,6 @@ func backtestBenchmarks() async throws -> [[String]] {
     let events = try await writeBTCLikeHour(to: path, start: start)
     let wrote = ContinuousClock.now - began
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     var rows: [[String]] = [["recording: an hour of BTCUSDT-like data (\(events) events), written", String(format: "%.2f MB", Double(size) / 1e6),
                              String(format: "%.2f s", seconds(wrote)), "report", "-"]]
 
@@ -170,23 +169,8 @@ func backtestBenchmarks() async throws -> [[String]] {
 /// The sweep's row, measured in a child process on every core: this one is pinned to one (and
 /// its cooperative pool was sized for one when it started).
 func sweepInChild(path: String) throws -> [String] {
-    let cores = ProcessInfo.processInfo.processorCount
-    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let child = Process()
-    if FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
-        child.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        child.arguments = ["-c", "0-\(cores - 1)", me]
-    } else {
-        child.executableURL = URL(fileURLWithPath: me)
-    }
-    child.environment = ProcessInfo.processInfo.environment.merging(["MMSH_BENCH_CHILD": "sweep", "MMSH_BENCH_DATA": path]) { $1 }
-    let out = Pipe()
-    child.standardOutput = out
-    try child.run()
-    let answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    child.waitUntilExit()
-    let row = answer.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\u{1F}")
-    return row.count == 5 ? row : ["sweep: 20 combinations over that hour", "-", "-", "scales with the cores", "MISSED (the child failed: \(answer.prefix(200)))"]
+    let row = try childRow("sweep", environment: ["MMSH_BENCH_DATA": path], onEveryCore: true)
+    return row.count == 5 ? row : ["sweep: 20 combinations over that hour", "-", "-", "scales with the cores", "MISSED (the child failed: \(row.joined().prefix(200)))"]
 }
 
 /// A sweep of 20 combinations over the hour at `path`, through the engine's API as `sweep` runs
@@ -209,8 +193,7 @@ func sweepRow(path: String) async throws -> [String] {
     func run(_ jobs: Int) async -> (Double, Int) {
         let t0 = ContinuousClock.now
         let outcomes = await engine.sweep(plans, jobs: jobs, done: { _ in }, cancelled: { false })
-        let d = ContinuousClock.now - t0
-        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, outcomes.filter { $0.result != nil }.count)
+        return (seconds(ContinuousClock.now - t0), outcomes.filter { $0.result != nil }.count)
     }
     let (one, ranOne) = await run(1)
     let (many, ranMany) = await run(cores)

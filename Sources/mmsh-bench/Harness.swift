@@ -101,3 +101,27 @@ func printTable(_ results: [Measurement]) {
 @inline(never) func countedLoop(_ body: () -> Void, _ n: Int) {
     for _ in 0..<n { body() }
 }
+
+/// Seconds in a duration, for the tables.
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// One row measured by this binary run again as a child (`MMSH_BENCH_CHILD=name`, and
+/// `environment`), which prints the row's cells separated by U+001F. `onEveryCore` lets the child
+/// run on every core (through taskset) rather than the one this process is pinned to.
+func childRow(_ name: String, environment: [String: String] = [:], onEveryCore: Bool = false) throws -> [String] {
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let child = Process()
+    if onEveryCore, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        child.arguments = ["-c", "0-\(ProcessInfo.processInfo.processorCount - 1)", me]
+    } else {
+        child.executableURL = URL(fileURLWithPath: me)
+    }
+    child.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["MMSH_BENCH_CHILD": name]) { $1 }) { $1 }
+    let out = Pipe()
+    child.standardOutput = out
+    try child.run()
+    let answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    return answer.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\u{1F}")
+}

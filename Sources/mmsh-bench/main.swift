@@ -62,15 +62,7 @@ if selected("recording") || selected("replay") || selected("backtest") || select
 }
 
 if selected("ten instances") {
-    let child = Process()
-    child.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-    child.environment = ProcessInfo.processInfo.environment.merging(["MMSH_BENCH_CHILD": "ten instances"]) { $1 }
-    let out = Pipe()
-    child.standardOutput = out
-    try child.run()
-    let answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    child.waitUntilExit()
-    let row = answer.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\u{1F}")
+    let row = try childRow("ten instances")
     print("")
     print(["benchmark", "cpu", "memory", "target", "result"].joined(separator: "  |  "))
     print(row.joined(separator: "  |  "))

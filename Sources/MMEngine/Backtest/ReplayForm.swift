@@ -99,7 +99,6 @@ enum ReplayForm {
 
     /// What building a replay form went through.
     struct Built: Sendable {
-        var path: String
         var events: Int
         var seconds: Double
     }
@@ -125,7 +124,8 @@ enum ReplayForm {
     static func open(_ recording: String) throws(RecordingError) -> (reader: ReplayFormReader, built: Built?) {
         let source = try Source(path: recording)
         var path = cachePath(for: recording)
-        for place in Set([path, temporaryPath(for: recording)]) {
+        // Beside the recording first, then where it goes when it cannot be kept there.
+        for place in [path, temporaryPath(for: recording)] {
             if let reader = try? ReplayFormReader.open(place, source: source) { return (reader, nil) }
         }
         let built: Built
@@ -184,7 +184,7 @@ enum ReplayForm {
             throw .unwritable(RecordingError("cannot keep the replay form of \(recording) at \(path): \(why)"))
         }
         let took = ContinuousClock.now - began
-        return Built(path: path, events: writer.counted, seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+        return Built(events: writer.counted, seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
     }
 
     /// The frames' effects, as `ReplayExchange` applied them frame by frame: the book rebuilt by
@@ -336,9 +336,8 @@ enum ReplayForm {
 struct ReplayFormReader {
     let path: String
     let handle: FileHandle
-    /// Events in the file, and those that are level changes or trades.
+    /// Events in the file.
     let count: Int
-    let counted: Int
     let blobs: [UInt8]
     private(set) var buffer: [ReplayEvent] = []
     private(set) var index = 0
@@ -376,14 +375,13 @@ struct ReplayFormReader {
             throw fail("cannot be read: \(error.localizedDescription)")
         }
         guard blobs.count == Int(blobBytes) else { throw fail("a replay form cut short") }
-        return ReplayFormReader(path: path, handle: handle, count: Int(count), counted: Int(int(48)), blobs: blobs)
+        return ReplayFormReader(path: path, handle: handle, count: Int(count), blobs: blobs)
     }
 
-    private init(path: String, handle: FileHandle, count: Int, counted: Int, blobs: [UInt8]) {
+    private init(path: String, handle: FileHandle, count: Int, blobs: [UInt8]) {
         self.path = path
         self.handle = handle
         self.count = count
-        self.counted = counted
         self.blobs = blobs
     }
 
