@@ -50,7 +50,7 @@ public enum Catalog {
         SettingSpec("refresh.time", .duration(min: TimeSpan(milliseconds: 100), max: .days(1)), default: .duration(.seconds(15)),
                     "cancel/replace cycle"),
         SettingSpec("refresh.tolerance", .percent(min: zero, max: hundredPercent), optional: true, default: .percent(0),
-                    "keep live orders whose prices moved less than this; off always replaces"),
+                    "at each refresh, keep live orders whose prices moved less than this; off always replaces"),
         SettingSpec("refresh.max_age", .duration(min: .seconds(1), max: .days(30)), default: .duration(.minutes(30)),
                     "replace orders older than this"),
         SettingSpec("refresh.fill_delay", .duration(min: .seconds(0), max: .days(1)), default: .duration(.seconds(10)),

@@ -159,9 +159,13 @@ public enum Strategy {
         var cancelLadder: String?
         if ownLive.indices.contains(where: { !marks[$0] && now - ownLive[$0].placedAt > c.maxAge }) {
             cancelLadder = "older than refresh.max_age \(TimeSpan(milliseconds: c.maxAge))"
-        } else if state.cancelAt <= now, ladderCount > 0 {
-            if let proposal, Steps.withinTolerance(proposal, live: ownLive, tolerance: c.refreshTolerance, including: { !marks[$0] }) {
-                trace.add("refresh: live orders kept (within tolerance \(c.refreshTolerance.map(Steps.pct) ?? "off"))")
+        } else if state.cancelAt <= now, ownLive.indices.contains(where: { !marks[$0] && !ownLive[$0].cancelling }) {
+            // Orders on their way out are not compared (Hummingbot's active orders leave out
+            // in-flight cancels): with only those left there is nothing to keep or cancel.
+            if let proposal, Steps.withinTolerance(proposal, live: ownLive, tolerance: c.refreshTolerance,
+                                                   including: { !marks[$0] && !ownLive[$0].cancelling }) {
+                state.setTimers(now: now, refresh: c.refreshTime)
+                trace.add("refresh: live orders kept (within tolerance \(c.refreshTolerance.map(Steps.pct) ?? "off")); next refresh in \(TimeSpan(milliseconds: c.refreshTime))")
             } else {
                 cancelLadder = proposal == nil ? "refresh (pausing after a fill)" : "refresh: prices moved"
             }
@@ -184,8 +188,7 @@ public enum Strategy {
            !(proposal.buys.isEmpty && proposal.sells.isEmpty) {
             d.place = true
             state.batch += 1
-            state.createAt = now + c.refreshTime
-            state.cancelAt = state.createAt
+            state.setTimers(now: now, refresh: c.refreshTime)
             trace.add("place: \(proposal.buys.count) bid(s), \(proposal.sells.count) ask(s); next refresh in \(TimeSpan(milliseconds: c.refreshTime))")
         }
     }

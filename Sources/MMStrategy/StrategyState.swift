@@ -86,6 +86,16 @@ public struct StrategyState: Sendable, Equatable {
         }
     }
 
+    /// The refresh timers after a placement, and after a refresh that kept the live orders
+    /// within tolerance (Hummingbot's `set_timers`): a timer that has run out runs for
+    /// `refresh` from now, so the next ladder is proposed and compared a refresh later, not at
+    /// every decision in between.
+    public mutating func setTimers(now: Int64, refresh: Int64) {
+        let next = now + refresh
+        if createAt <= now { createAt = next }
+        if cancelAt <= now { cancelAt = min(createAt, next) }
+    }
+
     /// A hanging order was renewed under a new client id.
     public mutating func renewed(_ old: String, as new: String) {
         if hanging.remove(old) != nil { hanging.insert(new) }

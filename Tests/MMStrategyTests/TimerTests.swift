@@ -21,15 +21,22 @@ import Testing
         // At the refresh time, a move of 0.1% is within tolerance: kept.
         let calm = Strategy.decide(view(now: t0 + 30_000, book: book(bid: "100.09", ask: "100.11"), orders: live), state: &s, config: c, explain: true)
         #expect(calm.cancels.isEmpty && !calm.place)
-        #expect(calm.trace.contains("refresh: live orders kept (within tolerance 0.2%)"))
+        #expect(calm.trace.contains("refresh: live orders kept (within tolerance 0.2%); next refresh in 30s"))
+        // Kept, the timers run again (Hummingbot's set_timers): the ladder is compared a refresh later.
+        #expect(s.createAt == t0 + 60_000 && s.cancelAt == t0 + 60_000)
 
-        // A move of 0.3%: every ladder order is cancelled; the new ladder follows once they are gone.
-        let moved = Strategy.decide(view(now: t0 + 31_000, book: book(bid: "100.29", ask: "100.31"), orders: live), state: &s, config: c)
+        // A move of 0.3% before then changes nothing.
+        let soon = Strategy.decide(view(now: t0 + 31_000, book: book(bid: "100.29", ask: "100.31"), orders: live), state: &s, config: c)
+        #expect(soon.cancels.isEmpty && !soon.place && soon.buys.isEmpty)
+
+        // At the next refresh it is out of tolerance: every ladder order is cancelled; the new
+        // ladder follows once they are gone.
+        let moved = Strategy.decide(view(now: t0 + 60_000, book: book(bid: "100.29", ask: "100.31"), orders: live), state: &s, config: c)
         #expect(Set(moved.cancels.map(\.clientId)) == Set(live.map(\.clientId)))
         #expect(moved.cancels.allSatisfy { $0.reason == "refresh: prices moved" } && !moved.place)
         let cancelling = live.map { var o = $0; o.cancelling = true; return o }
-        #expect(!Strategy.decide(view(now: t0 + 31_100, orders: cancelling), state: &s, config: c).place)
-        let again = Strategy.decide(view(now: t0 + 31_200, book: book(bid: "100.29", ask: "100.31")), state: &s, config: c)
+        #expect(!Strategy.decide(view(now: t0 + 60_100, orders: cancelling), state: &s, config: c).place)
+        let again = Strategy.decide(view(now: t0 + 60_200, book: book(bid: "100.29", ask: "100.31")), state: &s, config: c)
         #expect(again.place && again.buys.first?.price == Dec("99.29"))
     }
 
