@@ -148,6 +148,13 @@ extension Dec {
         let (r, overflow) = mantissa.multipliedReportingOverflow(by: powerOfTen(newScale - scale))
         return overflow ? nil : r
     }
+
+    /// The value as a whole number of 10^-`s` (`1.5` at 2 is 150): nil when it has more than
+    /// `s` decimals or does not fit 64 bits. What a book compares its prices by.
+    @inlinable public func units(atScale s: Int) -> Int64? {
+        guard s >= scale, s <= Dec.maxScale, let m = mantissa(atScale: s) else { return nil }
+        return Int64(exactly: m)
+    }
 }
 
 // MARK: - Equality, order, hashing (by value)

@@ -33,6 +33,33 @@ import Testing
         }
     }
 
+    /// Prices of mixed scales (as a feed may write them: "100", "100.5", "100.50", "100.505") and
+    /// prices too large for the book's integer keys: the same book as the dictionary's, searched by
+    /// keys rescaled as finer prices come, or by the decimals once a key does not fit.
+    @Test(arguments: [false, true])
+    func mixedScalesAndHugePrices(huge: Bool) {
+        var g = SeededGenerator(seed: huge ? 8 : 7)
+        var book = DepthBook()
+        var bids: [Dec: Dec] = [:]
+        let ticks = [Dec("1"), Dec("0.5"), Dec("0.50"), Dec("0.005")]
+        for step in 0..<2000 {
+            var price = Dec(100) - Dec(Int(g.next() % 40)) * ticks[Int(g.next() % UInt64(step < 500 ? 2 : 4))]
+            // 10^16 at 4 decimals does not fit 64 bits as a whole number of 10^-4.
+            if huge && step == 1000 { price = Dec("10000000000000000.0001") }
+            let amount = g.next() % 4 == 0 ? Dec(0) : Dec(Int(g.next() % 100) + 1)
+            book.set(.buy, price, amount)
+            bids[price] = amount.isPositive ? amount : nil
+            let want = bids.map { BookLevel($0.key, $0.value) }.sorted { $0.price > $1.price }
+            #expect(book.book().bids == want)
+            let probe = Dec(100) - Dec(Int(g.next() % 40)) * Dec("0.5")
+            #expect(book.amount(.buy, at: probe) == bids[probe] ?? 0)
+            #expect(Array(book.levels(.buy, through: probe)) == want.filter { $0.price >= probe })
+        }
+        #expect(book.keyed == !huge)
+        book.removeAll()
+        #expect(book.keyed && book.book().bids.isEmpty)
+    }
+
     /// Levels given out of order, twice at a price or empty are sorted, added up and left out.
     @Test func anUnsortedBookIsStoredSorted() {
         let book = DepthBook(OrderBook(bids: [BookLevel(99, 1), BookLevel(100, 2), BookLevel(99, 3), BookLevel(98, 0)],
