@@ -45,7 +45,8 @@ public struct ExchangeOrder: Sendable, Equatable {
     public var executed: Dec
     public var status: OrderStatus
     public var time: Int64
-    public var remaining: Dec { quantity - executed }
+    /// Unfilled (most orders: all of it, without a subtraction across scales).
+    public var remaining: Dec { executed.isZero ? quantity : quantity - executed }
 
     public init(orderId: String, clientId: String, side: Side, type: OrderType, price: Dec, quantity: Dec, executed: Dec,
                 status: OrderStatus, time: Int64) {

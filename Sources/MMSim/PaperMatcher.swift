@@ -38,7 +38,11 @@ public struct PaperMatcher: Sendable {
     }
     /// The resting orders, oldest first: an instance's ladder, a few, so an array searched
     /// through beats a dictionary on every level change a replay applies.
-    var resting: [Resting] = []
+    var resting: [Resting] = [] { didSet { spanChanged() } }
+    /// The lowest and highest price of the resting buys and of the resting sells: most level
+    /// changes a replay applies are outside them and need not look at the orders.
+    var buySpan: ClosedRange<Dec>?
+    var sellSpan: ClosedRange<Dec>?
     var closed: [String: ExchangeOrder] = [:]
     var closedOrder: [String] = []
     var sequence = 0
@@ -72,11 +76,18 @@ public struct PaperMatcher: Sendable {
     /// One side of the real book with our few orders on it, best first: a backtest asks for
     /// this book at every decision.
     func merged(_ side: Side, depth: Int) -> [BookLevel] {
-        var ours: [BookLevel] = []
-        ours.reserveCapacity(resting.count)
-        // By index: a for-in over the orders would copy each one.
-        for i in resting.indices where resting[i].order.side == side { ours.append(BookLevel(resting[i].order.price, resting[i].order.remaining)) }
-        return market.top(side, depth: depth, adding: ours)
+        // Our levels in a buffer on the stack, read by index: an array of them (and a for-in
+        // over the orders, which copies each one) cost more than the book.
+        resting.withUnsafeBufferPointer { rs in
+            withUnsafeTemporaryAllocation(of: BookLevel.self, capacity: rs.count) { ours in
+                var n = 0
+                for i in rs.indices where rs[i].order.side == side {
+                    ours.initializeElement(at: n, to: BookLevel(rs[i].order.price, rs[i].order.remaining))
+                    n += 1
+                }
+                return market.top(side, depth: depth, adding: UnsafeMutableBufferPointer(rebasing: ours[..<n]))
+            }
+        }
     }
 
     // MARK: The account's orders
@@ -103,8 +114,14 @@ public struct PaperMatcher: Sendable {
     }
 
     /// Whether the real book's other side reaches an order of `side` at `price`.
-    @inline(__always) func crosses(_ side: Side, _ price: Dec) -> Bool {
-        side == .buy ? market.bestAsk.map { price >= $0.price } ?? false : market.bestBid.map { price <= $0.price } ?? false
+    func crosses(_ side: Side, _ price: Dec) -> Bool {
+        Self.crosses(side, price, bid: market.bestBid?.price, ask: market.bestAsk?.price)
+    }
+
+    /// The same against the touch read once: called on `self` inside a loop of a mutating
+    /// method, the method above copied the whole matcher at each call.
+    @inline(__always) static func crosses(_ side: Side, _ price: Dec, bid: Dec?, ask: Dec?) -> Bool {
+        side == .buy ? ask.map { price >= $0 } ?? false : bid.map { price <= $0 } ?? false
     }
 
     /// An IMMEDIATE_OR_CANCEL order (a stop loss's liquidation): it takes what the real book
@@ -204,11 +221,26 @@ public struct PaperMatcher: Sendable {
     /// what the changed book crosses.
     @inline(__always) public mutating func level(_ side: Side, _ price: Dec, _ amount: Dec) {
         market.set(side, price, amount)
-        guard !resting.isEmpty else { return }
+        guard let span = side == .buy ? buySpan : sellSpan, span.contains(price) else { return }
         // Through the buffer: the loop runs at every level change, and must not copy the orders.
         resting.withUnsafeMutableBufferPointer { rs in
             for i in rs.indices where rs[i].order.side == side && rs[i].order.price == price && amount < rs[i].ahead {
                 rs[i].ahead = max(amount, 0)
+            }
+        }
+    }
+
+    /// The resting orders changed (the observer of `resting`: in place, as it does not read the
+    /// old value): their price spans anew.
+    mutating func spanChanged() {
+        buySpan = nil
+        sellSpan = nil
+        for i in resting.indices {
+            let p = resting[i].order.price
+            if resting[i].order.side == .buy {
+                buySpan = buySpan.map { Swift.min($0.lowerBound, p)...Swift.max($0.upperBound, p) } ?? p...p
+            } else {
+                sellSpan = sellSpan.map { Swift.min($0.lowerBound, p)...Swift.max($0.upperBound, p) } ?? p...p
             }
         }
     }
@@ -218,7 +250,14 @@ public struct PaperMatcher: Sendable {
 
     /// After the book changed: the orders it crosses fill with what the crossing levels hold.
     public mutating func settle(time: Int64) -> [ExchangeTrade] {
-        guard resting.indices.contains(where: { crosses(resting[$0].order.side, resting[$0].order.price) }) else { return [] }
+        // The touch read once and a loop over the buffer: a closure over `self` (or a method of
+        // it called in the loop) copied the whole matcher at every book change a backtest replays.
+        let bid = market.bestBid?.price, ask = market.bestAsk?.price
+        let crossed = resting.withUnsafeBufferPointer { rs in
+            for i in rs.indices where Self.crosses(rs[i].order.side, rs[i].order.price, bid: bid, ask: ask) { return true }
+            return false
+        }
+        guard crossed else { return [] }
         var trades: [ExchangeTrade] = []
         for i in priority() {
             let side = resting[i].order.side, p = resting[i].order.price
