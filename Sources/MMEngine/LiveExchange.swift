@@ -122,7 +122,7 @@ public actor LiveExchange: Exchange {
         let client = self.client
         let now = clock.now()
         let feed = self.feed
-        let (orderBook, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
+        let (orderBook, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: StrategyConfig.snapshotDepth) }
         if privateUp, let base = streamBalances[baseAsset], let quote = streamBalances[quoteAsset],
            account.map({ now - $0.at < 60_000 }) ?? false {
             account = (Self.balances(base, quote), account!.at)

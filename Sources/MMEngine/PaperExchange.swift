@@ -67,12 +67,12 @@ public actor PaperExchange: Exchange {
     public func snapshot() async throws(ExchangeError) -> MarketSnapshot {
         _ = try await rules()
         let feed = self.feed
-        let (real, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: 100) }
+        let (real, age, source) = try await call { () async throws(MEXCFailure) in try await feed.current(depth: StrategyConfig.snapshotDepth) }
         matchTrades()
         pending += matcher!.book(real, time: clock.now())
         let (trades, seen) = await feed.trades(after: tradesSeen)
         tradesSeen = seen
-        return MarketSnapshot(time: clock.now(), book: matcher!.book(depth: 100), lastTrade: await feed.lastTrade,
+        return MarketSnapshot(time: clock.now(), book: matcher!.book(depth: StrategyConfig.snapshotDepth), lastTrade: await feed.lastTrade,
                               balances: matcher!.account.asBalances, dataAge: age, source: source, trades: trades)
     }
 

@@ -56,6 +56,14 @@ public struct StrategyConfig: Sendable {
     /// The strategy's own part of the decision, with its configuration.
     public var model: any QuoteModel
 
+    /// How many levels a side of the book a decision reads: the touch alone, or with order
+    /// optimization as deep as a venue's snapshot goes (it walks the levels to `bidDepth` and
+    /// `askDepth`). A backtest's venue builds its book this deep at every decision, where a
+    /// copy of 100 levels a side took a seventh of the run.
+    public var bookDepth: Int { optimize ? Self.snapshotDepth : 1 }
+    /// The levels a side of a live or paper snapshot (the simulated venue shows its whole book).
+    public static let snapshotDepth = 100
+
     public init(_ s: Settings) {
         func dec(_ k: String) -> Dec { s[k].decimal! }
         func optDec(_ k: String) -> Dec? { s[k].decimal }

@@ -100,6 +100,7 @@ public enum Backtest {
         } catch {
             throw EngineError(RecordingError.from(error).message)
         }
+        await exchange.readBook(depth: StrategyConfig(plan.settings).bookDepth)
         let clock = exchange.clock
         let start = clock.now()
         let scratch: Store

@@ -62,6 +62,10 @@ public actor ReplayExchange: Exchange {
         clock.set(state.now)
     }
 
+    /// Levels a side in the snapshot's book: the backtest sets what its strategy reads
+    /// (`StrategyConfig.bookDepth`).
+    public func readBook(depth: Int) { state.bookDepth = max(1, depth) }
+
     /// How far through the file the replay is, 0 to 1.
     public func progress() -> Double { state.reader.progress }
 
@@ -147,6 +151,7 @@ struct ReplayState {
     /// known (`ready`) it only keeps the book, under stand-in rules.
     var matcher = PaperMatcher(rules: MarketRules(tick: 1, step: 1, minQuantity: 0, minNotional: 0, makerFee: 0), base: 0, quote: 0)
     var ready = false
+    var bookDepth = StrategyConfig.snapshotDepth
     var info: SymbolInfo?
     var marketRules: MarketRules?
     var synced = false
@@ -279,7 +284,7 @@ struct ReplayState {
     mutating func snapshot(at time: Int64) -> MarketSnapshot {
         changed = false
         defer { tape = [] }
-        return MarketSnapshot(time: time, book: matcher.book(depth: 100), lastTrade: lastTrade, balances: matcher.account.asBalances,
+        return MarketSnapshot(time: time, book: matcher.book(depth: bookDepth), lastTrade: lastTrade, balances: matcher.account.asBalances,
                               dataAge: .zero, source: "replay", trades: tape.count > 1000 ? Array(tape.suffix(1000)) : tape)
     }
 
