@@ -134,3 +134,10 @@ public actor SimExchange: Exchange {
         return pending
     }
 }
+
+/// An actor that only lends its executor: actors that return its `unownedExecutor` as theirs run
+/// on one serial executor, and a call between them is a plain call, not a switch (a backtest's
+/// runner, venue and loop make several for each of the hundreds of thousands of decisions).
+public actor ExecutorHost {
+    public init() {}
+}

@@ -48,6 +48,10 @@ extension TrackedOrder {
 /// A running instance: runs the strategy on its timer, places and cancels through its
 /// exchange, tracks every order by our client id, applies each fill once and records it all.
 public actor InstanceRunner {
+    /// Whose executor the runner runs on: a backtest's venue's (one executor for both, so that
+    /// the many calls a decision makes between them do not switch), else its own.
+    public nonisolated let host: ExecutorHost
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
     public let id: Int
     public let name: String
     let store: Store
@@ -151,7 +155,9 @@ public actor InstanceRunner {
     /// and none of the process's metrics (a backtest's fills are not the instance's traded volume).
     public init(id: Int, name: String, settings: Settings, store: Store, exchange: any Exchange, clock: any EngineClock,
                 token: String, notify: @escaping @Sendable (Int, EventLevel, String) -> Void = { _, _, _ in },
-                alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil, backtest: Bool = false) {
+                alert: @escaping @Sendable (Alert) -> Void = { _ in }, events: EventBus? = nil, backtest: Bool = false,
+                host: ExecutorHost? = nil) {
+        self.host = host ?? ExecutorHost()
         self.backtest = backtest
         self.events = events
         self.id = id

@@ -111,40 +111,11 @@ public enum Backtest {
             throw EngineError("cannot make the backtest's scratch store: \(error.message)")
         }
         let runner = InstanceRunner(id: plan.instance, name: plan.name, settings: plan.settings, store: scratch, exchange: exchange,
-                                    clock: clock, token: "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36), backtest: true)
+                                    clock: clock, token: "bt" + String(UInt32.random(in: 0...UInt32.max), radix: 36), backtest: true,
+                                    host: exchange.host)
         try await runner.start(seedNote: nil)
-        var decisions = 0
-        var partial = false
-        var lastTick = clock.now()
-        await runner.tick()
-        decisions += 1
-        var steps = 0
-        var state = await runner.runState
-        while state == .running || state == .waiting {
-            let due = lastTick + interval
-            // A damaged block is noted by the exchange (also when a request's round trip met it).
-            guard let changed = await exchange.step(due: due) else { break }
-            if changed || clock.now() >= due {
-                // As the live loop: a decision that cancelled to make its ladder anew is followed by one at once.
-                var outcome = await runner.decide()
-                decisions += 1
-                if outcome.followUp {
-                    outcome = await runner.decide()
-                    decisions += 1
-                }
-                state = outcome.state
-                lastTick = clock.now()
-            }
-            steps += 1
-            if steps % 4096 == 0 {
-                if cancelled() { partial = true; break }
-                if let to = plan.to, to > start {
-                    progress(min(1, Double(clock.now() - start) / Double(to - start)))
-                } else {
-                    progress(await exchange.progress())
-                }
-            }
-        }
+        let (decisions, partial) = await decide(on: exchange.host, exchange: exchange, runner: runner, start: start, to: plan.to,
+                                                interval: interval, progress: progress, cancelled: cancelled)
         let report = await runner.report()
         await runner.stop(reason: partial ? "interrupted" : "the end of the data")
         if let damage = await exchange.damage {
@@ -172,6 +143,46 @@ public enum Backtest {
         return BacktestResult(run: run, figures: figures, partial: partial, from: start, to: end, decisions: decisions, events: await exchange.events,
                               fills: await runner.fillCount, quoteUptime: report.quoteUptime, gaps: await exchange.gaps,
                               wallSeconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+    }
+
+    /// The replay's loop, run on the executor the venue and the runner share: replays to the next
+    /// event or timer, and decides as the live loop does. Returns the decisions taken and whether
+    /// it was cancelled before the end.
+    static func decide(on host: isolated ExecutorHost, exchange: ReplayExchange, runner: InstanceRunner, start: Int64, to: Int64?,
+                       interval: Int64, progress: @Sendable (Double) -> Void, cancelled: @Sendable () -> Bool) async -> (Int, Bool) {
+        let clock = exchange.clock
+        var decisions = 0
+        var lastTick = clock.now()
+        await runner.tick()
+        decisions += 1
+        var steps = 0
+        var state = await runner.runState
+        while state == .running || state == .waiting {
+            let due = lastTick + interval
+            // A damaged block is noted by the exchange (also when a request's round trip met it).
+            guard let changed = await exchange.step(due: due) else { break }
+            if changed || clock.now() >= due {
+                // As the live loop: a decision that cancelled to make its ladder anew is followed by one at once.
+                var outcome = await runner.decide()
+                decisions += 1
+                if outcome.followUp {
+                    outcome = await runner.decide()
+                    decisions += 1
+                }
+                state = outcome.state
+                lastTick = clock.now()
+            }
+            steps += 1
+            if steps % 4096 == 0 {
+                if cancelled() { return (decisions, true) }
+                if let to, to > start {
+                    progress(min(1, Double(clock.now() - start) / Double(to - start)))
+                } else {
+                    progress(await exchange.progress())
+                }
+            }
+        }
+        return (decisions, false)
     }
 
     /// The ledger of the scratch store's one run, valued at its last sampled mid.

@@ -25,6 +25,9 @@ public final class ReplayClock: EngineClock {
 /// were lost) the book is unknown: every resting order is cancelled and nothing is placed until
 /// the next snapshot.
 public actor ReplayExchange: Exchange {
+    /// The executor the replay runs on, lent to the backtest's runner and loop.
+    public nonisolated let host = ExecutorHost()
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
     public nonisolated let clock: ReplayClock
     public nonisolated let meta: RecordingMeta
     let latency: Int64
