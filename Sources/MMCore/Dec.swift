@@ -598,14 +598,37 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
         return Dec(mantissa: m, scale: places).plainText
     }
 
-    private var plainText: String {
-        if mantissa == 0 { return scale == 0 ? "0" : "0." + String(repeating: "0", count: scale) }
-        var digits = String(mantissa.magnitude)
-        if scale > 0 {
-            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+    private var plainText: String { withPlainText { String(decoding: $0, as: UTF8.self) } }
+
+    /// Plain text at this scale, written backwards into a buffer on the stack: 64-bit divisions
+    /// by 10 (a 128-bit one only to split a wide mantissa into 19-digit chunks), no String
+    /// built and edited as the digits come (most fit a String's inline storage: no allocation).
+    func withPlainText(_ body: (UnsafeBufferPointer<UInt8>) -> String) -> String {
+        // 39 digits, a point and a sign at most (a scale of 36 pads to 37 digits).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var at = buffer.count
+            var written = 0
+            let scale = self.scale
+            func emit(_ digit: UInt64) {
+                if written == scale && scale > 0 { at -= 1; buffer[at] = UInt8(ascii: ".") }
+                at -= 1
+                buffer[at] = UInt8(truncatingIfNeeded: digit) &+ UInt8(ascii: "0")
+                written += 1
+            }
+            var m = mantissa.magnitude
+            let chunk: UInt128 = 10_000_000_000_000_000_000
+            while m > UInt128(UInt64.max) {
+                let (q, r) = m.quotientAndRemainder(dividingBy: chunk)
+                var low = UInt64(r)
+                for _ in 0..<19 { emit(low % 10); low /= 10 }
+                m = q
+            }
+            var high = UInt64(m)
+            repeat { emit(high % 10); high /= 10 } while high != 0
+            while written <= scale { emit(0) }
+            if mantissa < 0 { at -= 1; buffer[at] = UInt8(ascii: "-") }
+            return body(UnsafeBufferPointer(rebasing: buffer[at...]))
         }
-        return mantissa < 0 ? "-" + digits : digits
     }
 }
 

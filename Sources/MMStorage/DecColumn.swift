@@ -84,3 +84,43 @@ struct SteppedColumns {
         return d
     }
 }
+
+/// Arguments bound straight to a prepared statement, then one step: no `StatementArguments` of
+/// boxed values, no String for a decimal. What a running instance (and every second of a
+/// backtest) writes its market samples with. Parameters count from 1, as SQLite's do.
+struct DirectBinding {
+    let statement: OpaquePointer
+    /// The first binding that failed (SQLite's code), reported when the statement runs.
+    private var failed: Int32 = SQLITE_OK
+
+    init(_ statement: OpaquePointer) {
+        self.statement = statement
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    private mutating func check(_ code: Int32) { if code != SQLITE_OK && failed == SQLITE_OK { failed = code } }
+
+    mutating func bind(_ i: Int32, _ value: Int64) { check(sqlite3_bind_int64(statement, i, value)) }
+    mutating func bind(_ i: Int32, _ value: Int64?) { if let value { bind(i, value) } else { check(sqlite3_bind_null(statement, i)) } }
+    mutating func bind(_ i: Int32, _ value: Dec) {
+        // A decimal's text is short enough to live inside its String (no allocation);
+        // SQLITE_TRANSIENT: SQLite copies it, as it lives only as long as the closure.
+        var text = value.description
+        check(text.withUTF8 { sqlite3_bind_text(statement, i, $0.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                                                Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self)) })
+    }
+    mutating func bind(_ i: Int32, _ value: Dec?) { if let value { bind(i, value) } else { check(sqlite3_bind_null(statement, i)) } }
+
+    /// Runs the statement once (one that returns no rows) and resets it.
+    func run(_ db: Database) throws {
+        defer { sqlite3_reset(statement) }
+        guard failed == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: failed), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+}
