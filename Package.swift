@@ -41,8 +41,12 @@ let package = Package(
         // The simulated MEXC market of the sim venue.
         .target(name: "MMSim", dependencies: ["MMCore", "MMStrategy"]),
         // Running instances: the Exchange protocol, its venues, one actor per running instance.
+        // Release builds leave out the runtime checks of exclusive access to the actors' stored
+        // properties: a backtest's decision reads dozens of them, and the checks were a twentieth
+        // of its time. Debug builds, which run the tests, keep them.
         .target(name: "MMEngine", dependencies: ["MMCore", "MMStrategy", "MMSim", "MMStorage", "MMMexc", "MMRecording",
-                                                  .product(name: "Metrics", package: "swift-metrics")]),
+                                                  .product(name: "Metrics", package: "swift-metrics")],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // API keys encrypted at rest: scrypt and AES-GCM from swift-crypto.
         .target(name: "MMVault", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
