@@ -598,12 +598,10 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
         return Dec(mantissa: m, scale: places).plainText
     }
 
-    private var plainText: String { withPlainText { String(decoding: $0, as: UTF8.self) } }
-
     /// Plain text at this scale, written backwards into a buffer on the stack: 64-bit divisions
     /// by 10 (a 128-bit one only to split a wide mantissa into 19-digit chunks), no String
     /// built and edited as the digits come (most fit a String's inline storage: no allocation).
-    func withPlainText(_ body: (UnsafeBufferPointer<UInt8>) -> String) -> String {
+    private var plainText: String {
         // 39 digits, a point and a sign at most (a scale of 36 pads to 37 digits).
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             var at = buffer.count
@@ -627,7 +625,7 @@ extension Dec: CustomStringConvertible, LosslessStringConvertible {
             repeat { emit(high % 10); high /= 10 } while high != 0
             while written <= scale { emit(0) }
             if mantissa < 0 { at -= 1; buffer[at] = UInt8(ascii: "-") }
-            return body(UnsafeBufferPointer(rebasing: buffer[at...]))
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[at...]), as: UTF8.self)
         }
     }
 }

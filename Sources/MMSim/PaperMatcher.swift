@@ -38,7 +38,7 @@ public struct PaperMatcher: Sendable {
     }
     /// The resting orders, oldest first: an instance's ladder, a few, so an array searched
     /// through beats a dictionary on every level change a replay applies.
-    var resting: [Resting] = [] { didSet { spanChanged() } }
+    var resting: [Resting] = []
     /// The lowest and highest price of the resting buys and of the resting sells: most level
     /// changes a replay applies are outside them and need not look at the orders.
     var buySpan: ClosedRange<Dec>?
@@ -110,6 +110,7 @@ public struct PaperMatcher: Sendable {
         let order = ExchangeOrder(orderId: "paper-\(sequence)", clientId: clientId, side: side, type: type, price: p, quantity: q,
                                   executed: 0, status: .new, time: time)
         resting.append(Resting(order: order, ahead: market.amount(side, at: p), sequence: sequence, locked: lock))
+        spanChanged()
         return order
     }
 
@@ -173,6 +174,7 @@ public struct PaperMatcher: Sendable {
     public mutating func cancel(clientId: String) throws(ExchangeError) -> ExchangeOrder {
         guard let i = index(of: clientId) else { throw .unknownOrder }
         var r = resting.remove(at: i)
+        spanChanged()
         release(&r)
         r.order.status = r.order.executed.isZero ? .canceled : .partiallyCanceled
         close(r.order)
@@ -230,8 +232,8 @@ public struct PaperMatcher: Sendable {
         }
     }
 
-    /// The resting orders changed (the observer of `resting`: in place, as it does not read the
-    /// old value): their price spans anew.
+    /// Orders came or went: their price spans anew. Called where the set of orders changes, not
+    /// on every change of an order (what is ahead of it changes at most level changes).
     mutating func spanChanged() {
         buySpan = nil
         sellSpan = nil
@@ -268,6 +270,7 @@ public struct PaperMatcher: Sendable {
             resting[i] = r
         }
         resting.removeAll { !$0.order.status.isOpen }
+        spanChanged()
         return trades
     }
 
@@ -299,6 +302,7 @@ public struct PaperMatcher: Sendable {
             }
         }
         resting.removeAll { !$0.order.status.isOpen }
+        spanChanged()
         return trades
     }
 

@@ -25,7 +25,7 @@ public struct DepthBook: Sendable, Equatable {
     public init(_ book: OrderBook) {
         bidLevels = Self.stored(book.bids, ascending: true)
         askLevels = Self.stored(book.asks, ascending: false)
-        rekey(scale: (bidLevels + askLevels).map { $0.price.normalized.scale }.max() ?? 0)
+        rekey(scale: max(bidLevels.lazy.map(\.price.normalized.scale).max() ?? 0, askLevels.lazy.map(\.price.normalized.scale).max() ?? 0))
     }
 
     /// Two books are equal when their levels are, whatever the scale of their keys.
@@ -37,20 +37,24 @@ public struct DepthBook: Sendable, Equatable {
         return price.normalized.units(atScale: keyScale)
     }
 
-    /// Every key anew at `scale` (a price came with more decimals than the keys have): the book
-    /// is searched by its decimals from now on if one does not fit.
+    /// Every key anew at `scale` (a price came with more decimals than the keys have); when one
+    /// does not fit, the book is searched by its decimals from then on (`unkey`).
     mutating func rekey(scale: Int) {
         keyScale = scale
         keyed = true
-        bidKeys = []
-        askKeys = []
         var bids: [Int64] = [], asks: [Int64] = []
         bids.reserveCapacity(bidLevels.count)
         asks.reserveCapacity(askLevels.count)
-        for l in bidLevels { guard let k = key(l.price) else { keyed = false; return }; bids.append(k) }
-        for l in askLevels { guard let k = key(l.price) else { keyed = false; return }; asks.append(k) }
+        for l in bidLevels { guard let k = key(l.price) else { return unkey() }; bids.append(k) }
+        for l in askLevels { guard let k = key(l.price) else { return unkey() }; asks.append(k) }
         bidKeys = bids
         askKeys = asks
+    }
+
+    mutating func unkey() {
+        keyed = false
+        bidKeys = []
+        askKeys = []
     }
 
     static func stored(_ bestFirst: [BookLevel], ascending: Bool) -> [BookLevel] {
@@ -169,7 +173,7 @@ public struct DepthBook: Sendable, Equatable {
             } else {
                 // More decimals than the keys have: every key anew at the finer scale.
                 rekey(scale: max(keyScale, price.normalized.scale))
-                if keyed, let known = key(price) { k = known } else { keyed = false; bidKeys = []; askKeys = [] }
+                if keyed, let known = key(price) { k = known } else { unkey() }
             }
         }
         if side == .buy {
